@@ -1,0 +1,414 @@
+"""The CloudEvent catalog: every event type Threadline emits and the model of its ``data``.
+
+Types are reverse-DNS and versioned: ``io.threadline.<area>.<event>.v<N>``. ``subject``
+is the business key (the ECO number, or ``<plant>/<item>`` for plant-level facts) and the
+``correlationid`` extension carries the ECO number through a whole propagation.
+
+A new version of an event is a new type with its own model; old types stay in the
+catalog for as long as stored events use them.
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from contracts.model import Code, EcoNumber, Revision
+from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System
+
+TYPE_PATTERN = re.compile(r"^io\.threadline\.[a-z_]+\.[a-z_]+\.v[1-9][0-9]*$")
+DATASCHEMA_BASE = "urn:threadline:schema:"
+
+
+class EventData(BaseModel):
+    """Base of every event's data: immutable; unknown fields are refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Violation(EventData):
+    """One governance rule an ECO broke, with the field it concerns."""
+
+    path: str
+    message: str
+
+
+class EcoReceived(EventData):
+    """An approved ECO was read from PLM and planned."""
+
+    eco: EcoNumber
+    title: str
+    approved_at: AwareDatetime
+    effectivity: date
+    items: list[str]
+    revisions: dict[str, Revision] = Field(description="item -> the revision the ECO moves it to")
+    product_families: list[str] = Field(default_factory=list)
+    plants: list[str]
+    suppliers: list[str] = Field(default_factory=list)
+    steps: int = Field(ge=0, description="how many steps the plan holds")
+
+
+class EcoRejected(EventData):
+    """An ECO broke governance rules and will not be propagated."""
+
+    eco: str
+    violations: list[Violation] = Field(min_length=1)
+
+
+class EcoCancelled(EventData):
+    """An ECO stopped: cancelled or superseded in PLM, or cancelled by an operator."""
+
+    eco: EcoNumber
+    cause: Literal["plm_cancelled", "plm_superseded", "operator"]
+    reason: str
+    superseded_by: EcoNumber | None = None
+    actor: str | None = None
+    cancelled_steps: int = Field(default=0, ge=0)
+    withdrawals: int = Field(default=0, ge=0, description="BOM withdrawals scheduled")
+
+
+class EcoProductionReady(EventData):
+    """Every plant's last step succeeded: the ECO is in production."""
+
+    eco: EcoNumber
+    approved_at: AwareDatetime
+    erp_confirmed_at: AwareDatetime | None = None
+    production_ready_at: AwareDatetime
+    cycle_time_seconds: float = Field(ge=0)
+    plants: list[str]
+
+
+class StepError(EventData):
+    """Why a call failed, classified at the connector boundary."""
+
+    category: ErrorCategory
+    code: str = Field(description="a stable code: the problem's code, HTTP_503, TIMEOUT ...")
+    message: str
+    http_status: int | None = None
+    fingerprint: str = Field(description="groups like failures: system, kind and code")
+
+
+class StepTransition(EventData):
+    """A step moved from one state to another."""
+
+    eco: EcoNumber
+    step_id: str
+    kind: StepKind
+    system: System
+    plant: str | None = None
+    item: str | None = None
+    revision: Revision | None = None
+    supplier: str | None = None
+    from_state: StepState | None = None
+    to_state: StepState
+    attempt: int = Field(default=0, ge=0)
+    idempotency_key: str
+    error: StepError | None = None
+    next_attempt_at: AwareDatetime | None = None
+    reason: str | None = None
+    actor: str | None = None
+
+
+class StepScheduled(StepTransition):
+    """A step was planned (``waiting``) or became due (``pending``)."""
+
+    to_state: Literal[StepState.WAITING, StepState.PENDING]
+
+
+class StepStarted(StepTransition):
+    """A step was claimed and its call is under way."""
+
+    to_state: Literal[StepState.RUNNING]
+
+
+class StepSucceeded(StepTransition):
+    """A step's change was applied."""
+
+    to_state: Literal[StepState.SUCCEEDED]
+
+
+class StepRetrying(StepTransition):
+    """A transient failure; the step runs again at ``next_attempt_at``."""
+
+    to_state: Literal[StepState.RETRYING]
+    error: StepError
+    next_attempt_at: AwareDatetime
+
+
+class StepFailed(StepTransition):
+    """Attempts exhausted or the contract broken: a dead letter."""
+
+    to_state: Literal[StepState.FAILED]
+    error: StepError
+    payload: dict[str, Any] | None = Field(
+        default=None, description="the response that broke the contract, kept for inspection"
+    )
+
+
+class StepBlocked(StepTransition):
+    """A business rejection: the plant pauses until a person acts."""
+
+    to_state: Literal[StepState.BLOCKED]
+    error: StepError
+
+
+class StepSkipped(StepTransition):
+    """An operator resolved the step by hand."""
+
+    to_state: Literal[StepState.SKIPPED]
+    reason: str = Field(min_length=1)
+    actor: str = Field(min_length=1)
+
+
+class StepCancelled(StepTransition):
+    """The ECO was cancelled or superseded before the step ran."""
+
+    to_state: Literal[StepState.CANCELLED]
+
+
+class StepAwaitingConfirmation(StepTransition):
+    """ERP accepted a production version; the engine polls until it is active."""
+
+    to_state: Literal[StepState.AWAITING_CONFIRMATION]
+    production_version: str | None = None
+
+
+class ProductionVersionConfirmed(EventData):
+    """ERP reported a production version active."""
+
+    eco: EcoNumber
+    plant: Code
+    item: Code
+    revision: Revision
+    production_version: str
+    requested_at: AwareDatetime
+    confirmed_at: AwareDatetime
+
+
+class ConfirmationOverdue(EventData):
+    """An ERP confirmation has waited longer than the plant's SLA."""
+
+    eco: EcoNumber
+    plant: Code
+    item: Code
+    revision: Revision
+    requested_at: AwareDatetime
+    sla_seconds: float = Field(gt=0)
+
+
+class PlantRevisionChanged(EventData):
+    """A plant now builds an item at a new revision (the ECO's production version is active)."""
+
+    plant: Code
+    item: Code
+    old_revision: Revision | None = None
+    new_revision: Revision
+    eco: EcoNumber
+    effective_from: date
+
+
+class PlantRevisionObserved(EventData):
+    """Reconciliation read a plant's revision that differs from what was last recorded."""
+
+    plant: Code
+    item: Code
+    system: Literal[System.ERP, System.MES]
+    observed_revision: Revision | None = None
+    expected_revision: Revision | None = None
+    eco: EcoNumber | None = None
+
+
+class ReconciliationException(EventData):
+    """Reconciliation found something a person must look at."""
+
+    plant: Code
+    item: Code
+    kind: Literal["erp_mes_disagree", "stale_revision"]
+    detail: str
+    erp_revision: Revision | None = None
+    mes_revision: Revision | None = None
+    expected_revision: Revision | None = None
+    eco: EcoNumber | None = None
+
+
+class SupplierNoticeSent(EventData):
+    """Procurement accepted a notice to a supplier."""
+
+    eco: EcoNumber
+    supplier: Code
+    notice_id: str
+    items: list[str]
+    attempt: int = Field(ge=1)
+
+
+class SupplierNoticeFailed(EventData):
+    """A notice to a supplier could not be delivered (this attempt or for good)."""
+
+    eco: EcoNumber
+    supplier: Code
+    attempt: int = Field(ge=1)
+    error: StepError
+    final: bool = Field(description="no automatic retry follows")
+    next_attempt_at: AwareDatetime | None = None
+
+
+class OperatorActionTaken(EventData):
+    """A person acted: who, what, on what, why, and what came of it."""
+
+    actor: str = Field(min_length=1)
+    role: str | None = None
+    action: OperatorAction
+    eco: EcoNumber | None = None
+    step_ids: list[str] = Field(default_factory=list)
+    filter: dict[str, Any] | None = None
+    reason: str = ""
+    outcome: str = Field(description="queued, already succeeded, already queued ...")
+    affected: int = Field(default=0, ge=0)
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One catalog entry."""
+
+    type: str
+    model: builtins.type[EventData]
+    description: str
+
+    @property
+    def dataschema(self) -> str:
+        """The absolute URI naming this type's data schema."""
+        return f"{DATASCHEMA_BASE}{self.type}"
+
+
+def _entries() -> list[EventType]:
+    step = "io.threadline.step.{}.v1"
+    return [
+        EventType("io.threadline.eco.received.v1", EcoReceived, "ECO received and planned"),
+        EventType("io.threadline.eco.rejected.v1", EcoRejected, "ECO broke governance rules"),
+        EventType("io.threadline.eco.cancelled.v1", EcoCancelled, "ECO cancelled or superseded"),
+        EventType(
+            "io.threadline.eco.production_ready.v1", EcoProductionReady, "ECO production-ready"
+        ),
+        EventType(step.format("scheduled"), StepScheduled, "Step planned or due"),
+        EventType(step.format("started"), StepStarted, "Step claimed and running"),
+        EventType(step.format("succeeded"), StepSucceeded, "Step applied"),
+        EventType(step.format("retrying"), StepRetrying, "Step failed transiently"),
+        EventType(step.format("failed"), StepFailed, "Step dead-lettered"),
+        EventType(step.format("blocked"), StepBlocked, "Step rejected by business rule"),
+        EventType(step.format("skipped"), StepSkipped, "Step resolved by hand"),
+        EventType(step.format("cancelled"), StepCancelled, "Step cancelled with its ECO"),
+        EventType(
+            step.format("awaiting_confirmation"),
+            StepAwaitingConfirmation,
+            "Production version requested; awaiting ERP",
+        ),
+        EventType(
+            "io.threadline.erp.production_version_confirmed.v1",
+            ProductionVersionConfirmed,
+            "ERP production version active",
+        ),
+        EventType(
+            "io.threadline.erp.confirmation_overdue.v1",
+            ConfirmationOverdue,
+            "ERP confirmation past its SLA",
+        ),
+        EventType(
+            "io.threadline.plant.revision_changed.v1",
+            PlantRevisionChanged,
+            "Plant moved to a new revision",
+        ),
+        EventType(
+            "io.threadline.plant.revision_observed.v1",
+            PlantRevisionObserved,
+            "Reconciliation observed a different revision",
+        ),
+        EventType(
+            "io.threadline.plant.reconciliation_exception.v1",
+            ReconciliationException,
+            "Reconciliation found a disagreement",
+        ),
+        EventType("io.threadline.supplier.notice_sent.v1", SupplierNoticeSent, "Supplier notified"),
+        EventType(
+            "io.threadline.supplier.notice_failed.v1",
+            SupplierNoticeFailed,
+            "Supplier notice failed",
+        ),
+        EventType("io.threadline.operator.action.v1", OperatorActionTaken, "An operator acted"),
+    ]
+
+
+CATALOG: dict[str, EventType] = {entry.type: entry for entry in _entries()}
+"""Every known event type, by its ``type`` attribute."""
+
+STEP_EVENT_TYPES: dict[StepState, str] = {
+    StepState.WAITING: "io.threadline.step.scheduled.v1",
+    StepState.PENDING: "io.threadline.step.scheduled.v1",
+    StepState.RUNNING: "io.threadline.step.started.v1",
+    StepState.SUCCEEDED: "io.threadline.step.succeeded.v1",
+    StepState.RETRYING: "io.threadline.step.retrying.v1",
+    StepState.FAILED: "io.threadline.step.failed.v1",
+    StepState.BLOCKED: "io.threadline.step.blocked.v1",
+    StepState.SKIPPED: "io.threadline.step.skipped.v1",
+    StepState.CANCELLED: "io.threadline.step.cancelled.v1",
+    StepState.AWAITING_CONFIRMATION: "io.threadline.step.awaiting_confirmation.v1",
+}
+"""The event type that records a step's arrival in each state."""
+
+
+class UnknownEventType(KeyError):
+    """The type is not in the catalog."""
+
+
+def lookup(event_type: str) -> EventType:
+    """The catalog entry for ``event_type``."""
+    try:
+        return CATALOG[event_type]
+    except KeyError:
+        raise UnknownEventType(event_type) from None
+
+
+def parse_data(event_type: str, data: Any) -> EventData:
+    """Validate ``data`` against its type's model (raises pydantic ``ValidationError``)."""
+    return lookup(event_type).model.model_validate(data)
+
+
+def new_event(
+    event_type: str,
+    *,
+    source: str,
+    data: EventData,
+    time: datetime,
+    subject: str | None = None,
+    correlationid: str | None = None,
+    causationid: str | None = None,
+    event_id: str | None = None,
+    **extensions: str,
+) -> dict[str, Any]:
+    """A structured-mode CloudEvent (a JSON-ready ``dict``) of a catalog type."""
+    entry = lookup(event_type)
+    if not isinstance(data, entry.model):
+        raise TypeError(f"{event_type} carries {entry.model.__name__}, not {type(data).__name__}")
+    event: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": event_id or str(uuid.uuid4()),
+        "source": source,
+        "type": event_type,
+        "time": time.isoformat().replace("+00:00", "Z"),
+        "datacontenttype": "application/json",
+        "dataschema": entry.dataschema,
+        "data": data.model_dump(mode="json", exclude_none=True),
+    }
+    if subject is not None:
+        event["subject"] = subject
+    if correlationid is not None:
+        event["correlationid"] = correlationid
+    if causationid is not None:
+        event["causationid"] = causationid
+    event.update(extensions)
+    return event

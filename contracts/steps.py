@@ -1,0 +1,83 @@
+"""The shared vocabulary of propagation steps: which system, what kind, what state.
+
+The engine owns the state machine (which transitions are allowed); the collector and the
+console read these names from events, so they live here.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class System(StrEnum):
+    """The systems Threadline keeps in step."""
+
+    PLM = "plm"
+    ERP = "erp"
+    MES = "mes"
+    PROCUREMENT = "procurement"
+
+
+class StepKind(StrEnum):
+    """One kind of propagation step (DESIGN.md section 3), named ``<system>.<what>``."""
+
+    ERP_ITEM_REVISION = "erp.item_revision"  # global, per affected item
+    ERP_BOM = "erp.bom"  # per (assembly, plant), effective-dated
+    ERP_ROUTING = "erp.routing"  # per (item, plant) where the routing changes
+    ERP_PRODUCTION_VERSION = "erp.production_version"  # per (item, plant), answered 202
+    ERP_CONFIRMATION = "erp.confirmation"  # per (item, plant), polled until active
+    MES_ROUTING = "mes.routing"  # per (item, plant), after the confirmation
+    SUPPLIER_NOTICE = "procurement.supplier_notice"  # per supplier
+    ERP_BOM_WITHDRAWAL = "erp.bom_withdrawal"  # compensation for a cancelled ECO
+
+    @property
+    def system(self) -> System:
+        """The system this kind of step calls."""
+        return System(self.value.split(".", 1)[0])
+
+
+class StepState(StrEnum):
+    """Where a step stands."""
+
+    WAITING = "waiting"  # dependencies not done yet
+    PENDING = "pending"  # due: may be claimed
+    RUNNING = "running"  # claimed by an engine under a lease
+    AWAITING_CONFIRMATION = "awaiting_confirmation"  # ERP accepted, confirmation pending
+    RETRYING = "retrying"  # transient failure; due again at next_attempt_at
+    SUCCEEDED = "succeeded"  # applied
+    FAILED = "failed"  # attempts exhausted or contract broken: a dead letter
+    BLOCKED = "blocked"  # business rejection: needs a person; the plant pauses
+    SKIPPED = "skipped"  # resolved by hand, with a reason
+    CANCELLED = "cancelled"  # the ECO was cancelled or superseded
+
+    @property
+    def is_final(self) -> bool:
+        """Whether nothing more happens to the step without an operator."""
+        return self in FINAL_STATES
+
+    @property
+    def is_done(self) -> bool:
+        """Whether the step lets its dependants go ahead."""
+        return self in (StepState.SUCCEEDED, StepState.SKIPPED)
+
+
+FINAL_STATES = frozenset(
+    {StepState.SUCCEEDED, StepState.FAILED, StepState.SKIPPED, StepState.CANCELLED}
+)
+
+
+class ErrorCategory(StrEnum):
+    """How a failed call is classified at the connector boundary."""
+
+    TRANSIENT = "transient"  # timeout, connection error, 5xx, 429: retried
+    BUSINESS = "business"  # a coded 4xx problem: blocked until a person acts
+    CONTRACT = "contract"  # a response that breaks the contract: a dead letter
+
+
+class OperatorAction(StrEnum):
+    """What an operator can do from the console or the command line."""
+
+    RETRY = "retry"
+    RETRY_BULK = "retry_bulk"
+    SKIP = "skip"
+    CANCEL_ECO = "cancel_eco"

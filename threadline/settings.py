@@ -1,0 +1,100 @@
+"""All configuration, read once from the environment (prefix ``THREADLINE_``).
+
+No other module reads ``os.environ``: services receive a :class:`Settings` (or the
+values they need from it) as arguments.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+pysqlite:///threadline.db"
+
+
+class Settings(BaseSettings):
+    """Every setting Threadline reads, with its default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="THREADLINE_",
+        env_file=None,
+        extra="ignore",
+        frozen=True,
+    )
+
+    # The one database every service shares.
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description=(
+            "SQLAlchemy URL; by default the SQLite file threadline.db in the working directory."
+        ),
+    )
+
+    # The four systems Threadline keeps in step (the reference simulators by default).
+    plm_url: str = Field(default="http://127.0.0.1:8090/plm", description="PLM base URL.")
+    erp_url: str = Field(default="http://127.0.0.1:8090/erp", description="ERP base URL.")
+    mes_url: str = Field(default="http://127.0.0.1:8090/mes", description="MES base URL.")
+    procurement_url: str = Field(
+        default="http://127.0.0.1:8090/procurement", description="Procurement base URL."
+    )
+
+    # The collector, and how producers authenticate to it.
+    collector_url: str = Field(default="http://127.0.0.1:8088", description="Collector base URL.")
+    collector_token: SecretStr | None = Field(
+        default=None, description="Bearer token the engine presents to the collector."
+    )
+    collector_tokens: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Producer tokens the collector accepts, as JSON: "
+            '{"<token>": {"producer": "<name>", "sources": ["<prefix>", ...]}}.'
+        ),
+    )
+    collector_tokens_file: Path | None = Field(
+        default=None, description="A JSON file in the same shape as THREADLINE_COLLECTOR_TOKENS."
+    )
+    collector_max_request_bytes: int = Field(
+        default=1024 * 1024, description="Largest request body the collector accepts."
+    )
+
+    # Engine timing (seconds).
+    engine_plm_poll_interval: float = Field(default=2.0, description="How often PLM is polled.")
+    engine_dispatch_interval: float = Field(
+        default=0.2, description="How often due steps are claimed."
+    )
+    engine_confirmation_interval: float = Field(
+        default=1.0, description="How often pending ERP production versions are polled."
+    )
+    engine_relay_interval: float = Field(
+        default=0.5, description="How often the outbox is relayed."
+    )
+    engine_reconcile_interval: float = Field(
+        default=600.0, description="How often plant revisions are reconciled with ERP and MES."
+    )
+    engine_lease_seconds: float = Field(
+        default=30.0, description="How long a claimed step is held."
+    )
+    engine_confirmation_sla: float = Field(
+        default=900.0, description="Default SLA for an ERP confirmation, seconds."
+    )
+    engine_confirmation_sla_by_plant: dict[str, float] = Field(
+        default_factory=dict, description='Per-plant SLA overrides as JSON: {"P100": 600}.'
+    )
+    engine_metrics_port: int = Field(default=9464, description="Port of the engine's /metrics.")
+
+    # Console.
+    console_port: int = Field(default=8501, description="Port of the Streamlit console.")
+    console_users_file: Path | None = Field(
+        default=None, description="TOML/JSON file of console users with argon2-hashed passwords."
+    )
+
+    log_level: str = Field(default="INFO", description="Log level for every service.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings()
