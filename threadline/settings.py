@@ -90,6 +90,18 @@ class Settings(BaseSettings):
     console_users_file: Path | None = Field(
         default=None, description="TOML/JSON file of console users with argon2-hashed passwords."
     )
+    console_oidc_role_claim: str = Field(
+        default="threadline_role",
+        description="OpenID Connect claim holding a console role (a string or a list of roles).",
+    )
+    console_oidc_roles: dict[str, str] = Field(
+        default_factory=dict,
+        description='Roles of OpenID Connect users by e-mail, as JSON: {"ada@example.com": "admin"}.',
+    )
+    console_oidc_default_role: str | None = Field(
+        default=None,
+        description="Role of an OpenID Connect user with neither claim nor mapping; unset: refused.",
+    )
 
     log_level: str = Field(default="INFO", description="Log level for every service.")
 
