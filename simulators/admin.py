@@ -1,0 +1,78 @@
+"""The admin API (``/_admin``): the ledger, fault configuration and ECOs on demand."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query
+from fastapi.responses import Response
+from pydantic import Field
+
+from simulators.faults import FaultInjector, Faults
+from simulators.generator import EcoShape, ShapeError
+from simulators.ledger import Ledger
+from simulators.plm import Plm
+from simulators.problems import Problem, install_problem_handlers
+
+
+class BurstRequest(EcoShape):
+    """Approve ``count`` ECOs now, optionally forcing their shape."""
+
+    count: int = Field(default=1, ge=1, le=1000)
+
+
+def create_admin_app(plm: Plm, ledger: Ledger, faults: FaultInjector, *, advance: Any) -> FastAPI:
+    """The admin sub-application."""
+    app = FastAPI(
+        title="Simulator administration",
+        version="1.0",
+        description="What each system applied, fault injection, and ECOs on demand.",
+    )
+    install_problem_handlers(app)
+
+    @app.get("/ledger", summary="Changes the systems applied, in order")
+    async def get_ledger(
+        after: Annotated[int, Query(ge=0, description="only entries with a higher seq")] = 0,
+        system: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+    ) -> dict[str, Any]:
+        advance()
+        entries = ledger.after(after, system=system, limit=limit)
+        return {
+            "entries": [e.to_json() for e in entries],
+            "dropped": ledger.dropped,
+            "last_seq": ledger.last_seq,
+        }
+
+    @app.get("/faults", summary="Current faults (outage_seconds counts down)")
+    async def get_faults() -> Faults:
+        return faults.current()
+
+    @app.put("/faults", summary="Replace every system's faults")
+    async def put_faults(body: Faults) -> Faults:
+        faults.configure(body)
+        return faults.current()
+
+    @app.post("/ecos", status_code=201, summary="Approve ECOs now (burst)")
+    async def post_ecos(body: BurstRequest) -> dict[str, Any]:
+        shape = EcoShape.model_validate(body.model_dump(exclude={"count"}))
+        try:
+            ecos = plm.burst(body.count, shape)
+        except ShapeError as exc:
+            raise Problem(422, "INVALID_SHAPE", str(exc)) from exc
+        return {"ecos": [e.number for e in ecos]}
+
+    @app.post("/ecos/{number}/cancel", summary="Cancel an approved ECO in PLM")
+    async def cancel(number: str) -> Response:
+        advance()
+        record = plm.cancel(number)
+        return Response(record.to_json(), media_type="application/json")
+
+    @app.post("/ecos/{number}/supersede", summary="Supersede an approved ECO by a new one")
+    async def supersede(number: str) -> Response:
+        advance()
+        old, new = plm.supersede(number)
+        body = f'{{"superseded":{old.to_json()},"superseded_by":{new.to_json()}}}'
+        return Response(body, media_type="application/json")
+
+    return app

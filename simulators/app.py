@@ -1,0 +1,144 @@
+"""One process serving PLM, ERP, MES, procurement and the admin API over one world.
+
+Each system is its own FastAPI sub-application mounted under its prefix, so each has its
+own ``/<system>/openapi.json`` and its own fault-injection middleware. State is in memory
+and bounded; see the modules for each cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict, Field
+
+from simulators.admin import create_admin_app
+from simulators.clock import Clock, system_clock
+from simulators.erp import Erp, create_erp_app
+from simulators.faults import FaultInjector, Faults
+from simulators.generator import EcoGenerator, GeneratorConfig
+from simulators.idempotency import IdempotencyStore
+from simulators.ledger import Ledger
+from simulators.mes import Mes, create_mes_app
+from simulators.plm import Plm, create_plm_app
+from simulators.procurement import Procurement, create_procurement_app
+from simulators.world import World, build_world
+
+
+class SimulatorConfig(BaseModel):
+    """How the simulators start."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seed: int = Field(default=7, description="seeds the world, the ECO stream and the faults")
+    eco_rate: float = Field(default=0.0, ge=0, description="approved ECOs per minute")
+    faults: Faults = Faults()
+    confirmation_delay: float | None = Field(
+        default=None, ge=0, description="overrides faults.erp.confirmation_delay_seconds"
+    )
+    generator: GeneratorConfig = GeneratorConfig()
+    tick_seconds: float = Field(
+        default=1.0, gt=0, description="how often PLM catches up with the rate when unread"
+    )
+
+
+@dataclass
+class Simulators:
+    """Every simulated system over one world."""
+
+    world: World
+    clock: Clock
+    ledger: Ledger
+    idempotency: IdempotencyStore
+    faults: FaultInjector
+    generator: EcoGenerator
+    plm: Plm
+    erp: Erp
+    mes: Mes
+    procurement: Procurement
+
+    def advance(self) -> None:
+        """Bring PLM's feed and ERP's confirmations up to now."""
+        now = self.clock()
+        self.plm.advance(now)
+        self.erp.settle(now)
+
+
+def build_simulators(config: SimulatorConfig, *, clock: Clock = system_clock) -> Simulators:
+    """The systems' state for ``config`` (no HTTP)."""
+    world = build_world(config.seed)
+    faults = config.faults
+    if config.confirmation_delay is not None:
+        erp_faults = faults.erp.model_copy(
+            update={"confirmation_delay_seconds": config.confirmation_delay}
+        )
+        faults = faults.model_copy(update={"erp": erp_faults})
+    ledger = Ledger()
+    injector = FaultInjector(faults, seed=config.seed, clock=clock)
+    generator = EcoGenerator(
+        world, config=config.generator.model_copy(update={"rate_per_minute": config.eco_rate})
+    )
+    plm = Plm(world, generator, clock=clock, rate_per_minute=config.eco_rate)
+    erp = Erp(world, plm, ledger, injector, clock=clock)
+    return Simulators(
+        world=world,
+        clock=clock,
+        ledger=ledger,
+        idempotency=IdempotencyStore(),
+        faults=injector,
+        generator=generator,
+        plm=plm,
+        erp=erp,
+        mes=Mes(world, erp, ledger, clock=clock),
+        procurement=Procurement(world, ledger, injector, clock=clock),
+    )
+
+
+def create_app(config: SimulatorConfig | None = None, *, clock: Clock = system_clock) -> FastAPI:
+    """The simulators as one ASGI application (``app.state.simulators`` holds the state)."""
+    config = config or SimulatorConfig()
+    sims = build_simulators(config, clock=clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        ticker = asyncio.create_task(_tick(sims, config.tick_seconds)) if config.eco_rate else None
+        try:
+            yield
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
+
+    root = FastAPI(
+        title="Threadline reference simulators",
+        description="PLM, ERP, MES and procurement; each documents itself at /<system>/docs.",
+        lifespan=lifespan,
+    )
+    root.state.simulators = sims
+    advance = sims.advance
+    systems = {
+        "plm": create_plm_app(sims.plm, advance=advance),
+        "erp": create_erp_app(sims.erp, sims.idempotency, advance=advance),
+        "mes": create_mes_app(sims.mes, sims.idempotency, advance=advance),
+        "procurement": create_procurement_app(sims.procurement, sims.idempotency, advance=advance),
+    }
+    for name, sub in systems.items():
+        sub.middleware("http")(sims.faults.middleware(name))
+        root.mount(f"/{name}", sub)
+    root.mount("/_admin", create_admin_app(sims.plm, sims.ledger, sims.faults, advance=advance))
+
+    @root.get("/healthz", summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return root
+
+
+async def _tick(sims: Simulators, seconds: float) -> None:
+    while True:
+        sims.advance()
+        await asyncio.sleep(seconds)

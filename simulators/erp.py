@@ -1,0 +1,462 @@
+"""The reference ERP: item revisions, effective-dated BOMs, routings, production versions.
+
+A production version is answered 202 ``pending`` and becomes ``active`` (or ``rejected``)
+``confirmation_delay_seconds`` after the request. Nothing runs in the background for it:
+``settle`` (called before every request) applies every confirmation due by now, stamped
+with its due time, so the outcome depends on the clock alone. Once active, the plant's
+current revision of the item becomes the version's revision.
+
+Bounded: the newest ``RECORD_CAP`` (50,000) BOMs, routings, production versions and
+released revisions are kept; plant revisions are bounded by the world's size.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict
+
+from contracts.model import BomLines, Code, ItemKind, Operations, Revision
+from simulators.clock import Clock, rfc3339
+from simulators.faults import FaultInjector
+from simulators.idempotency import IdempotencyKey, IdempotencyStore
+from simulators.ledger import Ledger
+from simulators.plm import Plm
+from simulators.problems import Problem, install_problem_handlers
+from simulators.world import World, plant_today
+
+RECORD_CAP = 50_000
+SYSTEM = "erp"
+
+
+class Request(BaseModel):
+    """Base of request bodies: unknown fields are refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ItemRevisionRequest(Request):
+    """Release an item revision."""
+
+    description: str = ""
+
+
+class BomRequest(Request):
+    """An effective-dated BOM version of an assembly at one plant."""
+
+    assembly: Code
+    revision: Revision
+    valid_from: date
+    lines: BomLines
+
+
+class RoutingRequest(Request):
+    """An item revision's routing at one plant."""
+
+    item: Code
+    revision: Revision
+    operations: Operations
+
+
+class ProductionVersionRequest(Request):
+    """A production version: the plant builds ``item`` at ``revision`` once it is active."""
+
+    item: Code
+    revision: Revision
+
+
+@dataclass(slots=True)
+class BomRecord:
+    """One BOM version."""
+
+    bom_id: str
+    plant: str
+    assembly: str
+    revision: str
+    valid_from: date
+    withdrawn: bool = False
+
+
+@dataclass(slots=True)
+class ProductionVersion:
+    """One production version and its decided (but perhaps not yet due) outcome."""
+
+    id: str
+    plant: str
+    item: str
+    revision: str
+    requested_at: datetime
+    due: datetime
+    outcome: str
+    reason: str | None
+    settled: bool = False
+
+    @property
+    def status(self) -> str:
+        """``pending`` until settled, then ``active`` or ``rejected``."""
+        return self.outcome if self.settled else "pending"
+
+    def to_json(self) -> dict[str, Any]:
+        """The production version as the API shows it."""
+        active = self.settled and self.outcome == "active"
+        return {
+            "id": self.id,
+            "status": self.status,
+            "plant": self.plant,
+            "item": self.item,
+            "revision": self.revision,
+            "requested_at": rfc3339(self.requested_at),
+            "activated_at": rfc3339(self.due) if active else None,
+            "reason": self.reason if self.settled else None,
+        }
+
+
+def _bounded(records: OrderedDict[Any, Any], cap: int) -> None:
+    while len(records) > cap:
+        records.popitem(last=False)
+
+
+class Erp:
+    """ERP's state."""
+
+    def __init__(
+        self,
+        world: World,
+        plm: Plm,
+        ledger: Ledger,
+        faults: FaultInjector,
+        *,
+        clock: Clock,
+        cap: int = RECORD_CAP,
+    ) -> None:
+        self.world = world
+        self._plm = plm
+        self._ledger = ledger
+        self._faults = faults
+        self._clock = clock
+        self._cap = cap
+        self._reject_rng = random.Random(f"{world.seed}:erp:confirmation")
+        self._released: OrderedDict[tuple[str, str], None] = OrderedDict(
+            ((r.item, r.revision), None) for history in world.revisions.values() for r in history
+        )
+        self._boms: OrderedDict[str, BomRecord] = OrderedDict()
+        self._routings: OrderedDict[tuple[str, str, str], str] = OrderedDict(
+            ((r.plant, r.item, r.revision), f"RT-{r.plant}-{r.item}-{r.revision}")
+            for r in world.routings.values()
+        )
+        self._pvs: OrderedDict[str, ProductionVersion] = OrderedDict()
+        self._pending: list[tuple[datetime, str]] = []
+        self._revisions = {p: dict(items) for p, items in world.plant_revisions.items()}
+        self._active = {(wc.plant, wc.code): wc.active for wc in world.work_centers}
+        self._serial = 0
+
+    def _next_id(self, prefix: str) -> str:
+        self._serial += 1
+        return f"{prefix}-{self._serial:06d}"
+
+    def settle(self, now: datetime | None = None) -> None:
+        """Apply every production-version outcome due by ``now``, in due order."""
+        now = now or self._clock()
+        while self._pending and self._pending[0][0] <= now:
+            _, pv_id = heapq.heappop(self._pending)
+            pv = self._pvs.get(pv_id)
+            if pv is None or pv.settled:
+                continue
+            pv.settled = True
+            if pv.outcome == "active":
+                old = self._revisions.setdefault(pv.plant, {}).get(pv.item)
+                self._revisions[pv.plant][pv.item] = pv.revision
+                self._ledger.append(
+                    SYSTEM,
+                    "production_version.activate",
+                    None,
+                    pv.due,
+                    plant=pv.plant,
+                    item=pv.item,
+                    revision=pv.revision,
+                    production_version=pv.id,
+                    previous_revision=old,
+                )
+
+    def _plant(self, plant: str) -> None:
+        if self.world.plant(plant) is None:
+            raise Problem(404, "PLANT_NOT_FOUND", f"no plant {plant}")
+
+    def _item(self, item: str, *, status: int = 422) -> None:
+        if item not in self.world.items:
+            raise Problem(status, "ITEM_NOT_FOUND", f"no item {item}")
+
+    def release_revision(
+        self, item: str, revision: str, body: ItemRevisionRequest, key: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        """Release an item revision (a repeat is a no-op)."""
+        self._item(item, status=404)
+        if (item, revision) not in self._released:
+            self._released[(item, revision)] = None
+            _bounded(self._released, self._cap)
+            self._ledger.append(
+                SYSTEM,
+                "item_revision.release",
+                key,
+                self._clock(),
+                item=item,
+                revision=revision,
+                description=body.description,
+            )
+        return 200, {"item": item, "revision": revision, "status": "released"}
+
+    def _bom_status(self, bom: BomRecord) -> str:
+        if bom.withdrawn:
+            return "withdrawn"
+        plant = self.world.plant(bom.plant)
+        assert plant is not None
+        return "effective" if bom.valid_from <= plant_today(plant, self._clock()) else "scheduled"
+
+    def create_bom(
+        self, plant: str, body: BomRequest, key: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        """A new BOM version of an assembly at a plant."""
+        self._plant(plant)
+        self._item(body.assembly)
+        if self.world.items[body.assembly].kind is ItemKind.COMPONENT:
+            raise Problem(422, "NOT_AN_ASSEMBLY", f"{body.assembly} is a purchased component")
+        missing = [line.component for line in body.lines if line.component not in self.world.items]
+        if missing:
+            raise Problem(422, "COMPONENT_NOT_FOUND", f"unknown components {missing}")
+        bom = BomRecord(
+            self._next_id(f"BOM-{plant}"), plant, body.assembly, body.revision, body.valid_from
+        )
+        self._boms[bom.bom_id] = bom
+        _bounded(self._boms, self._cap)
+        self._ledger.append(
+            SYSTEM,
+            "bom.create",
+            key,
+            self._clock(),
+            plant=plant,
+            item=body.assembly,
+            revision=body.revision,
+            bom_id=bom.bom_id,
+            valid_from=body.valid_from.isoformat(),
+        )
+        return 201, {
+            "bom_id": bom.bom_id,
+            "plant": plant,
+            "assembly": bom.assembly,
+            "revision": bom.revision,
+            "valid_from": bom.valid_from.isoformat(),
+            "status": self._bom_status(bom),
+        }
+
+    def withdraw_bom(self, plant: str, bom_id: str, key: str | None) -> tuple[int, dict[str, Any]]:
+        """Withdraw a BOM version ERP has not made effective yet."""
+        self._plant(plant)
+        bom = self._boms.get(bom_id)
+        if bom is None or bom.plant != plant:
+            raise Problem(404, "BOM_NOT_FOUND", f"no BOM {bom_id} at {plant}")
+        status = self._bom_status(bom)
+        if status == "effective":
+            raise Problem(
+                409,
+                "BOM_ALREADY_EFFECTIVE",
+                f"BOM {bom_id} has been effective at {plant} since {bom.valid_from}",
+            )
+        if status != "withdrawn":
+            bom.withdrawn = True
+            self._ledger.append(
+                SYSTEM,
+                "bom.withdraw",
+                key,
+                self._clock(),
+                plant=plant,
+                item=bom.assembly,
+                revision=bom.revision,
+                bom_id=bom_id,
+            )
+        return 200, {"bom_id": bom_id, "status": "withdrawn"}
+
+    def create_routing(
+        self, plant: str, body: RoutingRequest, key: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        """A routing for an item revision at a plant; every work center must be active."""
+        self._plant(plant)
+        self._item(body.item)
+        for op in body.operations:
+            active = self._active.get((plant, op.work_center))
+            if active is None:
+                raise Problem(
+                    422,
+                    "WORK_CENTER_NOT_FOUND",
+                    f"work center {op.work_center} does not exist at {plant}",
+                    work_center=op.work_center,
+                )
+            if not active:
+                raise Problem(
+                    422,
+                    "WORK_CENTER_INACTIVE",
+                    f"work center {op.work_center} at {plant} is inactive "
+                    f"(operation {op.number}); activate it before retrying",
+                    work_center=op.work_center,
+                    plant=plant,
+                )
+        routing_id = self._next_id(f"RT-{plant}")
+        self._routings[(plant, body.item, body.revision)] = routing_id
+        _bounded(self._routings, self._cap)
+        self._ledger.append(
+            SYSTEM,
+            "routing.create",
+            key,
+            self._clock(),
+            plant=plant,
+            item=body.item,
+            revision=body.revision,
+            routing_id=routing_id,
+        )
+        return 201, {
+            "routing_id": routing_id,
+            "plant": plant,
+            "item": body.item,
+            "revision": body.revision,
+            "operations": len(body.operations),
+            "status": "created",
+        }
+
+    def request_production_version(
+        self, plant: str, body: ProductionVersionRequest, key: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        """A pending production version, decided now and due after the confirmation delay."""
+        self._plant(plant)
+        self._item(body.item)
+        wanted = (plant, body.item, body.revision)
+        if self._plm.routing_required(*wanted) and wanted not in self._routings:
+            raise Problem(
+                409,
+                "ROUTING_MISSING",
+                f"the ECO changes the routing of {body.item} {body.revision} at {plant}, "
+                "and that routing has not been created",
+            )
+        faults = self._faults.faults.erp
+        now = self._clock()
+        rejected = self._reject_rng.random() < faults.confirmation_reject_rate
+        pv = ProductionVersion(
+            id=self._next_id("PV"),
+            plant=plant,
+            item=body.item,
+            revision=body.revision,
+            requested_at=now,
+            due=now + timedelta(seconds=faults.confirmation_delay_seconds),
+            outcome="rejected" if rejected else "active",
+            reason="Capacity check failed at the plant" if rejected else None,
+        )
+        self._pvs[pv.id] = pv
+        _bounded(self._pvs, self._cap)
+        heapq.heappush(self._pending, (pv.due, pv.id))
+        self._ledger.append(
+            SYSTEM,
+            "production_version.request",
+            key,
+            now,
+            plant=plant,
+            item=body.item,
+            revision=body.revision,
+            production_version=pv.id,
+        )
+        self.settle(now)
+        return 202, pv.to_json()
+
+    def production_version(self, pv_id: str) -> ProductionVersion | None:
+        """A production version (after settling what is due)."""
+        self.settle()
+        return self._pvs.get(pv_id)
+
+    def revisions(self, plant: str) -> dict[str, Any]:
+        """The plant's current revision of every item."""
+        self._plant(plant)
+        return {"plant": plant, "revisions": dict(sorted(self._revisions.get(plant, {}).items()))}
+
+    def activate_work_center(self, plant: str, code: str, key: str | None) -> dict[str, Any]:
+        """Activate a work center (what a planner does before a blocked routing is retried)."""
+        self._plant(plant)
+        active = self._active.get((plant, code))
+        if active is None:
+            raise Problem(404, "WORK_CENTER_NOT_FOUND", f"no work center {code} at {plant}")
+        if not active:
+            self._active[(plant, code)] = True
+            self._ledger.append(
+                SYSTEM, "work_center.activate", key, self._clock(), plant=plant, work_center=code
+            )
+        return {"plant": plant, "work_center": code, "active": True}
+
+    def work_center_active(self, plant: str, code: str) -> bool | None:
+        """Whether a work center is active (``None`` if it does not exist)."""
+        return self._active.get((plant, code))
+
+
+def create_erp_app(erp: Erp, idempotency: IdempotencyStore, *, advance: Any) -> FastAPI:
+    """The ERP sub-application; ``advance()`` brings every system up to now first."""
+    app = FastAPI(
+        title="Reference ERP",
+        version="1.0",
+        description="Item revisions, BOMs, routings and production versions per plant.",
+    )
+    install_problem_handlers(app)
+
+    def run(key: str | None, apply: Any) -> Response:
+        advance()
+        return idempotency.run(SYSTEM, key, apply)
+
+    @app.put("/items/{item}/revisions/{revision}", summary="Release an item revision")
+    async def put_revision(
+        item: str, revision: Revision, body: ItemRevisionRequest, key: IdempotencyKey = None
+    ) -> Response:
+        return run(key, lambda: erp.release_revision(item, revision, body, key))
+
+    @app.post("/plants/{plant}/boms", status_code=201, summary="Create a BOM version")
+    async def post_bom(plant: str, body: BomRequest, key: IdempotencyKey = None) -> Response:
+        return run(key, lambda: erp.create_bom(plant, body, key))
+
+    @app.delete("/plants/{plant}/boms/{bom_id}", summary="Withdraw a BOM not yet effective")
+    async def delete_bom(plant: str, bom_id: str, key: IdempotencyKey = None) -> Response:
+        return run(key, lambda: erp.withdraw_bom(plant, bom_id, key))
+
+    @app.post("/plants/{plant}/routings", status_code=201, summary="Create a routing")
+    async def post_routing(
+        plant: str, body: RoutingRequest, key: IdempotencyKey = None
+    ) -> Response:
+        return run(key, lambda: erp.create_routing(plant, body, key))
+
+    @app.post(
+        "/plants/{plant}/production-versions",
+        status_code=202,
+        summary="Request a production version (confirmed asynchronously)",
+    )
+    async def post_production_version(
+        plant: str, body: ProductionVersionRequest, key: IdempotencyKey = None
+    ) -> Response:
+        return run(key, lambda: erp.request_production_version(plant, body, key))
+
+    @app.get("/production-versions/{pv_id}", summary="A production version's status")
+    async def get_production_version(pv_id: str) -> dict[str, Any]:
+        advance()
+        pv = erp.production_version(pv_id)
+        if pv is None:
+            raise Problem(404, "PRODUCTION_VERSION_NOT_FOUND", f"no production version {pv_id}")
+        return pv.to_json()
+
+    @app.get("/plants/{plant}/revisions", summary="The plant's current revision of every item")
+    async def get_revisions(plant: str) -> dict[str, Any]:
+        advance()
+        return erp.revisions(plant)
+
+    @app.post("/plants/{plant}/work-centers/{code}/activate", summary="Activate a work center")
+    async def activate(plant: str, code: str, key: IdempotencyKey = None) -> Response:
+        return run(key, lambda: (200, erp.activate_work_center(plant, code, key)))
+
+    return app
