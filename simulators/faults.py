@@ -30,26 +30,26 @@ Rate = Field(default=0.0, ge=0, le=1)
 
 
 class LatencyDistribution(BaseModel):
-    """Random latency: ``uniform`` (low..high), ``normal`` (mean, stddev) or ``lognormal``
-    (median, sigma); always at least 0 ms."""
+    """Random latency in milliseconds: ``uniform`` (low..high), ``normal`` (mean, stddev)
+    or ``lognormal`` (median, sigma); never below 0."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     dist: Literal["uniform", "normal", "lognormal"]
-    low_ms: float = Field(default=0.0, ge=0)
-    high_ms: float = Field(default=0.0, ge=0)
-    mean_ms: float = Field(default=0.0, ge=0)
-    stddev_ms: float = Field(default=0.0, ge=0)
-    median_ms: float = Field(default=0.0, ge=0)
+    low: float = Field(default=0.0, ge=0)
+    high: float = Field(default=0.0, ge=0)
+    mean: float = Field(default=0.0, ge=0)
+    stddev: float = Field(default=0.0, ge=0)
+    median: float = Field(default=0.0, ge=0)
     sigma: float = Field(default=0.5, ge=0)
 
     def draw(self, rng: random.Random) -> float:
         """One latency in milliseconds."""
         if self.dist == "uniform":
-            return rng.uniform(self.low_ms, max(self.low_ms, self.high_ms))
+            return rng.uniform(self.low, max(self.low, self.high))
         if self.dist == "normal":
-            return max(0.0, rng.gauss(self.mean_ms, self.stddev_ms))
-        return rng.lognormvariate(math.log(max(self.median_ms, 1e-3)), self.sigma)
+            return max(0.0, rng.gauss(self.mean, self.stddev))
+        return rng.lognormvariate(math.log(max(self.median, 1e-3)), self.sigma)
 
 
 class SystemFaults(BaseModel):

@@ -23,6 +23,10 @@ db_app = typer.Typer(help="The database.", no_args_is_help=True)
 contracts_app = typer.Typer(help="The canonical model and the event catalog.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(contracts_app, name="contracts")
+simulators_app = typer.Typer(
+    help="The reference PLM, ERP, MES and procurement simulators.", no_args_is_help=True
+)
+app.add_typer(simulators_app, name="simulators")
 
 
 @db_app.command("upgrade")
@@ -52,6 +56,76 @@ def contracts_export(
     typer.echo(f"wrote {len(written) - 1} schemas and {written[-1]}")
 
 
+@simulators_app.command("serve")
+def simulators_serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8090,
+    seed: Annotated[int, typer.Option(help="Seed of the world, the ECO stream and faults.")] = 7,
+    eco_rate: Annotated[
+        float, typer.Option("--eco-rate", help="Approved ECOs per minute (0: only on demand).")
+    ] = 0.0,
+    faults: Annotated[
+        Path | None,
+        typer.Option(help="JSON file of faults, in the shape of PUT /_admin/faults.", exists=True),
+    ] = None,
+    confirmation_delay: Annotated[
+        float | None,
+        typer.Option("--confirmation-delay", help="Seconds until ERP confirms a version."),
+    ] = None,
+) -> None:
+    """Serve PLM, ERP, MES and procurement on one port, over one seeded plant world."""
+    from simulators.cli import serve
+
+    serve(
+        host=host,
+        port=port,
+        seed=seed,
+        eco_rate=eco_rate,
+        faults_file=faults,
+        confirmation_delay=confirmation_delay,
+        log_level=get_settings().log_level,
+    )
+
+
 def main() -> None:
     """Entry point for ``python -m threadline``."""
     app()
+
+
+@app.command("up")
+def up(
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="Overrides THREADLINE_DATABASE_URL.")
+    ] = None,
+    history: Annotated[
+        int, typer.Option("--history", help="Days of history to backfill before going live.")
+    ] = 365,
+    host: Annotated[str, typer.Option(help="Interface every service listens on.")] = "127.0.0.1",
+    simulators_port: Annotated[int, typer.Option(help="Port of the simulators.")] = 8090,
+    collector_port: Annotated[int, typer.Option(help="Port of the collector.")] = 8088,
+    console_port: Annotated[int, typer.Option(help="Port of the console.")] = 8501,
+    metrics_port: Annotated[int, typer.Option(help="Port of the engine's /metrics.")] = 9464,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated plant world.")] = 7,
+    eco_rate: Annotated[float, typer.Option(help="New ECOs approved per minute.")] = 4.0,
+) -> None:
+    """Run the whole product on this machine: simulators, collector, engine and console."""
+    from threadline.up import Up, UpOptions
+
+    options = UpOptions(
+        database_url=database_url or get_settings().database_url,
+        host=host,
+        simulators_port=simulators_port,
+        collector_port=collector_port,
+        console_port=console_port,
+        metrics_port=metrics_port,
+        history_days=history,
+        seed=seed,
+        eco_rate=eco_rate,
+    )
+    runner = Up(options, Path.cwd())
+    restore = runner.install_signal_handlers()
+    try:
+        code = runner.run()
+    finally:
+        restore()
+    raise typer.Exit(code)
