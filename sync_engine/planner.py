@@ -1,0 +1,243 @@
+"""Planning: a pure function from an ECO to its propagation steps (DESIGN.md section 3).
+
+For every affected item the ECO releases the new revision in ERP once (globally). For
+every plant it writes the effective-dated BOM of each changed assembly and each changed
+routing; then, for every item the plant builds in-house, it requests a production
+version, waits for ERP to confirm it, and only then hands the routing to MES. Every
+affected supplier is notified once the item revisions are released.
+
+A production version waits for every BOM and routing of its plant in the ECO, so a
+business rejection anywhere in a plant holds the whole plant back: no plant is left
+half-synchronised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from contracts.model import Eco, Item, ItemKind, RoutingChange
+from contracts.steps import StepKind, System
+
+BUILT_IN_HOUSE = frozenset({ItemKind.FINISHED_GOOD, ItemKind.ASSEMBLY})
+
+
+class PlannedStep(BaseModel):
+    """One step of an ECO's plan, before it is stored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    step_id: str
+    eco: str
+    kind: StepKind
+    plant: str | None = None
+    item: str | None = None
+    revision: str | None = None
+    supplier: str | None = None
+    depends_on: tuple[str, ...] = ()
+    idempotency_key: str
+    payload: dict[str, Any]
+
+    @property
+    def system(self) -> System:
+        """The system the step calls."""
+        return self.kind.system
+
+
+def step_id(eco: str, kind: StepKind, plant: str | None, target: str | None) -> str:
+    """The step's identity: ``{eco}/{kind}/{plant or '-'}/{item or supplier or '-'}``."""
+    return f"{eco}/{kind.value}/{plant or '-'}/{target or '-'}"
+
+
+def idempotency_key(
+    eco: str, kind: StepKind, target: str, revision: str | None, generation: int = 0
+) -> str:
+    """A stable key from (ECO, step, target, revision): the same on every engine and run.
+
+    ``generation`` is raised only when an operator retries a step the system rejected as a
+    business error: nothing was applied then, and the system answers a repeated key with
+    its first (rejecting) response.
+    """
+    parts = [eco, kind.value, target, revision or "-"]
+    if generation:
+        parts.append(f"g{generation}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:40]
+
+
+def _make(
+    eco: Eco,
+    kind: StepKind,
+    *,
+    plant: str | None = None,
+    item: str | None = None,
+    revision: str | None = None,
+    supplier: str | None = None,
+    depends_on: tuple[str, ...] = (),
+    payload: dict[str, Any],
+) -> PlannedStep:
+    target = item or supplier
+    sid = step_id(eco.number, kind, plant, target)
+    return PlannedStep(
+        step_id=sid,
+        eco=eco.number,
+        kind=kind,
+        plant=plant,
+        item=item,
+        revision=revision,
+        supplier=supplier,
+        depends_on=tuple(sorted(set(depends_on))),
+        idempotency_key=idempotency_key(
+            eco.number, kind, f"{plant or '-'}/{target or '-'}", revision
+        ),
+        payload=payload,
+    )
+
+
+def built_in_house(eco: Eco, items: Mapping[str, Item]) -> tuple[str, ...]:
+    """Affected items that plants build (so need a production version), in ECO order.
+
+    An item is built in-house if PLM says it is an assembly or finished good, or if the ECO
+    changes its BOM or a routing of it (PLM data missing must not drop a change).
+    """
+    changed = {c.assembly for c in eco.bom_changes} | {c.item for c in eco.routing_changes}
+    return tuple(
+        item
+        for item in eco.items
+        if item in changed or (item in items and items[item].kind in BUILT_IN_HOUSE)
+    )
+
+
+def plan(eco: Eco, items: Mapping[str, Item]) -> tuple[PlannedStep, ...]:
+    """The ECO's steps with their dependencies, in a stable order.
+
+    ``items`` holds PLM's record of the affected items (kind and description); an item
+    missing from it is planned from the ECO alone.
+    """
+    steps: list[PlannedStep] = []
+    revisions = {a.item: a.new_revision for a in eco.affected_items}
+    release: dict[str, str] = {}
+    for affected in eco.affected_items:
+        record = items.get(affected.item)
+        step = _make(
+            eco,
+            StepKind.ERP_ITEM_REVISION,
+            item=affected.item,
+            revision=affected.new_revision,
+            payload={
+                "item": affected.item,
+                "revision": affected.new_revision,
+                "description": record.description if record else eco.title,
+            },
+        )
+        release[affected.item] = step.step_id
+        steps.append(step)
+
+    routings: dict[tuple[str, str], RoutingChange] = {
+        (c.item, c.plant): c for c in eco.routing_changes
+    }
+    in_house = built_in_house(eco, items)
+    for plant in eco.plants:
+        plant_writes: list[str] = []
+        for bom in eco.bom_changes:
+            components = [line.component for line in bom.lines if line.component in release]
+            step = _make(
+                eco,
+                StepKind.ERP_BOM,
+                plant=plant,
+                item=bom.assembly,
+                revision=bom.revision,
+                depends_on=(release[bom.assembly], *(release[c] for c in components)),
+                payload={
+                    "assembly": bom.assembly,
+                    "revision": bom.revision,
+                    "valid_from": eco.effectivity.isoformat(),
+                    "lines": [line.model_dump(mode="json") for line in bom.lines],
+                },
+            )
+            plant_writes.append(step.step_id)
+            steps.append(step)
+        for (item, routing_plant), change in routings.items():
+            if routing_plant != plant:
+                continue
+            step = _make(
+                eco,
+                StepKind.ERP_ROUTING,
+                plant=plant,
+                item=item,
+                revision=change.revision,
+                depends_on=(release[item],),
+                payload={
+                    "item": item,
+                    "revision": change.revision,
+                    "operations": [op.model_dump(mode="json") for op in change.operations],
+                },
+            )
+            plant_writes.append(step.step_id)
+            steps.append(step)
+        for item in in_house:
+            revision = revisions[item]
+            version = _make(
+                eco,
+                StepKind.ERP_PRODUCTION_VERSION,
+                plant=plant,
+                item=item,
+                revision=revision,
+                depends_on=(release[item], *plant_writes),
+                payload={"item": item, "revision": revision},
+            )
+            confirmation = _make(
+                eco,
+                StepKind.ERP_CONFIRMATION,
+                plant=plant,
+                item=item,
+                revision=revision,
+                depends_on=(version.step_id,),
+                payload={"item": item, "revision": revision},
+            )
+            routed = routings.get((item, plant))
+            operations = [op.model_dump(mode="json") for op in routed.operations] if routed else []
+            mes = _make(
+                eco,
+                StepKind.MES_ROUTING,
+                plant=plant,
+                item=item,
+                revision=revision,
+                depends_on=(confirmation.step_id,),
+                payload={"item": item, "revision": revision, "operations": operations},
+            )
+            steps.extend((version, confirmation, mes))
+
+    steps.extend(
+        _make(
+            eco,
+            StepKind.SUPPLIER_NOTICE,
+            supplier=supplier,
+            depends_on=tuple(release.values()),
+            payload={
+                "supplier": supplier,
+                "eco": eco.number,
+                "items": list(eco.items),
+                "message": (f"{eco.number} {eco.title}: effective {eco.effectivity.isoformat()}"),
+            },
+        )
+        for supplier in eco.suppliers
+    )
+    return tuple(steps)
+
+
+def withdrawal_step(eco: str, plant: str, assembly: str, revision: str, bom_id: str) -> PlannedStep:
+    """The compensating step that withdraws a BOM version written for a cancelled ECO."""
+    kind = StepKind.ERP_BOM_WITHDRAWAL
+    return PlannedStep(
+        step_id=step_id(eco, kind, plant, assembly),
+        eco=eco,
+        kind=kind,
+        plant=plant,
+        item=assembly,
+        revision=revision,
+        idempotency_key=idempotency_key(eco, kind, f"{plant}/{assembly}", revision),
+        payload={"bom_id": bom_id},
+    )

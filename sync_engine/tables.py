@@ -1,0 +1,135 @@
+"""The sync engine's tables (SQLAlchemy Core). Only :mod:`sync_engine.store` queries them.
+
+- ``sync_ecos``: every ECO read from PLM, its approval order and where it stands.
+- ``sync_steps``: one row per planned step (interfaces C step id) with its state, attempt,
+  lease and last error; ``eco_approved_at`` orders ECOs that touch the same item.
+- ``sync_step_dependencies``: which steps a step waits for.
+- ``sync_outbox``: every CloudEvent the engine emits, written in the transaction that made
+  the change; the autoincrement ``id`` is the event's ``sequence``; ``delivered_at`` is set
+  once the collector acknowledged it.
+- ``sync_dead_letters``: steps that failed for good, with the request and response kept.
+- ``sync_plant_revisions``: what the engine last recorded of each plant's item revision
+  in ERP and MES, for reconciliation.
+- ``sync_cursors``: small named positions (the PLM poll's ``updated_since``).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from threadline.db import JSONDoc, UTCDateTime, metadata
+
+AutoId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+"""A 64-bit autoincrement key; SQLite only autoincrements an INTEGER PRIMARY KEY."""
+
+ecos = sa.Table(
+    "sync_ecos",
+    metadata,
+    sa.Column("number", sa.String(20), primary_key=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("plm_status", sa.String(20), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("approved_at", UTCDateTime(), nullable=True),
+    sa.Column("effectivity", sa.Date(), nullable=True),
+    sa.Column("plm_updated_at", UTCDateTime(), nullable=True),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Column("first_confirmed_at", UTCDateTime(), nullable=True),
+    sa.Column("production_ready_at", UTCDateTime(), nullable=True),
+    sa.Column("cancelled_at", UTCDateTime(), nullable=True),
+    sa.Column("document", JSONDoc, nullable=False),
+)
+
+steps = sa.Table(
+    "sync_steps",
+    metadata,
+    sa.Column("step_id", sa.String(200), primary_key=True),
+    sa.Column("eco", sa.String(20), sa.ForeignKey("sync_ecos.number"), nullable=False, index=True),
+    sa.Column("eco_approved_at", UTCDateTime(), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("system", sa.String(20), nullable=False),
+    sa.Column("plant", sa.String(40), nullable=True),
+    sa.Column("item", sa.String(40), nullable=True, index=True),
+    sa.Column("revision", sa.String(3), nullable=True),
+    sa.Column("supplier", sa.String(40), nullable=True),
+    sa.Column("state", sa.String(30), nullable=False),
+    sa.Column("attempt", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("generation", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime(), nullable=True),
+    sa.Column("lease_until", UTCDateTime(), nullable=True),
+    sa.Column("lease_holder", sa.String(200), nullable=True),
+    sa.Column("idempotency_key", sa.String(64), nullable=False),
+    sa.Column("payload", JSONDoc, nullable=False),
+    sa.Column("external_id", sa.String(100), nullable=True),
+    sa.Column("external_status", sa.String(40), nullable=True),
+    sa.Column("production_version", sa.String(100), nullable=True),
+    sa.Column("requested_at", UTCDateTime(), nullable=True),
+    sa.Column("overdue_at", UTCDateTime(), nullable=True),
+    sa.Column("last_error_category", sa.String(20), nullable=True),
+    sa.Column("last_error_code", sa.String(100), nullable=True),
+    sa.Column("last_error_message", sa.Text(), nullable=True),
+    sa.Column("last_error_status", sa.Integer(), nullable=True),
+    sa.Column("fingerprint", sa.String(200), nullable=True, index=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_sync_steps_state_next_attempt_at", "state", "next_attempt_at"),
+)
+
+step_dependencies = sa.Table(
+    "sync_step_dependencies",
+    metadata,
+    sa.Column("step_id", sa.String(200), sa.ForeignKey("sync_steps.step_id"), primary_key=True),
+    sa.Column(
+        "depends_on",
+        sa.String(200),
+        sa.ForeignKey("sync_steps.step_id"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+outbox = sa.Table(
+    "sync_outbox",
+    metadata,
+    sa.Column("id", AutoId, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("type", sa.String(100), nullable=False),
+    sa.Column("subject", sa.String(200), nullable=True),
+    sa.Column("event", JSONDoc, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("delivered_at", UTCDateTime(), nullable=True),
+)
+
+dead_letters = sa.Table(
+    "sync_dead_letters",
+    metadata,
+    sa.Column("id", AutoId, primary_key=True, autoincrement=True),
+    sa.Column("step_id", sa.String(200), nullable=False, index=True),
+    sa.Column("eco", sa.String(20), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("attempt", sa.Integer(), nullable=False),
+    sa.Column("category", sa.String(20), nullable=False),
+    sa.Column("code", sa.String(100), nullable=False),
+    sa.Column("message", sa.Text(), nullable=False),
+    sa.Column("request", JSONDoc, nullable=False),
+    sa.Column("response", JSONDoc, nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+plant_revisions = sa.Table(
+    "sync_plant_revisions",
+    metadata,
+    sa.Column("plant", sa.String(40), primary_key=True),
+    sa.Column("item", sa.String(40), primary_key=True),
+    sa.Column("erp_revision", sa.String(3), nullable=True),
+    sa.Column("mes_revision", sa.String(3), nullable=True),
+    sa.Column("last_exception", sa.String(200), nullable=True),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+cursors = sa.Table(
+    "sync_cursors",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("value", sa.String(400), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)

@@ -1,0 +1,237 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from contracts.events import parse_data
+from contracts.steps import StepKind, StepState
+from sync_engine import store
+from sync_engine import tables as t
+from sync_engine.errors import (
+    BusinessError,
+    ContractError,
+    StaleStep,
+    TransientError,
+    TransitionNotAllowed,
+)
+from tests.factories import make_eco
+from tests.sync_engine.helpers import T0, claim, events, later, receive, run_all, states
+
+ECO = "ECO-2026-00042"
+
+
+def test_an_eco_is_planned_once_with_an_event_per_step(engine: sa.Engine) -> None:
+    assert receive(engine, make_eco())
+    assert not receive(engine, make_eco())
+    recorded = events(engine)
+    assert recorded[0]["type"] == "io.threadline.eco.received.v1"
+    assert recorded[0]["data"]["steps"] == 12
+    scheduled = [e for e in recorded if e["type"] == "io.threadline.step.scheduled.v1"]
+    assert len(scheduled) == 12 and len(recorded) == 13
+    assert all(e["data"]["to_state"] == "waiting" for e in scheduled)
+    for event in recorded:
+        parse_data(event["type"], event["data"])
+        assert event["source"] == "/threadline/engine" and event["correlationid"] == ECO
+    assert set(states(engine, ECO).values()) == {StepState.WAITING}
+
+
+def test_only_steps_whose_dependencies_are_done_are_claimed(engine: sa.Engine) -> None:
+    receive(engine, make_eco())
+    first = claim(engine)
+    assert {s.kind for s in first} == {StepKind.ERP_ITEM_REVISION}
+    assert all(s.state is StepState.RUNNING and s.attempt == 1 for s in first)
+    assert all(s.lease_holder == "h1" and s.lease_until == later(30) for s in first)
+    assert claim(engine, holder="h2") == []
+    with engine.begin() as connection:
+        for step in first:
+            store.succeed(connection, step, now=T0)
+    second = claim(engine)
+    assert {s.kind for s in second} == {
+        StepKind.ERP_BOM,
+        StepKind.ERP_ROUTING,
+        StepKind.SUPPLIER_NOTICE,
+    }
+
+
+def test_a_transition_outside_the_table_or_on_a_changed_step_writes_nothing(
+    engine: sa.Engine,
+) -> None:
+    receive(engine, make_eco())
+    step = claim(engine)[0]
+    before = len(events(engine))
+    with engine.begin() as connection:
+        with pytest.raises(TransitionNotAllowed):
+            store.transition(connection, step, StepState.WAITING, now=T0)
+        store.succeed(connection, step, now=T0)
+    with engine.begin() as connection, pytest.raises(StaleStep):
+        store.succeed(connection, step, now=T0)
+    assert len(events(engine)) == before + 1
+
+
+def test_an_expired_lease_is_reaped_and_the_step_claimed_again(engine: sa.Engine) -> None:
+    receive(engine, make_eco())
+    first = claim(engine, holder="crashed")
+    with engine.begin() as connection:
+        assert store.reap_expired(connection, now=later(10)) == []
+        reaped = store.reap_expired(connection, now=later(31))
+    assert sorted(reaped) == sorted(s.step_id for s in first)
+    again = claim(engine, now=later(31), holder="h2")
+    assert {s.step_id for s in again} == set(reaped)
+    assert all(s.attempt == 2 for s in again)
+    # The crashed engine's late answer no longer counts.
+    with engine.begin() as connection, pytest.raises(StaleStep):
+        store.succeed(connection, first[0], now=later(32))
+
+
+def test_every_step_done_makes_the_eco_production_ready_once(engine: sa.Engine) -> None:
+    receive(engine, make_eco())
+    run_all(engine, now=later(60))
+    assert set(states(engine, ECO).values()) == {StepState.SUCCEEDED}
+    recorded = events(engine)
+    ready = [e for e in recorded if e["type"] == "io.threadline.eco.production_ready.v1"]
+    assert len(ready) == 1
+    assert ready[0]["data"]["plants"] == ["P100", "P200"]
+    confirmed = [
+        e for e in recorded if e["type"] == "io.threadline.erp.production_version_confirmed.v1"
+    ]
+    assert {e["data"]["production_version"] for e in confirmed} == {"PV-P100", "PV-P200"}
+    changed = [e for e in recorded if e["type"] == "io.threadline.plant.revision_changed.v1"]
+    assert {e["subject"] for e in changed} == {"P100/ASM-1001", "P200/ASM-1001"}
+    assert [e["_id"] for e in recorded] == sorted(e["_id"] for e in recorded)
+
+
+def test_failures_retry_dead_letter_or_block(engine: sa.Engine) -> None:
+    receive(engine, make_eco())
+    asm, cmp_ = sorted(claim(engine), key=lambda s: s.step_id)
+    with engine.begin() as connection:
+        retrying = store.fail(
+            connection,
+            asm,
+            TransientError("HTTP_503", "down", http_status=503),
+            now=T0,
+            next_attempt_at=later(5),
+        )
+        failed = store.fail(
+            connection,
+            cmp_,
+            ContractError("BAD_BODY", "no status", payload={"x": 1}),
+            now=T0,
+            next_attempt_at=None,
+        )
+    assert retrying.state is StepState.RETRYING and failed.state is StepState.FAILED
+    assert claim(engine, now=later(4)) == []
+    (again,) = claim(engine, now=later(5))
+    assert again.step_id == asm.step_id and again.attempt == 2
+    with engine.begin() as connection:
+        blocked = store.fail(
+            connection,
+            again,
+            BusinessError("ITEM_LOCKED", "locked", http_status=422),
+            now=later(6),
+            next_attempt_at=later(9),
+        )
+        letters = connection.execute(sa.select(t.dead_letters)).all()
+    assert blocked.state is StepState.BLOCKED
+    assert blocked.fingerprint == "erp.item_revision:ITEM_LOCKED"
+    assert [(d.step_id, d.code, d.response) for d in letters] == [
+        (cmp_.step_id, "BAD_BODY", {"body": {"x": 1}})
+    ]
+    kinds = [e["type"].split(".")[3] for e in events(engine)[13:]]
+    assert kinds == [
+        "scheduled",
+        "scheduled",
+        "started",
+        "started",
+        "retrying",
+        "failed",
+        "started",
+        "blocked",
+    ]
+
+
+def test_a_later_eco_on_the_same_item_waits_for_the_earlier_one(engine: sa.Engine) -> None:
+    first = make_eco()
+    second = make_eco(
+        number="ECO-2026-00043",
+        approved_at=(first.approved_at + timedelta(hours=1)).isoformat(),
+        affected_items=[{"item": "ASM-1001", "old_revision": "C", "new_revision": "D"}],
+        bom_changes=[],
+        routing_changes=[],
+        suppliers=[],
+    )
+    receive(engine, second)
+    receive(engine, first)
+    claimed = claim(engine)
+    assert {s.eco for s in claimed} == {ECO}
+    with engine.begin() as connection:
+        for step in claimed:
+            store.succeed(connection, step, now=T0)
+    claimed = claim(engine)
+    # The later ECO's global release may go once the earlier release is final ...
+    assert "ECO-2026-00043/erp.item_revision/-/ASM-1001" in {s.step_id for s in claimed}
+    with engine.begin() as connection:
+        for step in claimed:
+            store.succeed(connection, step, now=T0)
+    run_all(engine)
+    assert set(states(engine, ECO).values()) == {StepState.SUCCEEDED}
+    assert set(states(engine, "ECO-2026-00043").values()) == {StepState.SUCCEEDED}
+    started = [
+        e["data"]["eco"]
+        for e in events(engine)
+        if e["type"] == "io.threadline.step.started.v1" and e["data"].get("plant") == "P100"
+    ]
+    # ... but at each plant every step of the earlier ECO on the item starts first.
+    assert started.index("ECO-2026-00043") > max(i for i, eco in enumerate(started) if eco == ECO)
+
+
+def test_cancelling_withdraws_only_bom_versions_not_yet_effective(engine: sa.Engine) -> None:
+    receive(engine, make_eco())
+    released = claim(engine)
+    with engine.begin() as connection:
+        for step in released:
+            store.succeed(connection, step, now=T0)
+    boms = [s for s in claim(engine) if s.kind is StepKind.ERP_BOM]
+    with engine.begin() as connection:
+        store.succeed(connection, boms[0], now=T0, external_id="B1", external_status="scheduled")
+        store.succeed(connection, boms[1], now=T0, external_id="B2", external_status="effective")
+        cancelled, withdrawals = store.cancel_eco(
+            connection, ECO, now=T0, cause="plm_cancelled", reason="cancelled in PLM"
+        ) or ([], 0)
+        assert store.cancel_eco(connection, ECO, now=T0, cause="operator", reason="x") is None
+    assert withdrawals == 1
+    after = states(engine, ECO)
+    withdrawal = f"{ECO}/erp.bom_withdrawal/{boms[0].plant}/ASM-1001"
+    assert after[withdrawal] is StepState.PENDING
+    # The still-running routing and notice are stopped when their calls return.
+    running = [sid for sid, state in after.items() if state is StepState.RUNNING]
+    assert len(running) == 2
+    assert all(
+        state is StepState.CANCELLED
+        for sid, state in after.items()
+        if sid not in running and sid != withdrawal and state is not StepState.SUCCEEDED
+    )
+    (claimed,) = claim(engine)
+    assert claimed.step_id == withdrawal and claimed.payload == {"bom_id": "B1"}
+    with engine.begin() as connection:
+        step = store.get_step(connection, running[0])
+        assert step is not None
+        late = store.fail(
+            connection, step, TransientError("TIMEOUT", "slow"), now=T0, next_attempt_at=later(1)
+        )
+    assert late.state is StepState.CANCELLED
+    cancelled_event = [e for e in events(engine) if e["type"] == "io.threadline.eco.cancelled.v1"]
+    assert cancelled_event[0]["data"]["withdrawals"] == 1
+    assert cancelled_event[0]["data"]["cancelled_steps"] == len(cancelled) == 6
+
+
+def test_the_relay_reads_undelivered_events_in_order(engine: sa.Engine) -> None:
+    receive(engine, make_eco())
+    with engine.begin() as connection:
+        batch = store.undelivered(connection, after=0, limit=5)
+        assert [i for i, _ in batch] == sorted(i for i, _ in batch) and len(batch) == 5
+        store.mark_delivered(connection, [i for i, _ in batch], T0)
+        rest = store.undelivered(connection, after=0, limit=100)
+        assert len(rest) == 8 and rest[0][0] > batch[-1][0]
+        assert store.outbox_backlog(connection) == 8
