@@ -3,7 +3,8 @@
 For every affected item the ECO releases the new revision in ERP once (globally). For
 every plant it writes the effective-dated BOM of each changed assembly and each changed
 routing; then, for every item the plant builds in-house, it requests a production
-version, waits for ERP to confirm it, and only then hands the routing to MES. Every
+version and waits for ERP to confirm it; only then does MES get the new routing (where
+the ECO changes one: MES keeps running the routing it has otherwise). Every
 affected supplier is notified once the item revisions are released.
 
 A production version waits for every BOM and routing of its plant in the ECO, so a
@@ -197,18 +198,25 @@ def plan(eco: Eco, items: Mapping[str, Item]) -> tuple[PlannedStep, ...]:
                 depends_on=(version.step_id,),
                 payload={"item": item, "revision": revision},
             )
+            steps.extend((version, confirmation))
             routed = routings.get((item, plant))
-            operations = [op.model_dump(mode="json") for op in routed.operations] if routed else []
-            mes = _make(
-                eco,
-                StepKind.MES_ROUTING,
-                plant=plant,
-                item=item,
-                revision=revision,
-                depends_on=(confirmation.step_id,),
-                payload={"item": item, "revision": revision, "operations": operations},
+            if routed is None:
+                continue
+            steps.append(
+                _make(
+                    eco,
+                    StepKind.MES_ROUTING,
+                    plant=plant,
+                    item=item,
+                    revision=revision,
+                    depends_on=(confirmation.step_id,),
+                    payload={
+                        "item": item,
+                        "revision": revision,
+                        "operations": [op.model_dump(mode="json") for op in routed.operations],
+                    },
+                )
             )
-            steps.extend((version, confirmation, mes))
 
     steps.extend(
         _make(

@@ -27,9 +27,9 @@ def test_an_eco_is_planned_once_with_an_event_per_step(engine: sa.Engine) -> Non
     assert not receive(engine, make_eco())
     recorded = events(engine)
     assert recorded[0]["type"] == "io.threadline.eco.received.v1"
-    assert recorded[0]["data"]["steps"] == 12
+    assert recorded[0]["data"]["steps"] == 11
     scheduled = [e for e in recorded if e["type"] == "io.threadline.step.scheduled.v1"]
-    assert len(scheduled) == 12 and len(recorded) == 13
+    assert len(scheduled) == 11 and len(recorded) == 12
     assert all(e["data"]["to_state"] == "waiting" for e in scheduled)
     for event in recorded:
         parse_data(event["type"], event["data"])
@@ -138,7 +138,7 @@ def test_failures_retry_dead_letter_or_block(engine: sa.Engine) -> None:
     assert [(d.step_id, d.code, d.response) for d in letters] == [
         (cmp_.step_id, "BAD_BODY", {"body": {"x": 1}})
     ]
-    kinds = [e["type"].split(".")[3] for e in events(engine)[13:]]
+    kinds = [e["type"].split(".")[3] for e in events(engine)[12:]]
     assert kinds == [
         "scheduled",
         "scheduled",
@@ -223,7 +223,7 @@ def test_cancelling_withdraws_only_bom_versions_not_yet_effective(engine: sa.Eng
     assert late.state is StepState.CANCELLED
     cancelled_event = [e for e in events(engine) if e["type"] == "io.threadline.eco.cancelled.v1"]
     assert cancelled_event[0]["data"]["withdrawals"] == 1
-    assert cancelled_event[0]["data"]["cancelled_steps"] == len(cancelled) == 6
+    assert cancelled_event[0]["data"]["cancelled_steps"] == len(cancelled) == 5
 
 
 def test_the_relay_reads_undelivered_events_in_order(engine: sa.Engine) -> None:
@@ -233,5 +233,5 @@ def test_the_relay_reads_undelivered_events_in_order(engine: sa.Engine) -> None:
         assert [i for i, _ in batch] == sorted(i for i, _ in batch) and len(batch) == 5
         store.mark_delivered(connection, [i for i, _ in batch], T0)
         rest = store.undelivered(connection, after=0, limit=100)
-        assert len(rest) == 8 and rest[0][0] > batch[-1][0]
-        assert store.outbox_backlog(connection) == 8
+        assert len(rest) == 7 and rest[0][0] > batch[-1][0]
+        assert store.outbox_backlog(connection) == 7
