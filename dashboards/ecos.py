@@ -1,0 +1,247 @@
+"""One ECO: where it stands, its steps over time, its raw events and who acted on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from collector.tables import eco_plants, eco_status, events, operator_actions, step_status
+from dashboards.paging import DEFAULT_LIMIT, Page, frame, paginate
+
+SEARCH_LIMIT = 20
+STEP_EVENT_PREFIX = "io.threadline.step."
+# A cap on the timeline's input: an ECO's steps emit a few hundred transitions at most.
+TIMELINE_EVENT_LIMIT = 5_000
+
+
+@dataclass(frozen=True)
+class EcoSearch:
+    """What a search found: the ECO (or correlation id) to show, else close matches."""
+
+    eco: str | None
+    correlationid: str | None
+    matches: tuple[str, ...]
+
+
+def find_eco(engine: sa.Engine, text: str) -> EcoSearch:
+    """Find an ECO by its number, by a correlation id, or by the start of its number."""
+    text = text.strip()
+    if not text:
+        return EcoSearch(eco=None, correlationid=None, matches=())
+    with engine.connect() as connection:
+        if connection.execute(sa.select(eco_status.c.eco).where(eco_status.c.eco == text)).first():
+            return EcoSearch(eco=text, correlationid=text, matches=())
+        correlated = connection.execute(
+            sa.select(events.c.subject)
+            .where(events.c.correlationid == text)
+            .order_by(events.c.seq)
+            .limit(1)
+        ).first()
+        if correlated is not None:
+            linked = connection.execute(
+                sa.select(eco_status.c.eco).where(eco_status.c.eco == correlated.subject)
+            ).scalar_one_or_none()
+            return EcoSearch(eco=linked, correlationid=text, matches=())
+        matches = (
+            connection.execute(
+                sa.select(eco_status.c.eco)
+                .where(eco_status.c.eco.startswith(text.upper(), autoescape=True))
+                .order_by(eco_status.c.eco.desc())
+                .limit(SEARCH_LIMIT)
+            )
+            .scalars()
+            .all()
+        )
+    return EcoSearch(eco=None, correlationid=None, matches=tuple(matches))
+
+
+def eco_summary(engine: sa.Engine, eco: str) -> dict[str, Any] | None:
+    """The ECO's status row (every column of ``eco_status`` but the ordering keys)."""
+    columns = [column for column in eco_status.c if not column.name.endswith("_key")]
+    with engine.connect() as connection:
+        row = connection.execute(sa.select(*columns).where(eco_status.c.eco == eco)).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def eco_plant_rows(engine: sa.Engine, eco: str) -> pd.DataFrame:
+    """The ECO's plants: plant, state, steps_done, steps_total, erp_confirmed_at,
+    production_ready_at, blocked_reason."""
+    with engine.connect() as connection:
+        result = connection.execute(
+            sa.select(
+                eco_plants.c.plant,
+                eco_plants.c.state,
+                eco_plants.c.steps_done,
+                eco_plants.c.steps_total,
+                eco_plants.c.erp_confirmed_at,
+                eco_plants.c.production_ready_at,
+                eco_plants.c.blocked_reason,
+            )
+            .where(eco_plants.c.eco == eco)
+            .order_by(eco_plants.c.plant)
+        )
+        return frame(result, list(result.keys()))
+
+
+def eco_steps(engine: sa.Engine, eco: str) -> pd.DataFrame:
+    """The ECO's steps as the collector last saw them, by system, plant and kind."""
+    with engine.connect() as connection:
+        result = connection.execute(
+            sa.select(
+                step_status.c.step_id,
+                step_status.c.system,
+                step_status.c.plant,
+                step_status.c.kind,
+                step_status.c.item,
+                step_status.c.supplier,
+                step_status.c.state,
+                step_status.c.attempt,
+                step_status.c.error_code,
+                step_status.c.error_message,
+                step_status.c.state_since,
+            )
+            .where(step_status.c.eco == eco)
+            .order_by(step_status.c.system, step_status.c.plant, step_status.c.kind)
+        )
+        return frame(result, list(result.keys()))
+
+
+def step_timeline(
+    engine: sa.Engine, correlationid: str, *, now: datetime | None = None
+) -> pd.DataFrame:
+    """Each step's states as intervals: step_id, system, plant, kind, item, state, start, end.
+
+    Read from the step events of the correlation (the ECO number); a step's last state runs
+    to ``now`` unless it is final, in which case it is drawn as a short mark.
+    """
+    now = now or datetime.now(UTC)
+    order = sa.func.coalesce(events.c.time, events.c.received_at)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(events.c.type, order.label("at"), events.c.data)
+            .where(
+                events.c.correlationid == correlationid,
+                events.c.type.startswith(STEP_EVENT_PREFIX),
+            )
+            .order_by(order, events.c.sequence, events.c.seq)
+            .limit(TIMELINE_EVENT_LIMIT)
+        ).all()
+    transitions: dict[str, list[tuple[datetime, dict[str, Any]]]] = {}
+    for row in rows:
+        data = row.data if isinstance(row.data, dict) else {}
+        step_id = data.get("step_id")
+        if isinstance(step_id, str) and isinstance(data.get("to_state"), str):
+            transitions.setdefault(step_id, []).append((row.at, data))
+    intervals: list[dict[str, Any]] = []
+    for step_id, changes in transitions.items():
+        for index, (start, data) in enumerate(changes):
+            if index + 1 < len(changes):
+                end = changes[index + 1][0]
+            elif data["to_state"] in _FINAL_STATES:
+                end = start
+            else:
+                end = max(start, now)
+            intervals.append(
+                {
+                    "step_id": step_id,
+                    "system": data.get("system", ""),
+                    "plant": data.get("plant") or "-",
+                    "kind": data.get("kind", ""),
+                    "item": data.get("item") or data.get("supplier") or "",
+                    "state": data["to_state"],
+                    "start": start,
+                    "end": end,
+                }
+            )
+    return pd.DataFrame(
+        intervals, columns=["step_id", "system", "plant", "kind", "item", "state", "start", "end"]
+    )
+
+
+_FINAL_STATES = frozenset({"succeeded", "failed", "skipped", "cancelled", "blocked"})
+
+
+def raw_events(
+    engine: sa.Engine, correlationid: str, *, limit: int = DEFAULT_LIMIT, offset: int = 0
+) -> Page:
+    """One page of the correlation's stored events, in the order they were stored.
+
+    Columns: seq, time, type, source, id, subject, producer, event (the structured-mode
+    CloudEvent as a dict).
+    """
+    select = sa.select(events).where(events.c.correlationid == correlationid).order_by(events.c.seq)
+    with engine.connect() as connection:
+        page = paginate(connection, select, limit=limit, offset=offset)
+    rows = page.rows
+    structured = [structured_event(row) for row in rows.to_dict("records")]
+    shown = rows[["seq", "time", "type", "source", "id", "subject", "producer"]].copy()
+    shown["event"] = structured
+    return Page(rows=shown, total=page.total, offset=page.offset, limit=page.limit)
+
+
+def structured_event(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored row as the structured-mode CloudEvent it was received as."""
+    event: dict[str, Any] = {"specversion": "1.0"}
+    for name in (
+        "id",
+        "source",
+        "type",
+        "subject",
+        "datacontenttype",
+        "dataschema",
+        "correlationid",
+        "causationid",
+        "traceparent",
+        "sequence",
+    ):
+        value = row.get(name)
+        if value is not None and not (isinstance(value, float) and pd.isna(value)):
+            event[name] = value
+    time = row.get("time")
+    if isinstance(time, datetime):
+        event["time"] = time.isoformat().replace("+00:00", "Z")
+    extensions = row.get("extensions")
+    if isinstance(extensions, dict):
+        event.update(extensions)
+    if row.get("data_base64") is not None:
+        event["data_base64"] = row["data_base64"]
+    elif row.get("data") is not None:
+        event["data"] = row["data"]
+    return event
+
+
+def eco_operator_actions(engine: sa.Engine, eco: str) -> pd.DataFrame:
+    """The operator actions on the ECO, the latest first: at, actor, role, action, reason,
+    outcome, affected, step_ids."""
+    with engine.connect() as connection:
+        result = connection.execute(
+            sa.select(
+                operator_actions.c.at,
+                operator_actions.c.actor,
+                operator_actions.c.role,
+                operator_actions.c.action,
+                operator_actions.c.reason,
+                operator_actions.c.outcome,
+                operator_actions.c.affected,
+                operator_actions.c.step_ids,
+            )
+            .where(
+                sa.or_(
+                    operator_actions.c.eco == eco,
+                    # Bulk actions across ECOs name no ECO; their step ids start with it.
+                    sa.and_(
+                        operator_actions.c.eco.is_(None),
+                        sa.cast(operator_actions.c.step_ids, sa.Text).contains(
+                            f'"{eco}/', autoescape=True
+                        ),
+                    ),
+                )
+            )
+            .order_by(operator_actions.c.at.desc(), operator_actions.c.event_seq.desc())
+            .limit(200)
+        )
+        return frame(result, list(result.keys()))

@@ -1,0 +1,62 @@
+"""One page of a list: the rows shown and how many there are in all."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Page:
+    """``rows`` of a list that has ``total`` rows, starting at ``offset``."""
+
+    rows: pd.DataFrame
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def has_next(self) -> bool:
+        """Whether rows follow this page."""
+        return self.offset + len(self.rows) < self.total
+
+    @property
+    def has_previous(self) -> bool:
+        """Whether rows precede this page."""
+        return self.offset > 0
+
+
+def clamp(limit: int, offset: int) -> tuple[int, int]:
+    """A limit within ``1..MAX_LIMIT`` and a non-negative offset."""
+    return max(1, min(limit, MAX_LIMIT)), max(0, offset)
+
+
+def frame(
+    result: sa.CursorResult[Any] | Sequence[sa.Row[Any]], columns: Sequence[str]
+) -> pd.DataFrame:
+    """The rows as a DataFrame with exactly ``columns``, even when there are none."""
+    rows = [tuple(row) for row in result]
+    return pd.DataFrame.from_records(rows, columns=list(columns))
+
+
+def paginate(
+    connection: sa.Connection,
+    select: sa.Select[Any],
+    *,
+    limit: int,
+    offset: int,
+) -> Page:
+    """Run ``select`` (already ordered) for one page, and count its rows in all."""
+    limit, offset = clamp(limit, offset)
+    total = connection.execute(
+        sa.select(sa.func.count()).select_from(select.order_by(None).subquery())
+    ).scalar_one()
+    result = connection.execute(select.limit(limit).offset(offset))
+    return Page(rows=frame(result, list(result.keys())), total=total, offset=offset, limit=limit)
