@@ -126,10 +126,14 @@ class ConfirmationSla:
     default_seconds: float = 900.0
     by_plant: Mapping[str, float] = field(default_factory=dict)
 
-    def due(self, plant: str | None, requested_at: datetime) -> datetime:
+    def due(self, plant: str | None, requested_at: datetime) -> datetime | None:
         """When a confirmation requested at ``requested_at`` becomes overdue."""
         seconds = self.by_plant.get(plant or "", self.default_seconds)
-        return requested_at + timedelta(seconds=seconds)
+        try:
+            return requested_at + timedelta(seconds=seconds)
+        except OverflowError:
+            # A request time at the very end of the calendar has no due time.
+            return None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from collector.errors import CollectorError
 from collector.projections import (
     ConfirmationSla,
     Needs,
@@ -79,12 +80,8 @@ class EventPage:
     next_cursor: str | None
 
 
-class StoreError(Exception):
-    """Base of the store's errors.
-
-    StoreError
-    └── BadCursor: a pagination cursor that this store did not hand out
-    """
+class StoreError(CollectorError):
+    """Base of the store's errors (see :mod:`collector.errors` for the hierarchy)."""
 
 
 class BadCursor(StoreError, ValueError):

@@ -1,0 +1,132 @@
+"""The collector's ASGI application (Starlette), served by uvicorn.
+
+Routes: ``POST|OPTIONS|GET /events`` (:mod:`collector.receiver`), ``GET /catalog`` (event
+types and their JSON Schemas), ``GET /healthz`` (the process is up), ``GET /readyz`` (the
+database answers), ``GET /metrics`` (Prometheus).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from collector.auth import Tokens, load_tokens
+from collector.ingest import GroupCommitter
+from collector.metrics import Metrics
+from collector.projections import ConfirmationSla
+from collector.receiver import Receiver, json_response
+from collector.store import EventStore
+from contracts.schemas import catalog_schemas
+from threadline.db import create_engine
+from threadline.settings import Settings
+
+
+def create_app(
+    store: EventStore,
+    tokens: Tokens,
+    *,
+    max_request_bytes: int = 1024 * 1024,
+    max_pending_requests: int = 1000,
+    max_commit_events: int = 5000,
+) -> Starlette:
+    """The collector app over ``store``, accepting producers with ``tokens``."""
+    metrics = Metrics()
+    committer = GroupCommitter(
+        store,
+        metrics,
+        max_pending_requests=max_pending_requests,
+        max_commit_events=max_commit_events,
+    )
+    receiver = Receiver(store, tokens, committer, metrics, max_request_bytes)
+    catalog = orjson.dumps(
+        {
+            "types": [
+                {
+                    "type": event_type,
+                    "dataschema": schema["$id"],
+                    "description": schema["description"],
+                    "schema": schema,
+                }
+                for event_type, schema in catalog_schemas().items()
+            ]
+        }
+    )
+
+    async def get_catalog(_request: Request) -> Response:
+        return Response(catalog, media_type="application/json")
+
+    async def healthz(_request: Request) -> Response:
+        return json_response({"status": "ok"})
+
+    async def readyz(_request: Request) -> Response:
+        try:
+            await run_in_threadpool(store.ping)
+        except sa.exc.SQLAlchemyError:
+            return json_response({"status": "unavailable", "database": "unreachable"}, 503)
+        return json_response({"status": "ok", "database": "reachable"})
+
+    async def get_metrics(_request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await committer.start()
+        try:
+            yield
+        finally:
+            await committer.stop()
+
+    app = Starlette(
+        routes=[
+            Route("/events", receiver.post, methods=["POST"]),
+            Route("/events", receiver.options, methods=["OPTIONS"]),
+            Route("/events", receiver.get, methods=["GET"]),
+            Route("/catalog", get_catalog, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", get_metrics, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.metrics = metrics
+    app.state.store = store
+    return app
+
+
+def create_engine_for_collector(database_url: str, **kwargs: Any) -> sa.Engine:
+    """The database engine the collector uses (orjson for JSON columns)."""
+    return create_engine(
+        database_url,
+        json_serializer=lambda value: orjson.dumps(value).decode(),
+        json_deserializer=orjson.loads,
+        **kwargs,
+    )
+
+
+def app_from_settings(settings: Settings) -> Starlette:
+    """The app configured from ``settings`` (database, tokens, size limit, SLAs)."""
+    engine = create_engine_for_collector(settings.database_url)
+    sla = ConfirmationSla(
+        settings.engine_confirmation_sla, dict(settings.engine_confirmation_sla_by_plant)
+    )
+    store = EventStore(engine, sla=sla)
+    return create_app(
+        store, load_tokens(settings), max_request_bytes=settings.collector_max_request_bytes
+    )
+
+
+def app_from_environment() -> Starlette:
+    """The app configured from the environment (uvicorn's factory for ``serve``)."""
+    from threadline.settings import get_settings
+
+    return app_from_settings(get_settings())
