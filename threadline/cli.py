@@ -23,6 +23,11 @@ db_app = typer.Typer(help="The database.", no_args_is_help=True)
 contracts_app = typer.Typer(help="The canonical model and the event catalog.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(contracts_app, name="contracts")
+
+# The collector's module imports only typer; its commands import the rest when run.
+from collector.cli import collector_app  # noqa: E402
+
+app.add_typer(collector_app, name="collector")
 simulators_app = typer.Typer(
     help="The reference PLM, ERP, MES and procurement simulators.", no_args_is_help=True
 )
