@@ -1090,6 +1090,17 @@ def plants_in_use(connection: sa.Connection) -> list[str]:
     return sorted(str(row.plant) for row in rows)
 
 
+def items_at(connection: sa.Connection, plant: str) -> set[str]:
+    """Items the engine requested production versions for at ``plant``."""
+    rows = connection.execute(
+        sa.select(t.steps.c.item)
+        .where(t.steps.c.plant == plant)
+        .where(t.steps.c.kind == StepKind.ERP_PRODUCTION_VERSION.value)
+        .distinct()
+    ).all()
+    return {str(row.item) for row in rows}
+
+
 def recorded_revisions(connection: sa.Connection, plant: str) -> dict[str, sa.Row[Any]]:
     """What the engine last recorded of a plant's revisions, by item."""
     rows = connection.execute(

@@ -84,6 +84,32 @@ class Settings(BaseSettings):
         default_factory=dict, description='Per-plant SLA overrides as JSON: {"P100": 600}.'
     )
     engine_metrics_port: int = Field(default=9464, description="Port of the engine's /metrics.")
+    engine_reap_interval: float = Field(
+        default=5.0, description="How often expired step leases are reaped, seconds."
+    )
+    engine_http_timeout: float = Field(
+        default=10.0, description="Timeout of one call to ERP, MES, PLM or procurement, seconds."
+    )
+    engine_bulkheads: dict[str, int] = Field(
+        default_factory=lambda: {"plm": 4, "erp": 64, "mes": 32, "procurement": 16},
+        description='Calls in flight at once per system, as JSON: {"erp": 64}.',
+    )
+    engine_claim_batch: int = Field(
+        default=200, description="Most steps one engine claims in one dispatch."
+    )
+    engine_retry_policies: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description=(
+            'Retry policy overrides per system as JSON: {"erp": {"max_attempts": 8, '
+            '"base_delay": 1, "max_delay": 60}}.'
+        ),
+    )
+    engine_relay_batch: int = Field(
+        default=500, description="Most events the outbox relay sends in one request."
+    )
+    engine_relay_max_backoff: float = Field(
+        default=30.0, description="Longest pause of the relay while the collector is down."
+    )
 
     # Console.
     console_port: int = Field(default=8501, description="Port of the Streamlit console.")

@@ -1,0 +1,101 @@
+"""The engine's configuration: built once from :mod:`threadline.settings`, then passed down."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from contracts.steps import System
+from sync_engine.retry import DEFAULT_POLICIES, RetryPolicy, policies
+from threadline.settings import Settings
+
+DEFAULT_BULKHEADS: Mapping[System, int] = {
+    System.PLM: 4,
+    System.ERP: 64,
+    System.MES: 32,
+    System.PROCUREMENT: 16,
+}
+
+
+class EngineConfig(BaseModel):
+    """Everything one engine process needs besides its database and HTTP client."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    plm_url: str = "http://127.0.0.1:8090/plm"
+    erp_url: str = "http://127.0.0.1:8090/erp"
+    mes_url: str = "http://127.0.0.1:8090/mes"
+    procurement_url: str = "http://127.0.0.1:8090/procurement"
+    collector_url: str | None = Field(
+        default=None, description="None: events stay in the outbox (no relay)"
+    )
+    collector_token: SecretStr | None = None
+
+    plm_poll_interval: float = 2.0
+    dispatch_interval: float = 0.2
+    confirmation_interval: float = 1.0
+    relay_interval: float = 0.5
+    reconcile_interval: float = 600.0
+    reap_interval: float = 5.0
+    lease_seconds: float = 30.0
+    confirmation_sla: float = 900.0
+    confirmation_sla_by_plant: dict[str, float] = Field(default_factory=dict)
+
+    http_timeout: float = 10.0
+    bulkheads: dict[System, int] = Field(default_factory=lambda: dict(DEFAULT_BULKHEADS))
+    retry: dict[System, RetryPolicy] = Field(default_factory=lambda: dict(DEFAULT_POLICIES))
+    claim_batch: int = 200
+    relay_batch: int = 500
+    relay_max_backoff: float = 30.0
+    metrics_port: int | None = Field(default=None, description="None: no /metrics server")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> EngineConfig:
+        """The configuration the settings describe, with keyword overrides."""
+        bulkheads = dict(DEFAULT_BULKHEADS)
+        bulkheads.update({System(k): v for k, v in settings.engine_bulkheads.items()})
+        values: dict[str, Any] = {
+            "plm_url": settings.plm_url,
+            "erp_url": settings.erp_url,
+            "mes_url": settings.mes_url,
+            "procurement_url": settings.procurement_url,
+            "collector_url": settings.collector_url,
+            "collector_token": settings.collector_token,
+            "plm_poll_interval": settings.engine_plm_poll_interval,
+            "dispatch_interval": settings.engine_dispatch_interval,
+            "confirmation_interval": settings.engine_confirmation_interval,
+            "relay_interval": settings.engine_relay_interval,
+            "reconcile_interval": settings.engine_reconcile_interval,
+            "reap_interval": settings.engine_reap_interval,
+            "lease_seconds": settings.engine_lease_seconds,
+            "confirmation_sla": settings.engine_confirmation_sla,
+            "confirmation_sla_by_plant": settings.engine_confirmation_sla_by_plant,
+            "http_timeout": settings.engine_http_timeout,
+            "bulkheads": bulkheads,
+            "retry": policies(settings.engine_retry_policies),
+            "claim_batch": settings.engine_claim_batch,
+            "relay_batch": settings.engine_relay_batch,
+            "relay_max_backoff": settings.engine_relay_max_backoff,
+            "metrics_port": settings.engine_metrics_port,
+        }
+        values.update(overrides)
+        return cls.model_validate(values)
+
+    def sla_for(self, plant: str) -> float:
+        """The confirmation SLA of a plant, seconds."""
+        return self.confirmation_sla_by_plant.get(plant, self.confirmation_sla)
+
+    def with_simulators(self, base_url: str, **overrides: Any) -> EngineConfig:
+        """This configuration pointed at the reference simulators at ``base_url``."""
+        base = base_url.rstrip("/")
+        return self.model_copy(
+            update={
+                "plm_url": f"{base}/plm",
+                "erp_url": f"{base}/erp",
+                "mes_url": f"{base}/mes",
+                "procurement_url": f"{base}/procurement",
+                **overrides,
+            }
+        )

@@ -1,0 +1,136 @@
+"""The shared HTTP boundary: one request helper and the error classification.
+
+- timeout -> ``TransientError("TIMEOUT")``; connection and other transport errors ->
+  ``TransientError("CONNECTION_ERROR")``;
+- 429 and 5xx -> ``TransientError`` (``Retry-After`` kept), coded by the problem's ``code``
+  when the body is an RFC 9457 problem, else ``HTTP_<status>``;
+- another 4xx with a problem ``code`` -> ``BusinessError``; a 4xx without one (the system
+  did not understand us) or any other unexpected status -> ``ContractError``;
+- a success whose body does not match the contract -> ``ContractError`` with the body.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from contracts.steps import System
+from sync_engine.errors import BusinessError, CallError, ContractError, TransientError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def new_client(
+    *,
+    timeout: float = 10.0,
+    max_connections: int = 100,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient`` configured for the connectors (timeouts and pool limits)."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+        transport=transport,
+    )
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return response.text[:2000]
+
+
+def classify(response: httpx.Response) -> CallError:
+    """The error an unsuccessful response stands for."""
+    status = response.status_code
+    body = _body(response)
+    problem = body if isinstance(body, dict) else {}
+    code = problem.get("code") if isinstance(problem.get("code"), str) else None
+    detail = str(problem.get("detail") or problem.get("title") or response.reason_phrase)
+    if status == 429 or status >= 500:
+        return TransientError(
+            code or f"HTTP_{status}",
+            detail,
+            http_status=status,
+            payload=body,
+            retry_after=_retry_after(response),
+        )
+    if 400 <= status < 500 and code:
+        return BusinessError(code, detail, http_status=status, payload=body)
+    return ContractError(
+        f"HTTP_{status}", f"unexpected {status}: {detail}", http_status=status, payload=body
+    )
+
+
+class Connector:
+    """Base of one system's connector: a base URL on a shared client."""
+
+    system: System
+
+    def __init__(self, client: httpx.AsyncClient, base_url: str) -> None:
+        self.client = client
+        self.base_url = base_url.rstrip("/")
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: dict[str, Any] | None = None,
+        key: str | None = None,
+        ok: tuple[int, ...] = (200, 201, 202),
+    ) -> Any:
+        """Send one request; return the decoded JSON body of an expected status."""
+        headers = {"Idempotency-Key": key} if key else None
+        try:
+            response = await self.client.request(
+                method, self.base_url + path, json=json_body, params=params, headers=headers
+            )
+        except httpx.TimeoutException as exc:
+            raise TransientError("TIMEOUT", f"{self.system} did not answer in time") from exc
+        except httpx.TransportError as exc:
+            raise TransientError(
+                "CONNECTION_ERROR", f"{self.system} unreachable: {type(exc).__name__}"
+            ) from exc
+        if response.status_code not in ok:
+            raise classify(response)
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ContractError(
+                "INVALID_JSON",
+                f"{self.system} answered a body that is not JSON",
+                http_status=response.status_code,
+                payload=response.text[:2000],
+            ) from exc
+
+    def parse(self, model: type[M], body: Any) -> M:
+        """Validate a response body against the contract's model."""
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            raise ContractError(
+                "INVALID_RESPONSE",
+                f"{self.system} answered out of contract: {problems}",
+                payload=body,
+            ) from exc

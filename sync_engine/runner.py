@@ -1,0 +1,534 @@
+"""One engine process: the jobs the scheduler runs, over the store and the connectors.
+
+- ``poll_plm``: only the holder of the ``sync_engine.plm_poller`` lease reads PLM's feed
+  (approved, cancelled, superseded), plans new ECOs and compensates cancelled ones;
+- ``dispatch``: promotes steps whose dependencies are done, claims due steps per system
+  up to that system's bulkhead (free slots of its ``asyncio.Semaphore``), and calls the
+  systems concurrently; results are recorded in batches;
+- ``poll_confirmations``: asks ERP about production versions awaiting confirmation,
+  records them active (or rejected) and emits ``confirmation_overdue`` past the SLA;
+- ``relay``: the outbox relay, under the ``sync_engine.relay`` lease so events leave in
+  order from one place;
+- ``reconcile`` under its own lease; ``reap``: hands back steps whose lease expired.
+
+Database work runs in a small thread pool (one thread on SQLite) so the event loop keeps
+many calls in flight. On SQLite one engine process runs: a second one finds the
+``sync_engine.sqlite_engine`` lease held and refuses to start (:class:`EngineAlreadyRunning`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from pydantic import ValidationError
+
+from contracts import events as ev
+from contracts.model import Eco, EcoStatus, Item, utcnow
+from contracts.steps import StepKind, StepState, System
+from sync_engine import store
+from sync_engine.config import EngineConfig
+from sync_engine.connectors import (
+    ErpConnector,
+    MesConnector,
+    PlmConnector,
+    ProcurementConnector,
+)
+from sync_engine.errors import (
+    BusinessError,
+    CallError,
+    ContractError,
+    EngineAlreadyRunning,
+    StaleStep,
+)
+from sync_engine.metrics import Metrics
+from sync_engine.planner import plan
+from sync_engine.reconcile import reconcile
+from sync_engine.relay import Relay
+from sync_engine.retry import decide
+from threadline import leases
+from threadline.db import is_sqlite
+
+log = logging.getLogger(__name__)
+
+SQLITE_LEASE = "sync_engine.sqlite_engine"
+PLM_LEASE = "sync_engine.plm_poller"
+RELAY_LEASE = "sync_engine.relay"
+RECONCILE_LEASE = "sync_engine.reconciler"
+NOTHING_TO_WITHDRAW = frozenset({"BOM_ALREADY_EFFECTIVE", "BOM_NOT_FOUND"})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What came of one claimed step's call, before it is recorded."""
+
+    step: store.StepRecord
+    to: StepState
+    external_id: str | None = None
+    external_status: str | None = None
+    reason: str | None = None
+    error: CallError | None = None
+    next_attempt_at: datetime | None = None
+
+
+@dataclass
+class _Flight:
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    counts: dict[System, int] = field(default_factory=dict)
+
+
+class SyncEngine:
+    """The sync engine's jobs; :mod:`sync_engine.scheduler` runs them on intervals."""
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        db: sa.Engine,
+        client: httpx.AsyncClient,
+        *,
+        holder: str | None = None,
+        metrics: Metrics | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.db = db
+        self.client = client
+        self.holder = holder or store.new_holder()
+        self.metrics = metrics or Metrics()
+        self.sqlite = is_sqlite(db.url)
+        self.plm = PlmConnector(client, config.plm_url)
+        self.erp = ErpConnector(client, config.erp_url)
+        self.mes = MesConnector(client, config.mes_url)
+        self.procurement = ProcurementConnector(client, config.procurement_url)
+        self._rng = rng or random.Random()
+        self._executor = ThreadPoolExecutor(
+            max_workers=1 if self.sqlite else 4, thread_name_prefix="engine-db"
+        )
+        self._semaphores = {s: asyncio.Semaphore(n) for s, n in config.bulkheads.items()}
+        self._flight = _Flight(counts={s: 0 for s in System})
+        self._outcomes: list[Outcome] = []
+        self._flushing: asyncio.Task[None] | None = None
+        self._items: dict[str, Item] = {}
+        self._wake: Callable[[], None] | None = None
+        self.relay_worker: Relay | None = None
+        if config.collector_url:
+            token = config.collector_token.get_secret_value() if config.collector_token else None
+            self.relay_worker = Relay(
+                self.run_db,
+                client,
+                config.collector_url,
+                token,
+                batch=config.relay_batch,
+                max_backoff=config.relay_max_backoff,
+                min_backoff=min(1.0, max(0.05, config.relay_interval)),
+                on_delivered=self.metrics.relayed.inc,
+            )
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    async def run_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn(connection, *args, **kwargs)`` in one transaction, off the event loop."""
+
+        def work() -> Any:
+            with self.db.begin() as connection:
+                return fn(connection, *args, **kwargs)
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, work)
+
+    def on_progress(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` when recorded results may have made more steps due."""
+        self._wake = wake
+
+    def _lease_ttl(self, interval: float) -> timedelta:
+        return timedelta(seconds=max(self.config.lease_seconds, 5 * interval))
+
+    async def _lead(self, name: str, interval: float) -> bool:
+        return bool(
+            await self.run_db(
+                leases.try_acquire, name, self.holder, self._lease_ttl(interval), utcnow()
+            )
+        )
+
+    async def start(self) -> None:
+        """Take the single-engine lease on SQLite (or refuse to run)."""
+        if not self.sqlite:
+            return
+        if not await self._lead(SQLITE_LEASE, self.config.reap_interval):
+            current = await self.run_db(leases.current, SQLITE_LEASE)
+            holder = current.holder if current else "another engine"
+            until = current.lease_until.isoformat() if current else "?"
+            raise EngineAlreadyRunning(
+                f"SQLite mode runs one engine process and {holder} holds the engine lease "
+                f"until {until}; stop it, or use PostgreSQL to run several engines"
+            )
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Let calls in flight finish (up to ``timeout``), record them, give up leases."""
+        if self._flight.tasks:
+            await asyncio.wait(set(self._flight.tasks), timeout=timeout)
+        await self._flush_now()
+        names = [PLM_LEASE, RELAY_LEASE, RECONCILE_LEASE]
+        if self.sqlite:
+            names.append(SQLITE_LEASE)
+        for name in names:
+            await self.run_db(leases.release, name, self.holder)
+        self._executor.shutdown(wait=True)
+
+    @property
+    def in_flight(self) -> int:
+        """Calls under way."""
+        return len(self._flight.tasks)
+
+    # --- PLM ------------------------------------------------------------------------------
+
+    async def poll_plm(self) -> int:
+        """Read PLM's feed if this engine is the poll leader; return ECOs acted on."""
+        if not await self._lead(PLM_LEASE, self.config.plm_poll_interval):
+            return 0
+        acted = 0
+        for status in (EcoStatus.APPROVED, EcoStatus.CANCELLED, EcoStatus.SUPERSEDED):
+            try:
+                acted += await self._poll_status(status)
+            except CallError as exc:
+                log.warning("PLM poll of %s ECOs failed: %s", status.value, exc)
+        return acted
+
+    async def _poll_status(self, status: EcoStatus) -> int:
+        name = f"plm.{status.value}.updated_since"
+        since_text = await self.run_db(store.get_cursor, name)
+        since = datetime.fromisoformat(since_text) if since_text else None
+        cursor: str | None = None
+        acted = 0
+        while True:
+            page = await self.plm.ecos(status.value, updated_since=since, cursor=cursor)
+            if page.items:
+                if status is EcoStatus.APPROVED:
+                    acted += await self._receive(page.items)
+                else:
+                    acted += await self.run_db(self._record_cancellations, page.items)
+                newest = max(entry.updated_at for entry in page.items)
+                await self.run_db(store.set_cursor, name, newest.isoformat(), now=utcnow())
+            cursor = page.next_cursor
+            if not cursor:
+                return acted
+
+    async def _receive(self, entries: list[Any]) -> int:
+        known = await self.run_db(store.eco_states)
+        fresh: list[tuple[Eco, datetime]] = []
+        rejected: list[tuple[str, list[ev.Violation], dict[str, Any]]] = []
+        for entry in entries:
+            number = str(entry.eco.get("number", ""))
+            if number in known:
+                continue
+            try:
+                fresh.append((Eco.model_validate(entry.eco), entry.updated_at))
+            except ValidationError as exc:
+                violations = [
+                    ev.Violation(path=".".join(str(p) for p in e["loc"]) or "-", message=e["msg"])
+                    for e in exc.errors()
+                ]
+                rejected.append((number or "unnumbered", violations, entry.eco))
+        missing = sorted({i for eco, _ in fresh for i in eco.items} - set(self._items))
+        for number in missing:
+            try:
+                self._items[number] = await self.plm.item(number)
+            except CallError as exc:
+                log.warning("PLM item %s unavailable, planning from the ECO alone: %s", number, exc)
+        items = dict(self._items)
+        planned = [(eco, at, plan(eco, items)) for eco, at in fresh]
+
+        def write(connection: sa.Connection) -> int:
+            now = utcnow()
+            count = 0
+            for eco, at, steps in planned:
+                count += store.record_eco(connection, eco, items, steps, now=now, plm_updated_at=at)
+            for number, violations, document in rejected:
+                count += store.record_rejected(connection, number, violations, document, now=now)
+            return count
+
+        acted = int(await self.run_db(write))
+        if acted and self._wake is not None:
+            self._wake()
+        return acted
+
+    @staticmethod
+    def _record_cancellations(connection: sa.Connection, entries: list[Any]) -> int:
+        now = utcnow()
+        acted = 0
+        for entry in entries:
+            number = str(entry.eco.get("number", ""))
+            acted += store.record_plm_cancellation(
+                connection,
+                number,
+                now=now,
+                status=str(entry.eco.get("status")),
+                superseded_by=entry.eco.get("superseded_by"),
+            )
+        return acted
+
+    # --- dispatch -------------------------------------------------------------------------
+
+    async def dispatch(self) -> int:
+        """Claim due steps up to each system's free slots and start their calls."""
+        free = {
+            s: self.config.bulkheads.get(s, 1) - self._flight.counts[s]
+            for s in (System.ERP, System.MES, System.PROCUREMENT)
+        }
+        if max(free.values()) <= 0:
+            return 0
+        claimed: list[store.StepRecord] = await self.run_db(self._claim, free)
+        for step in claimed:
+            self._flight.counts[step.system] += 1
+            self.metrics.in_flight.labels(step.system.value).set(self._flight.counts[step.system])
+            task = asyncio.create_task(self._run(step), name=step.step_id)
+            self._flight.tasks.add(task)
+            task.add_done_callback(self._flight.tasks.discard)
+        return len(claimed)
+
+    def _claim(self, connection: sa.Connection, free: dict[System, int]) -> list[store.StepRecord]:
+        now = utcnow()
+        store.promote_ready(connection, now=now, limit=self.config.claim_batch * 2)
+        claimed: list[store.StepRecord] = []
+        for system, slots in free.items():
+            limit = min(slots, self.config.claim_batch)
+            if limit <= 0:
+                continue
+            kinds = [k for k in StepKind if k.system is system]
+            claimed += store.claim_due(
+                connection,
+                holder=self.holder,
+                now=now,
+                lease_seconds=self.config.lease_seconds,
+                limit=limit,
+                kinds=kinds,
+            )
+        return claimed
+
+    async def _run(self, step: store.StepRecord) -> None:
+        try:
+            async with self._semaphores[step.system]:
+                started = time.perf_counter()
+                outcome = await self._execute(step)
+                self.metrics.call_seconds.labels(step.system.value).observe(
+                    time.perf_counter() - started
+                )
+        except Exception as exc:  # a bug must not leave the step running until its lease ends
+            log.exception("step %s crashed", step.step_id)
+            outcome = Outcome(
+                step,
+                StepState.FAILED,
+                error=ContractError("ENGINE_ERROR", f"{type(exc).__name__}: {exc}"),
+            )
+        finally:
+            self._flight.counts[step.system] -= 1
+            self.metrics.in_flight.labels(step.system.value).set(self._flight.counts[step.system])
+        self.metrics.calls.labels(step.system.value, outcome.to.value).inc()
+        if outcome.to is StepState.RETRYING:
+            self.metrics.retries.labels(step.system.value).inc()
+        self._outcomes.append(outcome)
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush_loop())
+
+    async def _execute(self, step: store.StepRecord) -> Outcome:
+        payload, key, plant = step.payload, step.idempotency_key, step.plant or ""
+        try:
+            match step.kind:
+                case StepKind.ERP_ITEM_REVISION:
+                    await self.erp.release_revision(
+                        payload["item"], payload["revision"], payload["description"], key
+                    )
+                    return Outcome(step, StepState.SUCCEEDED)
+                case StepKind.ERP_BOM:
+                    bom = await self.erp.create_bom(plant, payload, key)
+                    return Outcome(
+                        step,
+                        StepState.SUCCEEDED,
+                        external_id=bom.bom_id,
+                        external_status=bom.status,
+                    )
+                case StepKind.ERP_ROUTING:
+                    routing_id = await self.erp.create_routing(plant, payload, key)
+                    return Outcome(step, StepState.SUCCEEDED, external_id=routing_id)
+                case StepKind.ERP_PRODUCTION_VERSION:
+                    pv = await self.erp.request_production_version(
+                        plant, payload["item"], payload["revision"], key
+                    )
+                    return Outcome(
+                        step, StepState.SUCCEEDED, external_id=pv.id, external_status=pv.status
+                    )
+                case StepKind.ERP_CONFIRMATION:
+                    return Outcome(step, StepState.AWAITING_CONFIRMATION)
+                case StepKind.MES_ROUTING:
+                    routing_id = await self.mes.release_routing(
+                        plant, payload, step.production_version or "", key
+                    )
+                    return Outcome(step, StepState.SUCCEEDED, external_id=routing_id)
+                case StepKind.SUPPLIER_NOTICE:
+                    notice_id = await self.procurement.send_notice(payload, key)
+                    return Outcome(step, StepState.SUCCEEDED, external_id=notice_id)
+                case StepKind.ERP_BOM_WITHDRAWAL:
+                    try:
+                        await self.erp.withdraw_bom(plant, payload["bom_id"], key)
+                    except BusinessError as exc:
+                        if exc.code not in NOTHING_TO_WITHDRAW:
+                            raise
+                        return Outcome(
+                            step,
+                            StepState.SUCCEEDED,
+                            reason=f"nothing withdrawn: {exc.message}",
+                            external_status="kept",
+                        )
+                    return Outcome(step, StepState.SUCCEEDED, external_status="withdrawn")
+        except CallError as exc:
+            policy = self.config.retry[step.system]
+            at = decide(policy, exc, step.attempt, utcnow(), self._rng.random())
+            to = (
+                StepState.RETRYING
+                if at is not None
+                else StepState.BLOCKED
+                if isinstance(exc, BusinessError)
+                else StepState.FAILED
+            )
+            return Outcome(step, to, error=exc, next_attempt_at=at)
+        raise AssertionError(f"no executor for {step.kind}")
+
+    async def _flush_loop(self) -> None:
+        while self._outcomes:
+            await self._flush_now()
+
+    async def _flush_now(self) -> None:
+        batch, self._outcomes = self._outcomes, []
+        if not batch:
+            return
+        try:
+            await self.run_db(self._record, batch)
+        except Exception:
+            # The steps stay running; their leases expire and they run again (idempotently).
+            log.exception("recording %d step results failed", len(batch))
+            return
+        for outcome in batch:
+            self.metrics.transitions.labels(outcome.to.value).inc()
+        if self._wake is not None:
+            self._wake()
+
+    @staticmethod
+    def _record(connection: sa.Connection, batch: list[Outcome]) -> None:
+        now = utcnow()
+        for outcome in batch:
+            step = outcome.step
+            try:
+                if outcome.to is StepState.SUCCEEDED:
+                    store.succeed(
+                        connection,
+                        step,
+                        now=now,
+                        external_id=outcome.external_id,
+                        external_status=outcome.external_status,
+                        reason=outcome.reason,
+                    )
+                elif outcome.to is StepState.AWAITING_CONFIRMATION:
+                    store.await_confirmation(connection, step, now=now)
+                else:
+                    assert outcome.error is not None
+                    store.fail(
+                        connection,
+                        step,
+                        outcome.error,
+                        now=now,
+                        next_attempt_at=outcome.next_attempt_at,
+                    )
+            except StaleStep:
+                log.info("result of %s dropped: its lease was lost", step.step_id)
+
+    # --- confirmations --------------------------------------------------------------------
+
+    async def poll_confirmations(self) -> int:
+        """Ask ERP about awaiting production versions; return how many were settled."""
+        waiting: list[store.StepRecord] = await self.run_db(
+            store.awaiting_confirmations, limit=1000
+        )
+        if not waiting:
+            return 0
+        semaphore = self._semaphores[System.ERP]
+
+        async def ask(step: store.StepRecord) -> tuple[store.StepRecord, Any]:
+            async with semaphore:
+                try:
+                    return step, await self.erp.production_version(step.production_version or "")
+                except CallError as exc:
+                    return step, exc
+
+        answers = await asyncio.gather(*(ask(step) for step in waiting))
+        return int(await self.run_db(self._record_confirmations, answers))
+
+    def _record_confirmations(
+        self, connection: sa.Connection, answers: list[tuple[store.StepRecord, Any]]
+    ) -> int:
+        now = utcnow()
+        settled = 0
+        for step, answer in answers:
+            try:
+                if isinstance(answer, CallError):
+                    if answer.category.value != "transient":
+                        store.reject_confirmation(connection, step, answer, now=now)
+                        settled += 1
+                elif answer.status == "active":
+                    store.confirm(
+                        connection, step, now=now, confirmed_at=answer.activated_at or now
+                    )
+                    settled += 1
+                elif answer.status == "rejected":
+                    error = BusinessError(
+                        "PRODUCTION_VERSION_REJECTED",
+                        answer.reason or f"ERP rejected production version {answer.id}",
+                    )
+                    store.reject_confirmation(connection, step, error, now=now)
+                    settled += 1
+                else:
+                    sla = self.config.sla_for(step.plant or "")
+                    requested = step.requested_at or now
+                    if (now - requested).total_seconds() > sla:
+                        store.mark_overdue(connection, step, now=now, sla_seconds=sla)
+            except StaleStep:
+                continue
+        if settled and self._wake is not None:
+            self._wake()
+        return settled
+
+    # --- relay, reconciliation, leases ----------------------------------------------------
+
+    async def relay(self) -> int:
+        """Deliver the outbox to the collector if this engine holds the relay lease."""
+        if self.relay_worker is None or self.relay_worker.paused:
+            return 0
+        if not await self._lead(RELAY_LEASE, self.config.relay_interval):
+            return 0
+        return await self.relay_worker.run_once()
+
+    async def reconcile(self) -> int:
+        """Reconcile plant revisions with ERP and MES (one engine at a time)."""
+        if not await self._lead(RECONCILE_LEASE, self.config.reap_interval):
+            return 0
+        return await reconcile(self.run_db, self.erp, self.mes, now=utcnow())
+
+    async def reap(self) -> int:
+        """Hand back expired leases, keep this engine's own leases, refresh gauges."""
+        if self.sqlite and not await self._lead(SQLITE_LEASE, self.config.reap_interval):
+            log.error("lost the SQLite engine lease to another process")
+        reaped = await self.run_db(store.reap_expired, now=utcnow())
+        counts = await self.run_db(store.count_by_state)
+        for state in StepState:
+            self.metrics.steps.labels(state.value).set(counts.get(state.value, 0))
+        self.metrics.outbox_backlog.set(await self.run_db(store.outbox_backlog))
+        await self.run_db(store.prune_delivered, utcnow() - timedelta(days=1))
+        return len(reaped)

@@ -1,0 +1,120 @@
+"""Running an engine: APScheduler 3 ``AsyncIOScheduler`` interval jobs and a clean stop.
+
+Jobs: poll PLM (leader only), dispatch, poll confirmations, relay the outbox, reconcile
+(once at start, then every ``reconcile_interval``), reap expired leases. Each job runs one
+instance at a time and missed runs coalesce. When recorded results make more steps due,
+the dispatch job is brought forward instead of waiting for its next interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from sync_engine.config import EngineConfig
+from sync_engine.connectors import new_client
+from sync_engine.runner import SyncEngine
+
+log = logging.getLogger(__name__)
+
+
+class _SkippedRunFilter(logging.Filter):
+    """Drops APScheduler's note that a run was skipped while the previous one still runs:
+    with sub-second intervals and ``max_instances=1`` that is the intended behaviour."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
+logging.getLogger("apscheduler.scheduler").addFilter(_SkippedRunFilter())
+
+
+def _guarded(name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        try:
+            await job()
+        except Exception:
+            # One failed run (a database hiccup, a bug on one record) must not stop the job.
+            log.exception("engine job %s failed", name)
+
+    return run
+
+
+def build_scheduler(engine: SyncEngine) -> AsyncIOScheduler:
+    """The scheduler with every engine job (not started)."""
+    config = engine.config
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    now = datetime.now(UTC)
+    jobs: list[tuple[str, Callable[[], Awaitable[Any]], float]] = [
+        ("poll_plm", engine.poll_plm, config.plm_poll_interval),
+        ("dispatch", engine.dispatch, config.dispatch_interval),
+        ("confirmations", engine.poll_confirmations, config.confirmation_interval),
+        ("relay", engine.relay, config.relay_interval),
+        ("reconcile", engine.reconcile, config.reconcile_interval),
+        ("reap", engine.reap, config.reap_interval),
+    ]
+    for name, job, interval in jobs:
+        scheduler.add_job(
+            _guarded(name, job),
+            "interval",
+            seconds=interval,
+            id=name,
+            name=name,
+            next_run_time=now,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+
+    def wake() -> None:
+        job = scheduler.get_job("dispatch")
+        if job is not None and scheduler.running:
+            job.modify(next_run_time=datetime.now(UTC))
+
+    engine.on_progress(wake)
+    return scheduler
+
+
+async def run_engine(
+    config: EngineConfig,
+    db: sa.Engine,
+    stop: asyncio.Event,
+    *,
+    client: httpx.AsyncClient | None = None,
+    started: Callable[[SyncEngine], None] | None = None,
+) -> None:
+    """Run one engine until ``stop`` is set, then stop cleanly (in-flight calls finish and
+    are recorded, leases are released). Raises ``EngineAlreadyRunning`` on a busy SQLite."""
+    own_client = client is None
+    http = client or new_client(
+        timeout=config.http_timeout, max_connections=sum(config.bulkheads.values()) + 8
+    )
+    engine = SyncEngine(config, db, http)
+    try:
+        await engine.start()
+        if config.metrics_port is not None:
+            engine.metrics.serve(config.metrics_port)
+        scheduler = build_scheduler(engine)
+        scheduler.start()
+        log.info("engine %s running", engine.holder)
+        if started is not None:
+            started(engine)
+        try:
+            await stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            # Let job runs already under way finish before the final flush.
+            await asyncio.sleep(0)
+            await engine.stop()
+            log.info("engine %s stopped", engine.holder)
+    finally:
+        engine.metrics.close()
+        if own_client:
+            await http.aclose()
