@@ -6,8 +6,12 @@ this module only when a command runs, so ``threadline --help`` stays fast.
 
 from __future__ import annotations
 
+import json
 import logging
+import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -41,3 +45,86 @@ def serve(
         log_level=log_level.lower(),
         timeout_graceful_shutdown=3,
     )
+
+
+class BackfillError(RuntimeError):
+    """The collector refused the history for good (not a transient failure)."""
+
+
+def backfill(
+    *,
+    collector_url: str,
+    token: str | None,
+    days: int,
+    seed: int = 7,
+    ecos_per_day: float = 6.0,
+    end: datetime | None = None,
+    batch_bytes: int = 512 * 1024,
+    attempts: int = 8,
+) -> tuple[int, int]:
+    """Post ``days`` of history to the collector in batches; returns (ECOs, events).
+
+    Transient answers (429, 5xx, connection errors) are retried with the same events,
+    which the collector de-duplicates, so running the backfill twice stores it once.
+    """
+    import httpx
+
+    from simulators.history import history_events
+    from simulators.world import build_world
+
+    headers = {"Content-Type": "application/cloudevents-batch+json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    ecos = sent = 0
+    batch: list[bytes] = []
+    size = 0
+    stream = history_events(
+        build_world(seed),
+        days=days,
+        end=end or datetime.now(UTC),
+        ecos_per_day=ecos_per_day,
+        seed=seed,
+    )
+    with httpx.Client(base_url=collector_url, timeout=httpx.Timeout(60.0)) as client:
+        for events in stream:
+            ecos += 1
+            for event in events:
+                encoded = json.dumps(event, separators=(",", ":")).encode()
+                if batch and size + len(encoded) > batch_bytes:
+                    _post(client, batch, headers, attempts)
+                    sent += len(batch)
+                    batch, size = [], 0
+                batch.append(encoded)
+                size += len(encoded) + 1
+        if batch:
+            _post(client, batch, headers, attempts)
+            sent += len(batch)
+    return ecos, sent
+
+
+def _post(client: Any, batch: list[bytes], headers: dict[str, str], attempts: int) -> None:
+    import httpx
+
+    body = b"[" + b",".join(batch) + b"]"
+    delay = 0.5
+    for attempt in range(1, attempts + 1):
+        try:
+            response = client.post("/events", content=body, headers=headers)
+        except httpx.TransportError as exc:
+            if attempt == attempts:
+                raise BackfillError(f"collector unreachable: {exc}") from exc
+            logger.warning("collector unreachable (%s); retrying", exc)
+        else:
+            if response.status_code < 300:
+                return
+            if response.status_code != 429 and response.status_code < 500:
+                raise BackfillError(
+                    f"collector refused the history: {response.status_code} {response.text[:500]}"
+                )
+            if attempt == attempts:
+                raise BackfillError(f"collector kept answering {response.status_code}")
+            retry_after = response.headers.get("Retry-After", "")
+            if retry_after.isdigit():
+                delay = max(delay, float(retry_after))
+        time.sleep(delay)
+        delay = min(delay * 2, 30.0)

@@ -32,6 +32,11 @@ simulators_app = typer.Typer(
     help="The reference PLM, ERP, MES and procurement simulators.", no_args_is_help=True
 )
 app.add_typer(simulators_app, name="simulators")
+console_app = typer.Typer(
+    help="The Streamlit console (runs it when no sub-command is given).",
+    invoke_without_command=True,
+)
+app.add_typer(console_app, name="console")
 
 
 @db_app.command("upgrade")
@@ -90,6 +95,117 @@ def simulators_serve(
         confirmation_delay=confirmation_delay,
         log_level=get_settings().log_level,
     )
+
+
+@console_app.callback()
+def console(
+    ctx: typer.Context,
+    port: Annotated[
+        int | None, typer.Option(help="Port to serve on (default THREADLINE_CONSOLE_PORT).")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (default: all).")] = None,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="Overrides THREADLINE_DATABASE_URL.")
+    ] = None,
+) -> None:
+    """Serve the console, headless, until interrupted."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import os
+
+    from console.server import run
+
+    env = dict(os.environ)
+    if database_url is not None:
+        env["THREADLINE_DATABASE_URL"] = database_url
+    run(port=port or get_settings().console_port, host=host, env=env)
+
+
+@console_app.command("add-user")
+def console_add_user(
+    username: Annotated[str, typer.Argument(help="The name to sign in with.")],
+    role: Annotated[str, typer.Option(help="viewer, operator, executive or admin.")] = "viewer",
+    display_name: Annotated[str, typer.Option(help="The name the console shows.")] = "",
+    users_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--users-file", help="Overrides THREADLINE_CONSOLE_USERS_FILE (.toml or .json)."
+        ),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Add a console user (or replace one of the same name) with an argon2-hashed password."""
+    import sys
+
+    from console.auth import Account, ConsoleError, hash_password, save_account
+
+    path = users_file or get_settings().console_users_file
+    if path is None:
+        raise typer.BadParameter("give --users-file or set THREADLINE_CONSOLE_USERS_FILE")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        account = Account.model_validate(
+            {
+                "username": username,
+                "display_name": display_name,
+                "role": role,
+                "password_hash": hash_password(password),
+            }
+        )
+        save_account(path, account)
+    except (ValueError, ConsoleError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"{username} ({role}) saved to {path}")
+
+
+@console_app.command("hash-password")
+def console_hash_password() -> None:
+    """Print the argon2 hash of a password read from standard input, for a users file."""
+    import sys
+
+    from console.auth import hash_password
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        typer.echo("error: no password on standard input", err=True)
+        raise typer.Exit(2)
+    typer.echo(hash_password(password))
+
+
+@simulators_app.command("history")
+def simulators_history(
+    days: Annotated[int, typer.Option(help="Days of history before now.")] = 365,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated plant world.")] = 7,
+    ecos_per_day: Annotated[
+        float, typer.Option("--ecos-per-day", help="Approved ECOs per day in the past.")
+    ] = 6.0,
+    collector_url: Annotated[
+        str | None, typer.Option("--collector-url", help="Overrides THREADLINE_COLLECTOR_URL.")
+    ] = None,
+) -> None:
+    """Post past ECO propagations to the collector as CloudEvents (safe to repeat)."""
+    from simulators.cli import BackfillError, backfill
+
+    settings = get_settings()
+    token = settings.collector_token.get_secret_value() if settings.collector_token else None
+    try:
+        ecos, events = backfill(
+            collector_url=collector_url or settings.collector_url,
+            token=token,
+            days=days,
+            seed=seed,
+            ecos_per_day=ecos_per_day,
+        )
+    except BackfillError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"posted {events} events of {ecos} ECOs over {days} days")
 
 
 def main() -> None:

@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from contracts.events import parse_data
+from contracts.steps import StepKind
+from simulators.cli import backfill
+from simulators.history import SOURCE, history_events, revision_at, revision_index
+from simulators.world import build_world
+
+END = datetime(2026, 6, 30, 17, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def world():
+    return build_world(7)
+
+
+@pytest.fixture(scope="module")
+def stream(world):
+    return list(history_events(world, days=60, end=END, ecos_per_day=25, seed=7))
+
+
+def time_of(event) -> datetime:
+    return datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+
+
+def test_every_event_validates_and_carries_the_eco_as_correlation(stream) -> None:
+    assert 1000 < len(stream) < 2000
+    ids = set()
+    sequences = []
+    for events in stream:
+        number = events[0]["data"]["eco"]
+        assert events[0]["type"] == "io.threadline.eco.received.v1"
+        for event in events:
+            parse_data(event["type"], event["data"])
+            assert event["source"] == SOURCE and event["specversion"] == "1.0"
+            assert event["correlationid"] == number
+            if event["type"] == "io.threadline.plant.revision_changed.v1":
+                data = event["data"]
+                assert event["subject"] == f"{data['plant']}/{data['item']}"
+            else:
+                assert event["subject"] == number
+            ids.add(event["id"])
+            sequences.append(event["sequence"])
+    assert len(ids) == len(sequences), "ids are unique"
+    assert all(len(s) == 20 for s in sequences) and sequences == sorted(sequences)
+    assert len(set(sequences)) == len(sequences)
+
+
+def test_the_same_seed_gives_the_same_history(world, stream) -> None:
+    again = list(history_events(world, days=60, end=END, ecos_per_day=25, seed=7))
+    assert again == stream
+    other = next(iter(history_events(world, days=60, end=END, ecos_per_day=25, seed=8)))
+    assert other != stream[0]
+
+
+def test_times_run_forward_within_each_eco_and_stay_in_the_past(stream) -> None:
+    for events in stream:
+        times = [time_of(e) for e in events]
+        assert times == sorted(times)
+        approved = datetime.fromisoformat(events[0]["data"]["approved_at"].replace("Z", "+00:00"))
+        assert END - timedelta(days=60) <= approved <= times[0] and times[-1] <= END
+
+
+def test_each_step_moves_through_an_unbroken_chain_of_states(stream) -> None:
+    for events in stream:
+        last: dict[str, str | None] = {}
+        number = events[0]["data"]["eco"]
+        for event in events:
+            if not event["type"].startswith("io.threadline.step."):
+                continue
+            data = event["data"]
+            step_id = data["step_id"]
+            target = data.get("item") or data.get("supplier") or "-"
+            assert step_id == f"{number}/{data['kind']}/{data.get('plant') or '-'}/{target}"
+            assert data.get("from_state") == last.get(step_id)
+            last[step_id] = data["to_state"]
+
+
+def test_history_has_retries_blocks_operator_retries_cancellations_and_open_work(stream) -> None:
+    flat = [e for events in stream for e in events]
+    types = defaultdict(list)
+    for event in flat:
+        types[event["type"]].append(event)
+    assert types["io.threadline.step.retrying.v1"]
+    blocked = [
+        e
+        for e in types["io.threadline.step.blocked.v1"]
+        if e["data"]["error"]["code"] == "WORK_CENTER_INACTIVE"
+    ]
+    assert blocked
+    retried = {
+        sid
+        for e in types["io.threadline.operator.action.v1"]
+        if e["data"]["action"] == "retry"
+        for sid in e["data"]["step_ids"]
+    }
+    assert retried & {e["data"]["step_id"] for e in blocked}
+    succeeded = {e["data"]["step_id"] for e in types["io.threadline.step.succeeded.v1"]}
+    assert retried & succeeded, "a retried routing goes through"
+    assert types["io.threadline.eco.cancelled.v1"]
+    assert types["io.threadline.supplier.notice_failed.v1"]
+    ready = {e["data"]["eco"] for e in types["io.threadline.eco.production_ready.v1"]}
+    cancelled = {e["data"]["eco"] for e in types["io.threadline.eco.cancelled.v1"]}
+    recent = [ev[0]["data"]["eco"] for ev in stream if time_of(ev[0]) > END - timedelta(days=1)]
+    assert set(recent) - ready - cancelled, "the newest ECOs are still under way"
+    for event in types["io.threadline.eco.production_ready.v1"]:
+        data = event["data"]
+        assert data["cycle_time_seconds"] > 0
+
+
+def test_confirmation_times_differ_by_plant(stream) -> None:
+    waits = defaultdict(list)
+    for events in stream:
+        for e in events:
+            if e["type"] == "io.threadline.erp.production_version_confirmed.v1":
+                d = e["data"]
+                requested = datetime.fromisoformat(d["requested_at"].replace("Z", "+00:00"))
+                confirmed = datetime.fromisoformat(d["confirmed_at"].replace("Z", "+00:00"))
+                waits[d["plant"]].append((confirmed - requested).total_seconds())
+    medians = {plant: statistics.median(w) for plant, w in waits.items()}
+    assert len(medians) >= 3
+    assert max(medians.values()) > 2 * min(medians.values())
+
+
+def test_history_numbers_and_revisions_fit_the_live_world(world, stream) -> None:
+    numbers = [events[0]["data"]["eco"] for events in stream]
+    assert len(set(numbers)) == len(numbers)
+    assert all(int(n[-5:]) < 50001 for n in numbers)
+    last: dict[str, str] = {}
+    touches: dict[str, int] = defaultdict(int)
+    for events in stream:
+        for item, revision in events[0]["data"]["revisions"].items():
+            if item in last:
+                assert revision_index(revision) == revision_index(last[item]) + 1
+            last[item] = revision
+            touches[item] += 1
+    fitting = [i for i in last if touches[i] <= revision_index(world.current_revision(i))]
+    assert fitting
+    for item in fitting:
+        assert last[item] == world.current_revision(item), "history ends where the world starts"
+    assert [revision_at(n) for n in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
+    assert all(revision_index(revision_at(n)) == n for n in range(2000))
+
+
+def test_a_backfill_through_the_collector_stores_each_event_once(tmp_path: Path) -> None:
+    from collector.testing import running_collector
+    from threadline.migrate import upgrade
+
+    url = f"sqlite+pysqlite:///{tmp_path / 'history.db'}"
+    upgrade(url)
+    tokens = {"h1st": {"producer": "history", "sources": ["/threadline/"]}}
+    with running_collector(url, tokens) as collector:
+        first = backfill(collector_url=collector, token="h1st", days=3, end=END, ecos_per_day=20)
+        again = backfill(collector_url=collector, token="h1st", days=3, end=END, ecos_per_day=20)
+    assert first == again and first[0] > 20
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            stored = connection.execute(sa.text("SELECT count(*) FROM events")).scalar_one()
+    finally:
+        engine.dispose()
+    assert stored == first[1]
+
+
+def test_step_kinds_follow_the_propagation_plan(stream) -> None:
+    kinds = {
+        e["data"]["kind"]
+        for events in stream
+        for e in events
+        if e["type"] == "io.threadline.step.scheduled.v1"
+    }
+    assert kinds == {k.value for k in StepKind}
