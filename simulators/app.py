@@ -20,12 +20,13 @@ from simulators.clock import Clock, system_clock
 from simulators.erp import Erp, create_erp_app
 from simulators.faults import FaultInjector, Faults
 from simulators.generator import EcoGenerator, GeneratorConfig
+from simulators.history import final_revisions
 from simulators.idempotency import IdempotencyStore
 from simulators.ledger import Ledger
 from simulators.mes import Mes, create_mes_app
 from simulators.plm import Plm, create_plm_app
 from simulators.procurement import Procurement, create_procurement_app
-from simulators.world import World, build_world
+from simulators.world import World, advance_world, build_world
 
 
 class SimulatorConfig(BaseModel):
@@ -40,6 +41,12 @@ class SimulatorConfig(BaseModel):
         default=None, ge=0, description="overrides faults.erp.confirmation_delay_seconds"
     )
     generator: GeneratorConfig = GeneratorConfig()
+    history_days: int = Field(
+        default=0, ge=0, description="start where this many days of history left PLM"
+    )
+    history_ecos_per_day: float = Field(
+        default=6.0, ge=0, description="the ECO rate of that history (as backfilled)"
+    )
     tick_seconds: float = Field(
         default=1.0, gt=0, description="how often PLM catches up with the rate when unread"
     )
@@ -70,6 +77,15 @@ class Simulators:
 def build_simulators(config: SimulatorConfig, *, clock: Clock = system_clock) -> Simulators:
     """The systems' state for ``config`` (no HTTP)."""
     world = build_world(config.seed)
+    if config.history_days:
+        revisions = final_revisions(
+            world,
+            days=config.history_days,
+            end=clock(),
+            ecos_per_day=config.history_ecos_per_day,
+            seed=config.seed,
+        )
+        world = advance_world(world, revisions)
     faults = config.faults
     if config.confirmation_delay is not None:
         erp_faults = faults.erp.model_copy(

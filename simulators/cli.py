@@ -24,6 +24,8 @@ def serve(
     eco_rate: float = 0.0,
     faults_file: Path | None = None,
     confirmation_delay: float | None = None,
+    history_days: int = 0,
+    history_ecos_per_day: float = 6.0,
     log_level: str = "info",
 ) -> None:
     """Serve PLM, ERP, MES, procurement and the admin API until interrupted."""
@@ -36,7 +38,12 @@ def serve(
     if faults_file is not None:
         faults = Faults.model_validate_json(faults_file.read_text(encoding="utf-8"))
     config = SimulatorConfig(
-        seed=seed, eco_rate=eco_rate, faults=faults, confirmation_delay=confirmation_delay
+        seed=seed,
+        eco_rate=eco_rate,
+        faults=faults,
+        confirmation_delay=confirmation_delay,
+        history_days=history_days,
+        history_ecos_per_day=history_ecos_per_day,
     )
     uvicorn.run(
         create_app(config),

@@ -128,7 +128,10 @@ class _Schedule:
     def __init__(self, world: World, *, days: int, end: datetime, per_day: float, seed: int):
         self.world = world
         self.end = end
-        self.start = end - timedelta(days=days)
+        # Day-aligned, so a simulator started a little earlier than the backfill (same UTC
+        # day) computes the same schedule and hence the same final revisions.
+        first_day = (end - timedelta(days=days)).date()
+        self.start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC)
         self.per_day = per_day
         self.seed = seed
         self._makes = [n for n, i in world.items.items() if i.kind is not ItemKind.COMPONENT]
@@ -161,6 +164,32 @@ class _Schedule:
         return (anchor, *rng.sample(children, min(len(children), rng.randint(0, 4))))
 
 
+def _touches(schedule: _Schedule) -> dict[str, int]:
+    touches: dict[str, int] = {}
+    for planned in schedule:
+        for item in planned.items:
+            touches[item] = touches.get(item, 0) + 1
+    return touches
+
+
+def final_revisions(
+    world: World, *, days: int, end: datetime, ecos_per_day: float, seed: int
+) -> dict[str, str]:
+    """PLM's revision of every item once the history up to ``end`` is played out.
+
+    History ends at the world's current revision of an item when the item has room for
+    all its history ECOs below it; otherwise it starts at ``A`` and ends higher. The live
+    simulators start from these revisions (``advance_world``), so live ECOs continue the
+    history instead of going back in time.
+    """
+    schedule = _Schedule(world, days=days, end=end.astimezone(UTC), per_day=ecos_per_day, seed=seed)
+    touches = _touches(schedule)
+    return {
+        item: revision_at(max(revision_index(world.current_revision(item)), touches.get(item, 0)))
+        for item in world.items
+    }
+
+
 def history_events(
     world: World,
     *,
@@ -170,7 +199,8 @@ def history_events(
     seed: int,
     first_sequence: int = 1,
 ) -> Iterator[list[dict[str, Any]]]:
-    """The events of every ECO approved in the ``days`` before ``end``, one list per ECO.
+    """The events of every ECO approved from midnight UTC ``days`` before ``end`` until
+    ``end``, one list per ECO.
 
     Lists come in approval order; within a list events are in time order; ``sequence``
     increases through the whole stream, starting at ``first_sequence``.
@@ -181,11 +211,7 @@ def history_events(
         raise ValueError(f"ecos_per_day must be between 0 and {MAX_ECOS_PER_DAY}")
     end = end.astimezone(UTC)
     schedule = _Schedule(world, days=days, end=end, per_day=ecos_per_day, seed=seed)
-    touches: dict[str, int] = {}
-    for planned in schedule:
-        for item in planned.items:
-            touches[item] = touches.get(item, 0) + 1
-    # History ends at the world's current revisions wherever an item has room for it.
+    touches = _touches(schedule)
     revisions = {
         item: revision_at(
             max(0, revision_index(world.current_revision(item)) - touches.get(item, 0))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -29,6 +29,7 @@ from contracts.model import (
     UnitOfMeasure,
     WorkCenter,
     next_revision,
+    revision_key,
 )
 
 PLANT_TEMPLATES: tuple[tuple[str, str, str], ...] = (
@@ -456,3 +457,56 @@ def _suppliers(
 def plant_today(plant: Plant, now: datetime) -> date:
     """The calendar date at the plant at ``now``."""
     return now.astimezone(ZoneInfo(plant.timezone)).date()
+
+
+def advance_world(world: World, revisions: Mapping[str, str]) -> World:
+    """The world after PLM released ``revisions`` (item -> revision, not lower than today's).
+
+    Plants follow: a plant that lagged one revision still lags one, the others build the
+    new revision, and MES keeps its lag behind ERP.
+    """
+    histories = {}
+    for number, history in world.revisions.items():
+        extended = list(history)
+        target = revisions.get(number, history[-1].revision)
+        while revision_key(extended[-1].revision) < revision_key(target):
+            revision = next_revision(extended[-1].revision)
+            extended.append(
+                ItemRevision(
+                    item=number,
+                    revision=revision,
+                    description=f"{world.items[number].description}, revision {revision}",
+                )
+            )
+        histories[number] = tuple(extended)
+
+    erp: dict[str, dict[str, str]] = {p: {} for p in world.plant_revisions}
+    mes: dict[str, dict[str, str]] = {p: {} for p in world.mes_revisions}
+    for plant, items in world.plant_revisions.items():
+        for number, revision in items.items():
+            history, old = histories[number], world.revisions[number]
+            erp_lag = _index(old, old[-1].revision) - _index(old, revision)
+            erp_at = max(0, len(history) - 1 - erp_lag)
+            mes_lag = _index(old, revision) - _index(old, world.mes_revisions[plant][number])
+            erp[plant][number] = history[erp_at].revision
+            mes[plant][number] = history[max(0, erp_at - mes_lag)].revision
+    boms = {
+        key: bom.model_copy(update={"revision": erp[key[0]][key[1]]})
+        for key, bom in world.boms.items()
+    }
+    routings = {
+        key: routing.model_copy(update={"revision": erp[key[0]][key[1]]})
+        for key, routing in world.routings.items()
+    }
+    return replace(
+        world,
+        revisions=histories,
+        plant_revisions=erp,
+        mes_revisions=mes,
+        boms=boms,
+        routings=routings,
+    )
+
+
+def _index(history: tuple[ItemRevision, ...], revision: str) -> int:
+    return next(i for i, r in enumerate(history) if r.revision == revision)

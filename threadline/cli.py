@@ -82,6 +82,17 @@ def simulators_serve(
         float | None,
         typer.Option("--confirmation-delay", help="Seconds until ERP confirms a version."),
     ] = None,
+    history_days: Annotated[
+        int,
+        typer.Option(
+            "--history-days",
+            help="Continue item revisions after this many days of backfilled history.",
+        ),
+    ] = 0,
+    history_ecos_per_day: Annotated[
+        float,
+        typer.Option("--history-ecos-per-day", help="The ECO rate of that history."),
+    ] = 6.0,
 ) -> None:
     """Serve PLM, ERP, MES and procurement on one port, over one seeded plant world."""
     from simulators.cli import serve
@@ -93,6 +104,8 @@ def simulators_serve(
         eco_rate=eco_rate,
         faults_file=faults,
         confirmation_delay=confirmation_delay,
+        history_days=history_days,
+        history_ecos_per_day=history_ecos_per_day,
         log_level=get_settings().log_level,
     )
 
