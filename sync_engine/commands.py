@@ -90,6 +90,7 @@ def retry_step(
     """Queue one failed or blocked step again."""
     _require_actor(actor)
     with engine.begin() as connection:
+        store.lock_outbox(connection)
         found = store.find_steps(connection, step_ids=[step_id], lock=True)
         eco = found[0].eco if found else _eco_of(step_id)
         if not found:
@@ -154,6 +155,7 @@ def retry_matching(
     }
     criteria = {k: v for k, v in criteria.items() if v is not None}
     with engine.begin() as connection:
+        store.lock_outbox(connection)
         matched = store.find_steps(
             connection,
             states=wanted,
@@ -195,6 +197,7 @@ def skip_step(
     if not reason.strip():
         raise ValueError("a reason is required to skip a step")
     with engine.begin() as connection:
+        store.lock_outbox(connection)
         found = store.find_steps(connection, step_ids=[step_id], lock=True)
         eco = found[0].eco if found else _eco_of(step_id)
         if not found:
@@ -235,6 +238,7 @@ def cancel_eco(
     if not reason.strip():
         raise ValueError("a reason is required to cancel an ECO")
     with engine.begin() as connection:
+        store.lock_outbox(connection)
         row = store.eco_row(connection, eco)
         if row is None:
             result = CommandResult("not_found", f"No ECO {eco}.", 0, ())

@@ -136,10 +136,14 @@ class SyncEngine:
     # --- plumbing -------------------------------------------------------------------------
 
     async def run_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run ``fn(connection, *args, **kwargs)`` in one transaction, off the event loop."""
+        """Run ``fn(connection, *args, **kwargs)`` in one transaction, off the event loop.
+
+        The transaction takes the outbox lock first (see :func:`store.lock_outbox`).
+        """
 
         def work() -> Any:
             with self.db.begin() as connection:
+                store.lock_outbox(connection)
                 return fn(connection, *args, **kwargs)
 
         loop = asyncio.get_running_loop()

@@ -9,6 +9,7 @@ the dispatch job is brought forward instead of waiting for its next interval.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -36,19 +37,37 @@ class _SkippedRunFilter(logging.Filter):
 logging.getLogger("apscheduler.scheduler").addFilter(_SkippedRunFilter())
 
 
-def _guarded(name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
-    async def run() -> None:
-        try:
-            await job()
-        except Exception:
-            # One failed run (a database hiccup, a bug on one record) must not stop the job.
-            log.exception("engine job %s failed", name)
+class _Runs:
+    """Counts job runs under way, so a stop can let them finish instead of cancelling them
+    (APScheduler's executor cancels what is still running when it shuts down)."""
 
-    return run
+    def __init__(self) -> None:
+        self.count = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def guarded(
+        self, name: str, job: Callable[[], Awaitable[Any]]
+    ) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            self.count += 1
+            self.idle.clear()
+            try:
+                await job()
+            except Exception:
+                # One failed run (a database hiccup, a bug) must not stop the job.
+                log.exception("engine job %s failed", name)
+            finally:
+                self.count -= 1
+                if self.count == 0:
+                    self.idle.set()
+
+        return run
 
 
-def build_scheduler(engine: SyncEngine) -> AsyncIOScheduler:
+def build_scheduler(engine: SyncEngine, runs: _Runs | None = None) -> AsyncIOScheduler:
     """The scheduler with every engine job (not started)."""
+    runs = runs or _Runs()
     config = engine.config
     scheduler = AsyncIOScheduler(timezone=UTC)
     now = datetime.now(UTC)
@@ -62,7 +81,7 @@ def build_scheduler(engine: SyncEngine) -> AsyncIOScheduler:
     ]
     for name, job, interval in jobs:
         scheduler.add_job(
-            _guarded(name, job),
+            runs.guarded(name, job),
             "interval",
             seconds=interval,
             id=name,
@@ -101,7 +120,8 @@ async def run_engine(
         await engine.start()
         if config.metrics_port is not None:
             engine.metrics.serve(config.metrics_port)
-        scheduler = build_scheduler(engine)
+        runs = _Runs()
+        scheduler = build_scheduler(engine, runs)
         scheduler.start()
         log.info("engine %s running", engine.holder)
         if started is not None:
@@ -109,9 +129,10 @@ async def run_engine(
         try:
             await stop.wait()
         finally:
+            scheduler.pause()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(runs.idle.wait(), timeout=config.http_timeout + 5)
             scheduler.shutdown(wait=False)
-            # Let job runs already under way finish before the final flush.
-            await asyncio.sleep(0)
             await engine.stop()
             log.info("engine %s stopped", engine.holder)
     finally:

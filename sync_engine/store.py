@@ -10,9 +10,11 @@ engine's lease expires and :func:`reap_expired` hands its steps back. On SQLite 
 clause is not rendered: write transactions start with ``BEGIN IMMEDIATE`` and run one at a
 time, and only one engine process runs (see :mod:`sync_engine.runner`).
 
-Outbox order: on PostgreSQL every transaction that writes the outbox first takes one
-transaction-scoped advisory lock, so outbox ids commit in id order and the relay never
-sees a later id before an earlier one. SQLite serialises writers anyway.
+Outbox order: on PostgreSQL every transaction that writes the outbox holds one
+transaction-scoped advisory lock (:func:`lock_outbox`), so outbox ids commit in id order
+and the relay never sees a later id before an earlier one. Writers take it first, before
+any row lock, so two engines' transactions cannot deadlock on each other. SQLite
+serialises writers anyway.
 """
 
 from __future__ import annotations
@@ -111,7 +113,11 @@ def step_error(kind: StepKind, error: CallError) -> ev.StepError:
 # --- outbox -------------------------------------------------------------------------------
 
 
-def _serialise_outbox(connection: sa.Connection) -> None:
+def lock_outbox(connection: sa.Connection) -> None:
+    """Take the outbox writers' lock for this transaction (PostgreSQL; a no-op on SQLite).
+
+    Call it first in a transaction that may write events, before locking any row.
+    """
     if connection.dialect.name != "postgresql":
         return
     transaction = connection.get_transaction()
@@ -144,7 +150,7 @@ def emit(
         correlationid=correlationid,
         causationid=causationid,
     )
-    _serialise_outbox(connection)
+    lock_outbox(connection)
     connection.execute(
         sa.insert(t.outbox).values(
             event_id=event["id"],

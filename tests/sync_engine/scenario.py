@@ -118,3 +118,8 @@ def assert_exactly_once(url: str, db: Db) -> list[dict[str, Any]]:
             pv = entry["production_version"]
             assert pv in activated and activated[pv] < entry["seq"], entry
     return entries
+
+
+def world(url: str) -> dict[str, Any]:
+    with admin(url) as client:
+        return dict(client.get("/plm/world").json())

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
+from contracts.steps import StepKind, StepState, System
 from simulators.testing import running_simulators
-from sync_engine.testing import running_engine
+from sync_engine import commands
+from sync_engine.errors import EngineAlreadyRunning
+from sync_engine.retry import RetryPolicy
+from sync_engine.testing import FAST_RETRY, running_engine
 from tests.sync_engine.scenario import (
     Db,
     activate_inactive_work_centers,
     assert_exactly_once,
     burst,
+    ledger,
+    set_faults,
     wait_until,
+    world,
 )
+from threadline.migrate import upgrade
+
+FAST = {system: FAST_RETRY for system in System}
 
 CONFIRMATION_DELAY = 0.3
 
@@ -32,6 +45,16 @@ def db(database_url: str) -> Iterator[Db]:
     reader.close()
 
 
+@pytest.fixture
+def db_pg(postgres: Any) -> Iterator[tuple[str, Db]]:
+    name = postgres.migrated()
+    url = postgres.url(name)
+    reader = Db(url)
+    yield url, reader
+    reader.close()
+    postgres.drop(name)
+
+
 def test_twenty_ecos_without_faults_reach_production_exactly_once(
     sims: str, database_url: str, db: Db
 ) -> None:
@@ -43,3 +66,220 @@ def test_twenty_ecos_without_faults_reach_production_exactly_once(
     assert any(e["system"] == "mes" for e in entries)
     ready = [e for e in db.events() if e["type"] == "io.threadline.eco.production_ready.v1"]
     assert sorted(e["subject"] for e in ready) == sorted(numbers)
+
+
+def test_a_flaky_erp_with_timeouts_still_applies_everything_once(
+    sims: str, database_url: str, db: Db
+) -> None:
+    numbers = burst(sims, 10)
+    activate_inactive_work_centers(sims, numbers)
+    set_faults(
+        sims,
+        {
+            "erp": {
+                "error_rate": 0.3,
+                "timeout_rate": 0.05,
+                "timeout_seconds": 2,
+                "confirmation_delay_seconds": CONFIRMATION_DELAY,
+            }
+        },
+    )
+    retry = RetryPolicy(max_attempts=25, base_delay=0.02, max_delay=0.2)
+    with running_engine(database_url, sims, http_timeout=0.5, retry={s: retry for s in System}):
+        wait_until(lambda: db.ready(numbers), 90, "10 ECOs production-ready")
+    assert_exactly_once(sims, db)
+    kinds = {e["type"] for e in db.events()}
+    assert "io.threadline.step.retrying.v1" in kinds
+    codes = {s.last_error_code for s in db.steps() if s.last_error_code}
+    assert "TIMEOUT" in codes and codes & {"SERVICE_UNAVAILABLE", "INTERNAL_ERROR"}
+
+
+def test_an_inactive_work_center_blocks_its_plant_until_an_operator_retries(
+    sims: str, database_url: str, db: Db
+) -> None:
+    (number,) = burst(sims, 1, inactive_work_center_plant="P100", suppliers=[])
+    eco = httpx.get(f"{sims}/plm/ecos/{number}").json()["eco"]
+    assert len(eco["plants"]) > 1, "the shape should touch more than the blocked plant"
+    with running_engine(database_url, sims) as engine:
+
+        def settled() -> bool:
+            steps = db.steps(eco=number)
+            blocked = [s for s in steps if s.state is StepState.BLOCKED]
+            others = [s for s in steps if s.plant not in ("P100", None)]
+            return len(blocked) == 1 and all(s.state is StepState.SUCCEEDED for s in others)
+
+        wait_until(settled, 30, "the other plants to finish and P100 to block")
+        (blocked,) = db.steps(eco=number, states=[StepState.BLOCKED])
+        assert blocked.kind is StepKind.ERP_ROUTING and blocked.plant == "P100"
+        assert blocked.last_error_code == "WORK_CENTER_INACTIVE"
+        assert blocked.fingerprint == "erp.routing:WORK_CENTER_INACTIVE"
+        waiting = db.steps(eco=number, plant="P100", states=[StepState.WAITING])
+        assert {s.kind for s in waiting} >= {StepKind.ERP_PRODUCTION_VERSION}
+        requested = [
+            e
+            for e in ledger(sims, "erp")
+            if e["operation"] == "production_version.request" and e["plant"] == "P100"
+        ]
+        assert requested == [], "no production version may be requested at a blocked plant"
+        assert not db.ready([number])
+
+        work_center = next(
+            op["work_center"]
+            for change in eco["routing_changes"]
+            if change["plant"] == "P100"
+            for op in change["operations"]
+            if f"{op['work_center']} at P100 is inactive" in (blocked.last_error_message or "")
+        )
+        httpx.post(f"{sims}/erp/plants/P100/work-centers/{work_center}/activate").raise_for_status()
+        result = commands.retry_step(
+            engine.db, blocked.step_id, actor="planner@example.com", reason="work center active"
+        )
+        assert result.outcome == "queued"
+        wait_until(lambda: db.ready([number]), 30, "the ECO to finish after the retry")
+    assert_exactly_once(sims, db)
+
+
+def test_notices_fail_while_the_portal_is_down_and_one_bulk_retry_sends_each_once(
+    sims: str, database_url: str, db: Db
+) -> None:
+    suppliers = [
+        s["code"]
+        for s in world(sims)["suppliers"]
+        if not s["unreliable_portal"] and not s["invalid_contact"]
+    ][:3]
+    set_faults(sims, {"procurement": {"outage_seconds": 3600}})
+    numbers = burst(sims, 3, suppliers=suppliers)
+    activate_inactive_work_centers(sims, numbers)
+    notice = RetryPolicy(max_attempts=3, base_delay=0.05, max_delay=0.1, max_retry_after=0.1)
+    with running_engine(database_url, sims, retry={**FAST, System.PROCUREMENT: notice}) as engine:
+
+        def all_failed() -> bool:
+            steps = db.steps(kind=StepKind.SUPPLIER_NOTICE)
+            return len(steps) == 9 and all(s.state is StepState.FAILED for s in steps)
+
+        wait_until(all_failed, 30, "every notice to fail")
+        wait_until(lambda: db.ready(numbers), 30, "the plants to finish regardless")
+        assert [e for e in ledger(sims, "procurement")] == []
+        failed = db.steps(kind=StepKind.SUPPLIER_NOTICE)
+        assert {s.attempt for s in failed} == {3}
+        assert {s.fingerprint for s in failed} == {
+            "procurement.supplier_notice:SERVICE_UNAVAILABLE"
+        }
+
+        set_faults(sims, {"procurement": {"unreliable_portal_rate": 0}})
+        result = commands.retry_matching(
+            engine.db,
+            actor="buyer@example.com",
+            reason="portal back",
+            fingerprint="procurement.supplier_notice:SERVICE_UNAVAILABLE",
+        )
+        assert (result.outcome, result.affected) == ("queued", 9)
+
+        def all_sent() -> bool:
+            steps = db.steps(kind=StepKind.SUPPLIER_NOTICE)
+            return all(s.state is StepState.SUCCEEDED for s in steps)
+
+        wait_until(all_sent, 30, "every notice to be sent")
+    sent = ledger(sims, "procurement")
+    assert sorted((e["supplier"], e["eco"]) for e in sent) == sorted(
+        (s, n) for n in numbers for s in suppliers
+    )
+    assert_exactly_once(sims, db)
+
+
+def test_a_second_engine_on_sqlite_refuses_to_start(sims: str, tmp_path: Path) -> None:
+    url = f"sqlite+pysqlite:///{tmp_path / 'one.db'}"
+    upgrade(url)
+    with running_engine(url, sims), pytest.raises(EngineAlreadyRunning, match="one engine"):
+        with running_engine(url, sims):
+            pass
+
+
+@pytest.mark.postgres
+def test_two_engines_on_postgresql_share_the_work_and_claim_nothing_twice(
+    sims: str, postgres: Any, db_pg: tuple[str, Db]
+) -> None:
+    url, reader = db_pg
+    numbers = burst(sims, 20)
+    activate_inactive_work_centers(sims, numbers)
+    with running_engine(url, sims) as first, running_engine(url, sims) as second:
+        wait_until(lambda: reader.ready(numbers), 60, "20 ECOs production-ready")
+        calls = [
+            sum(
+                s.value
+                for m in e.metrics.calls.collect()
+                for s in m.samples
+                if s.name.endswith("_total")
+            )
+            for e in (first, second)
+        ]
+    assert all(c > 0 for c in calls), f"both engines should work: {calls}"
+    assert_exactly_once(sims, reader)
+    claims: dict[str, list[int]] = {}
+    for event in reader.events():
+        if event["type"] == "io.threadline.step.started.v1":
+            claims.setdefault(event["data"]["step_id"], []).append(event["data"]["attempt"])
+    steps = reader.steps()
+    # Every claim is a new attempt (1, 2, ...): no attempt was claimed by both engines.
+    assert claims == {s.step_id: list(range(1, s.attempt + 1)) for s in steps if s.attempt}
+    assert sum(len(c) for c in claims.values()) == sum(calls)
+
+
+def test_cancelling_an_eco_withdraws_the_bom_versions_it_wrote(
+    sims: str, database_url: str, db: Db
+) -> None:
+    set_faults(sims, {"erp": {"confirmation_delay_seconds": 600}})
+    (number,) = burst(sims, 1, effectivity_days=30, suppliers=[])
+    activate_inactive_work_centers(sims, [number])
+    with running_engine(database_url, sims):
+
+        def awaiting() -> bool:
+            steps = db.steps(eco=number, kind=StepKind.ERP_CONFIRMATION)
+            return bool(steps) and all(s.state is StepState.AWAITING_CONFIRMATION for s in steps)
+
+        wait_until(awaiting, 30, "every confirmation to be awaited")
+        boms = db.steps(eco=number, kind=StepKind.ERP_BOM)
+        assert boms and all(s.external_status == "scheduled" for s in boms)
+        httpx.post(f"{sims}/_admin/ecos/{number}/cancel").raise_for_status()
+
+        def withdrawn() -> bool:
+            return len([e for e in ledger(sims, "erp") if e["operation"] == "bom.withdraw"]) == len(
+                boms
+            )
+
+        wait_until(withdrawn, 30, "every BOM version to be withdrawn")
+        wait_until(lambda: db.eco_states()[number] == "cancelled", 10, "the ECO to stop")
+    withdrawals = [e for e in ledger(sims, "erp") if e["operation"] == "bom.withdraw"]
+    assert sorted(e["bom_id"] for e in withdrawals) == sorted(s.external_id for s in boms)
+    states = {s.kind: s.state for s in db.steps(eco=number)}
+    assert states[StepKind.ERP_CONFIRMATION] is StepState.CANCELLED
+    assert states[StepKind.ERP_BOM_WITHDRAWAL] is StepState.SUCCEEDED
+    cancelled = [e for e in db.events() if e["type"] == "io.threadline.eco.cancelled.v1"]
+    assert [e["data"]["cause"] for e in cancelled] == ["plm_cancelled"]
+    assert cancelled[0]["data"]["withdrawals"] == len(boms)
+    assert_exactly_once(sims, db)
+
+
+def test_two_ecos_on_the_same_item_are_applied_in_approval_order(
+    sims: str, database_url: str, db: Db
+) -> None:
+    assembly = next(i["number"] for i in world(sims)["items"] if i["kind"] == "assembly")
+    first = burst(sims, 1, items=[assembly], suppliers=[])
+    second = burst(sims, 1, items=[assembly], suppliers=[])
+    numbers = first + second
+    activate_inactive_work_centers(sims, numbers)
+    with running_engine(database_url, sims):
+        wait_until(lambda: db.ready(numbers), 30, "both ECOs production-ready")
+    entries = [e for e in assert_exactly_once(sims, db) if e.get("item") == assembly]
+    revisions = {
+        n: httpx.get(f"{sims}/plm/ecos/{n}").json()["eco"]["affected_items"][0]["new_revision"]
+        for n in numbers
+    }
+    old, new = revisions[first[0]], revisions[second[0]]
+    releases = [e["revision"] for e in entries if e["operation"] == "item_revision.release"]
+    assert releases == [old, new]
+    for plant in {e["plant"] for e in entries if e["plant"]}:
+        at_plant = [e["revision"] for e in entries if e["plant"] == plant]
+        assert at_plant == sorted(at_plant, key=lambda r: (len(r), r)), at_plant
+        revisions_now = httpx.get(f"{sims}/erp/plants/{plant}/revisions").json()["revisions"]
+        assert revisions_now[assembly] == new
