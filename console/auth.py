@@ -56,9 +56,7 @@ class Permission(StrEnum):
 PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({Permission.OPERATIONS, Permission.INVESTIGATE}),
     Role.OPERATOR: frozenset({Permission.OPERATIONS, Permission.INVESTIGATE, Permission.ACT}),
-    Role.EXECUTIVE: frozenset(
-        {Permission.OPERATIONS, Permission.INVESTIGATE, Permission.REPORTS}
-    ),
+    Role.EXECUTIVE: frozenset({Permission.OPERATIONS, Permission.INVESTIGATE, Permission.REPORTS}),
     Role.ADMIN: frozenset(Permission),
 }
 """What each role may do."""

@@ -1,0 +1,85 @@
+"""Failed supplier notices, grouped by error: retry one row, or select many and retry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import streamlit as st
+
+from console import actions, login, state, widgets
+from console.auth import Permission
+
+STATUSES = {
+    "Not delivered": ("failed", "retrying"),
+    "Failed for good": ("failed",),
+    "Retrying automatically": ("retrying",),
+}
+WIDTHS = [0.5, 1.8, 1.0, 1.2, 0.8, 3.2, 1.8, 1.0]
+HEADERS = ["", "ECO", "Supplier", "Status", "Attempts", "Last error", "Next automatic retry", ""]
+
+login.require(Permission.OPERATIONS)
+st.title("Failed supplier notices")
+can_act = actions.allowed()
+choice = st.segmented_control("Show", list(STATUSES), default="Not delivered", key="notices_status")
+statuses = STATUSES[choice or "Not delivered"]
+
+
+@st.fragment(run_every=timedelta(seconds=5))
+def notices() -> None:
+    actions.show_flash()
+    url = state.database_url()
+    groups = state.notice_groups(url, statuses)
+    if groups.empty:
+        st.success("Every supplier notice was delivered.")
+        return
+    st.caption(f"{int(groups['notices'].sum())} notices in {len(groups)} error groups")
+    for index, group in enumerate(groups.itertuples(index=False)):
+        title = f"{group.error} · {group.notices} notices"
+        with st.expander(widgets.escape(title), expanded=index == 0):
+            _group(url, index, str(group.error))
+
+
+def _group(url: str, index: int, error: str) -> None:
+    key = f"notices_{index}"
+    page = state.failed_notices(url, error, statuses, widgets.PAGE_SIZE, widgets.offset(key))
+    for column, header in zip(st.columns(WIDTHS), HEADERS, strict=True):
+        column.markdown(f"**{header}**" if header else "")
+    step_ids: list[str] = []
+    for row in page.rows.itertuples(index=False):
+        step_id = row.step_id if isinstance(row.step_id, str) else None
+        cells = st.columns(WIDTHS, vertical_alignment="center")
+        if step_id is not None:
+            step_ids.append(step_id)
+            cells[0].checkbox(
+                "Select", key=f"pick_{step_id}", label_visibility="collapsed", disabled=not can_act
+            )
+        cells[1].page_link(
+            "pages/eco.py", label=widgets.escape(row.eco), query_params={"eco": row.eco}
+        )
+        cells[2].markdown(widgets.escape(row.supplier))
+        status = actions.row_status(step_id, row.status, row.updated_at) if step_id else row.status
+        cells[3].markdown(widgets.escape(status))
+        cells[4].markdown(str(row.attempts))
+        cells[5].markdown(widgets.escape(row.last_error or ""))
+        cells[6].markdown(widgets.escape(widgets.when(row.next_retry_at)))
+        if step_id is not None:
+            cells[7].button(
+                "Retry",
+                key=f"retry_{step_id}",
+                on_click=actions.retry,
+                args=([step_id],),
+                disabled=not can_act,
+            )
+    selected = [step_id for step_id in step_ids if st.session_state.get(f"pick_{step_id}")]
+    st.button(
+        f"Retry selected ({len(selected)})",
+        key=f"retry_selected_{index}",
+        on_click=actions.retry,
+        args=(selected,),
+        disabled=not can_act or not selected,
+        type="primary",
+    )
+    widgets.pager(key, page)
+
+
+notices()

@@ -1,0 +1,88 @@
+"""The console's pages as data: section, file, title, address and who may open them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from console.auth import Permission, Role, can
+
+PAGES_DIR = Path(__file__).parent / "pages"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One page of the console."""
+
+    section: str
+    file: str
+    title: str
+    icon: str
+    url_path: str
+    permission: Permission
+    default: bool = False
+
+    @property
+    def path(self) -> Path:
+        """The page's script."""
+        return PAGES_DIR / self.file
+
+
+ROUTES: tuple[Route, ...] = (
+    Route(
+        "Operations",
+        "overview.py",
+        "Overview",
+        ":material/dashboard:",
+        "overview",
+        Permission.OPERATIONS,
+        default=True,
+    ),
+    Route(
+        "Operations",
+        "awaiting_confirmation.py",
+        "Awaiting ERP confirmation",
+        ":material/hourglass_top:",
+        "awaiting-confirmation",
+        Permission.OPERATIONS,
+    ),
+    Route(
+        "Operations",
+        "prior_revisions.py",
+        "Plants on a prior revision",
+        ":material/history:",
+        "prior-revisions",
+        Permission.OPERATIONS,
+    ),
+    Route(
+        "Operations",
+        "supplier_notices.py",
+        "Failed supplier notices",
+        ":material/mark_email_unread:",
+        "supplier-notices",
+        Permission.OPERATIONS,
+    ),
+    Route(
+        "Operations",
+        "exceptions.py",
+        "Exceptions",
+        ":material/error:",
+        "exceptions",
+        Permission.OPERATIONS,
+    ),
+    Route("Investigate", "eco.py", "ECO", ":material/search:", "eco", Permission.INVESTIGATE),
+    Route(
+        "Reports",
+        "cycle_time.py",
+        "Cycle time",
+        ":material/timer:",
+        "cycle-time",
+        Permission.REPORTS,
+    ),
+)
+"""Every page, in menu order."""
+
+
+def visible_to(role: Role) -> list[Route]:
+    """The pages ``role`` may open, in menu order."""
+    return [route for route in ROUTES if can(role, route.permission)]

@@ -1,0 +1,148 @@
+"""What the console shares between reruns and sessions: engines and cached query results.
+
+The engines live for the process (``st.cache_resource``); query results for a few seconds
+(``st.cache_data``), keyed by the database URL and the arguments, so many people watching
+the same page cost one query. An action clears the cached results so its effect shows on
+the next rerun.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+import streamlit as st
+
+from dashboards import confirmations, cycle_time, ecos, exceptions, notices, overview, revisions
+from dashboards.paging import Page
+from threadline.db import create_engine
+from threadline.settings import Settings, get_settings
+
+LIVE_TTL = 5.0
+"""Seconds an operations query result is reused."""
+REPORT_TTL = 300.0
+"""Seconds a report's rows are reused: they change once an ECO completes."""
+
+
+def settings() -> Settings:
+    """The process's settings."""
+    return get_settings()
+
+
+def database_url() -> str:
+    """The database the console reads."""
+    return settings().database_url
+
+
+def _dispose(engine: sa.Engine) -> None:
+    engine.dispose()
+
+
+@st.cache_resource(show_spinner=False, on_release=_dispose)
+def read_engine(url: str) -> sa.Engine:
+    """The read-only engine for queries (READ ONLY transactions on PostgreSQL)."""
+    return create_engine(url, read_only=True)
+
+
+@st.cache_resource(show_spinner=False, on_release=_dispose)
+def command_engine(url: str) -> sa.Engine:
+    """The engine the operator commands write through (``sync_engine.commands``)."""
+    return create_engine(url)
+
+
+def clear() -> None:
+    """Forget every cached query result (after an action)."""
+    st.cache_data.clear()
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def kpis(url: str) -> overview.Kpis:
+    return overview.overview_kpis(read_engine(url))
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def awaiting(url: str, criteria: confirmations.ConfirmationFilter, limit: int, offset: int) -> Page:
+    return confirmations.awaiting_confirmation(
+        read_engine(url), criteria, limit=limit, offset=offset
+    )
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def awaiting_options(url: str) -> tuple[list[str], list[str]]:
+    plants, families = confirmations.awaiting_filter_options(read_engine(url))
+    return list(plants), list(families)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def lag_matrix(url: str) -> revisions.LagMatrix:
+    return revisions.lag_matrix(read_engine(url))
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def late_plants(url: str, plant: str | None, item: str | None, limit: int, offset: int) -> Page:
+    return revisions.late_plants(
+        read_engine(url), plant=plant, item=item, limit=limit, offset=offset
+    )
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def notice_groups(url: str, statuses: tuple[str, ...]) -> pd.DataFrame:
+    return notices.notice_error_groups(read_engine(url), statuses=statuses)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def failed_notices(
+    url: str, error: str | None, statuses: tuple[str, ...], limit: int, offset: int
+) -> Page:
+    return notices.failed_notices(
+        read_engine(url), error=error, statuses=statuses, limit=limit, offset=offset
+    )
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def failure_groups(url: str) -> pd.DataFrame:
+    return exceptions.failure_groups(read_engine(url))
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def open_steps(url: str, fingerprint: str | None, eco: str | None, limit: int, offset: int) -> Page:
+    return exceptions.open_steps(
+        read_engine(url), fingerprint=fingerprint, eco=eco, limit=limit, offset=offset
+    )
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def find_eco(url: str, text: str) -> ecos.EcoSearch:
+    return ecos.find_eco(read_engine(url), text)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def eco_detail(url: str, eco: str) -> tuple[dict[str, Any] | None, pd.DataFrame, pd.DataFrame]:
+    engine = read_engine(url)
+    return (
+        ecos.eco_summary(engine, eco),
+        ecos.eco_plant_rows(engine, eco),
+        ecos.eco_steps(engine, eco),
+    )
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def timeline(url: str, correlationid: str) -> pd.DataFrame:
+    return ecos.step_timeline(read_engine(url), correlationid)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def raw_events(url: str, correlationid: str, limit: int, offset: int) -> Page:
+    return ecos.raw_events(read_engine(url), correlationid, limit=limit, offset=offset)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def eco_actions(url: str, eco: str) -> pd.DataFrame:
+    return ecos.eco_operator_actions(read_engine(url), eco)
+
+
+@st.cache_data(ttl=REPORT_TTL, show_spinner=False)
+def cycle_rows(url: str, start: date, end: date, by_plant: bool) -> pd.DataFrame:
+    return cycle_time.cycle_rows(read_engine(url), start, end, by_plant=by_plant)

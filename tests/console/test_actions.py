@@ -1,0 +1,136 @@
+"""Operator actions from the console go through sync_engine.commands, say what they did,
+show the new status and are audited (on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+import sqlalchemy as sa
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from console.auth import Role
+from tests.console.world import EngineWorld
+from threadline.db import create_engine
+
+Open = Callable[..., AppTest]
+ECO = "ECO-2026-00500"
+
+
+@pytest.fixture
+def world(console_env: str) -> Iterator[EngineWorld]:
+    engine = create_engine(console_env)
+    yield EngineWorld(engine)
+    engine.dispose()
+
+
+def status_of(at: AppTest, supplier: str) -> str:
+    texts = [markdown.value for markdown in at.markdown]
+    return texts[texts.index(supplier) + 1]
+
+
+def flash(at: AppTest) -> list[str]:
+    return [element.value for kind in ("success", "info", "warning") for element in at.get(kind)]
+
+
+def audit(engine: sa.Engine) -> list[tuple[str, str, str, str]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT actor, role, action, outcome FROM operator_actions ORDER BY at")
+        ).all()
+    return [tuple(row) for row in rows]
+
+
+def test_retry_a_row_shows_the_new_status_and_is_audited(
+    open_app: Open, world: EngineWorld
+) -> None:
+    first, second = world.failed_notices(ECO, ["S010", "S020"])
+    at = open_app(Role.OPERATOR, "pages/supplier_notices.py")
+    assert status_of(at, "S010") == "failed"
+
+    at.button(key=f"retry_{first}").click().run()
+
+    assert flash(at) == ["Queued 1 step for retry."]
+    assert status_of(at, "S010") == "retry queued"
+    assert status_of(at, "S020") == "failed"
+
+    world.relay()
+    assert audit(world.engine) == [("operator", "operator", "retry", "queued")]
+    st.cache_data.clear()  # what the few seconds of the results' time-to-live do
+    at.run()
+    assert "S010" not in [markdown.value for markdown in at.markdown]  # delivered: pending
+
+    at.switch_page("pages/eco.py")
+    at.query_params["eco"] = ECO
+    at.run()
+    history = next(df.value for df in at.dataframe if "actor" in df.value.columns)
+    assert list(history["actor"]) == ["operator"]
+    assert list(history.iloc[0]["step_ids"]) == [first]
+    assert second not in list(history.iloc[0]["step_ids"])
+
+
+def test_select_many_and_retry_then_click_again(open_app: Open, world: EngineWorld) -> None:
+    steps = world.failed_notices(ECO, ["S010", "S020", "S030"])
+    at = open_app(Role.ADMIN, "pages/supplier_notices.py")
+    at.checkbox(key=f"pick_{steps[0]}").check().run()
+    at.checkbox(key=f"pick_{steps[2]}").check().run()
+    selected = next(b for b in at.button if b.key and b.key.startswith("retry_selected"))
+    assert selected.label == "Retry selected (2)"
+
+    selected.click().run()
+
+    assert flash(at) == ["Queued 2 steps for retry."]
+    assert [status_of(at, s) for s in ("S010", "S020", "S030")] == [
+        "retry queued",
+        "failed",
+        "retry queued",
+    ]
+    at.button(key=f"retry_{steps[0]}").click().run()
+    assert flash(at) == ["The step is already pending; not queued again."]
+    world.relay()
+    assert [row[2:] for row in audit(world.engine)] == [
+        ("retry_bulk", "queued"),
+        ("retry", "already_queued"),
+    ]
+
+
+def test_exceptions_skip_needs_a_reason_and_groups_retry(
+    open_app: Open, world: EngineWorld
+) -> None:
+    steps = world.failed_notices(ECO, ["S010", "S020"])
+    at = open_app(Role.OPERATOR, "pages/exceptions.py")
+    groups = at.dataframe[0].value
+    assert list(groups["steps"]) == [2]
+    at.selectbox(key="exceptions_step").select(steps[0]).run()
+
+    at.button(key="skip_step").click().run()
+    assert flash(at) == ["Say why the step is skipped: a reason is required."]
+
+    at.text_input(key="skip_reason").input("Supplier told by phone")
+    at.button(key="skip_step").click().run()
+    assert flash(at) == ["Skipped 1 step."]
+
+    at.button(key="retry_group").click().run()
+    assert flash(at) == ["Queued 1 step for retry."]
+    world.relay()
+    with world.engine.connect() as connection:
+        reasons = connection.execute(
+            sa.text("SELECT action, reason FROM operator_actions ORDER BY at")
+        ).all()
+    assert [tuple(row) for row in reasons] == [
+        ("skip", "Supplier told by phone"),
+        ("retry_bulk", ""),
+    ]
+
+
+def test_cancel_an_eco_from_its_page(open_app: Open, world: EngineWorld) -> None:
+    world.failed_notices(ECO, ["S010"])
+    at = open_app(Role.OPERATOR, "pages/eco.py", eco=ECO)
+    at.button(key="eco_cancel").click().run()
+    assert flash(at) == ["Say why the ECO is cancelled: a reason is required."]
+    at.text_input(key="eco_cancel_reason").input("Superseded by a redesign")
+    at.button(key="eco_cancel").click().run()
+    assert flash(at)[0].startswith(f"Cancelled {ECO}:")
+    world.relay()
+    assert audit(world.engine)[-1] == ("operator", "operator", "cancel_eco", "cancelled")
