@@ -87,18 +87,3 @@ def failed_notices(
         select = select.where(supplier_notices.c.supplier == supplier)
     with engine.connect() as connection:
         return paginate(connection, select, limit=limit, offset=offset)
-
-
-def notice_status(engine: sa.Engine, step_ids: list[str]) -> dict[str, tuple[str, Any]]:
-    """The current status and last change of the notices with ``step_ids``."""
-    if not step_ids:
-        return {}
-    with engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(
-                supplier_notices.c.step_id,
-                supplier_notices.c.status,
-                supplier_notices.c.updated_at,
-            ).where(supplier_notices.c.step_id.in_(step_ids))
-        ).all()
-    return {row.step_id: (row.status, row.updated_at) for row in rows}
