@@ -1,0 +1,120 @@
+"""The whole console once in a real browser: Debian's Chromium, headless, over HTTP.
+
+An operator signs in, opens Failed supplier notices, clicks Retry on a row and sees its
+status change: first to what the command did, then, once the engine's outbox reached
+the collector's store, to the step's new state.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.console.conftest import PASSWORD
+from tests.console.world import EngineWorld
+from threadline.db import create_engine
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.parametrize("dialect", ["sqlite"], indirect=True),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def console_url(database_url: str, users_file: Path, tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        THREADLINE_DATABASE_URL=database_url,
+        THREADLINE_CONSOLE_USERS_FILE=str(users_file),
+        HOME=str(tmp_path),
+    )
+    log = (tmp_path / "console.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "threadline", "console", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the console did not start: {(tmp_path / 'console.log').read_text()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def test_operator_retries_a_failed_notice_in_the_browser(
+    database_url: str, console_url: str
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    engine = create_engine(database_url)
+    world = EngineWorld(engine)
+    world.failed_notices("ECO-2026-00500", ["S010", "S020"])
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(30_000)
+            page.goto(console_url)
+            page.get_by_role("textbox", name="Username").fill("operator")
+            page.get_by_role("textbox", name="Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            expect(page.get_by_text("ECOs in flight")).to_be_visible()
+
+            page.get_by_role("link", name="Failed supplier notices").click()
+            row = page.locator('[data-testid="stHorizontalBlock"]').filter(has_text="S010")
+            expect(row.get_by_text("failed", exact=True)).to_be_visible()
+
+            row.get_by_role("button", name="Retry", exact=True).click()
+
+            expect(page.get_by_text("Queued 1 step for retry.")).to_be_visible()
+            expect(row.get_by_text("retry queued", exact=True)).to_be_visible()
+            other = page.locator('[data-testid="stHorizontalBlock"]').filter(has_text="S020")
+            expect(other.get_by_text("failed", exact=True)).to_be_visible()
+
+            # The engine's relay delivers the retry; the list refreshes itself and the
+            # notice, pending again, leaves the failed list.
+            world.relay()
+            expect(page.get_by_text("S010", exact=True)).to_have_count(0, timeout=30_000)
+            expect(other).to_be_visible()
+        finally:
+            browser.close()
+            engine.dispose()
