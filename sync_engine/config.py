@@ -61,7 +61,7 @@ class EngineConfig(BaseModel):
             "erp_url": settings.erp_url,
             "mes_url": settings.mes_url,
             "procurement_url": settings.procurement_url,
-            "collector_url": settings.collector_url,
+            "collector_url": settings.collector_url or None,
             "collector_token": settings.collector_token,
             "plm_poll_interval": settings.engine_plm_poll_interval,
             "dispatch_interval": settings.engine_dispatch_interval,

@@ -28,6 +28,10 @@ app.add_typer(contracts_app, name="contracts")
 from collector.cli import collector_app  # noqa: E402
 
 app.add_typer(collector_app, name="collector")
+# Like the collector's, the engine's module imports only typer until a command runs.
+from sync_engine.cli import engine_app  # noqa: E402
+
+app.add_typer(engine_app, name="engine")
 simulators_app = typer.Typer(
     help="The reference PLM, ERP, MES and procurement simulators.", no_args_is_help=True
 )

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -283,3 +289,77 @@ def test_two_ecos_on_the_same_item_are_applied_in_approval_order(
         assert at_plant == sorted(at_plant, key=lambda r: (len(r), r)), at_plant
         revisions_now = httpx.get(f"{sims}/erp/plants/{plant}/revisions").json()["revisions"]
         assert revisions_now[assembly] == new
+
+
+def _engine_process(database_url: str, sims: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "THREADLINE_DATABASE_URL": database_url,
+        "THREADLINE_PLM_URL": f"{sims}/plm",
+        "THREADLINE_ERP_URL": f"{sims}/erp",
+        "THREADLINE_MES_URL": f"{sims}/mes",
+        "THREADLINE_PROCUREMENT_URL": f"{sims}/procurement",
+        "THREADLINE_COLLECTOR_URL": "",
+        "THREADLINE_ENGINE_PLM_POLL_INTERVAL": "0.2",
+        "THREADLINE_ENGINE_DISPATCH_INTERVAL": "0.05",
+        "THREADLINE_ENGINE_CONFIRMATION_INTERVAL": "0.1",
+        "THREADLINE_ENGINE_REAP_INTERVAL": "0.4",
+        "THREADLINE_ENGINE_LEASE_SECONDS": "2",
+        "THREADLINE_ENGINE_HTTP_TIMEOUT": "2",
+        "THREADLINE_ENGINE_RETRY_POLICIES": json.dumps(
+            {s.value: {"base_delay": 0.05, "max_delay": 0.5} for s in System}
+        ),
+        "THREADLINE_LOG_LEVEL": "WARNING",
+    }
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "threadline", "engine", "run", "--metrics-port", "0"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def test_an_engine_killed_mid_run_is_replaced_without_duplicate_effects(
+    sims: str, database_url: str, db: Db, tmp_path: Path
+) -> None:
+    set_faults(
+        sims,
+        {
+            "erp": {"latency_ms": 150, "confirmation_delay_seconds": CONFIRMATION_DELAY},
+            "mes": {"latency_ms": 150},
+        },
+    )
+    numbers = burst(sims, 10)
+    activate_inactive_work_centers(sims, numbers)
+    process = _engine_process(database_url, sims, tmp_path / "engine.log")
+    try:
+
+        def mid_run() -> bool:
+            states = [s.state for s in db.steps()]
+            return states.count(StepState.SUCCEEDED) > 20 and StepState.RUNNING in states
+
+        wait_until(mid_run, 30, "the engine to be mid-run")
+        assert process.poll() is None, (tmp_path / "engine.log").read_text()
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    orphaned = db.steps(states=[StepState.RUNNING])
+    assert orphaned, "the killed engine left steps under its lease"
+    assert not db.ready(numbers)
+    # The dead engine's leases (its SQLite engine lease included) run out first.
+    time.sleep(3)
+    with running_engine(database_url, sims, lease_seconds=2.0):
+        wait_until(lambda: db.ready(numbers), 60, "a new engine to finish the work")
+    assert_exactly_once(sims, db)
+    reclaimed = {s.step_id for s in orphaned}
+    lease_events = [
+        e
+        for e in db.events()
+        if e["type"] == "io.threadline.step.scheduled.v1"
+        and "expired" in (e["data"].get("reason") or "")
+    ]
+    assert {e["data"]["step_id"] for e in lease_events} >= reclaimed
