@@ -261,7 +261,9 @@ class Projector:
             self._step(work, event)
 
     def _touch_eco(self, work: Working, eco: str, event: StoredEvent) -> None:
-        row = work.ecos.setdefault(eco, new_eco_row(eco))
+        row = work.ecos.get(eco)
+        if row is None:
+            row = work.ecos[eco] = new_eco_row(eco)
         key = event.key
         if _later(key, row["last_event_key"]):
             row["last_event_key"] = key

@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+import orjson
+import psycopg
 import sqlalchemy as sa
+from psycopg.rows import dict_row
 from sqlalchemy.dialects import postgresql, sqlite
 
 from collector.errors import CollectorError
@@ -29,7 +32,6 @@ from collector.projections import (
     Row,
     StoredEvent,
     Working,
-    new_eco_row,
 )
 from collector.tables import (
     PROJECTIONS,
@@ -42,6 +44,7 @@ from collector.tables import (
     supplier_notices,
 )
 from contracts.events import CATALOG
+from threadline.db import UTCDateTime
 
 # CloudEvent attributes with a column of their own; every other attribute is an extension.
 COLUMN_ATTRIBUTES = (
@@ -146,6 +149,212 @@ def _stored_event(row: Mapping[str, Any], seq: int) -> StoredEvent:
     )
 
 
+class _Writer:
+    """How a batch reaches the database, statement by statement through SQLAlchemy.
+
+    Used on SQLite, where ``BEGIN IMMEDIATE`` already makes every write transaction wait
+    for the previous one, so no row locks are needed.
+    """
+
+    def __init__(self, insert: Callable[[sa.Table], Any]) -> None:
+        self._insert_events = (
+            insert(events)
+            .on_conflict_do_nothing(index_elements=["source", "id"])
+            .returning(events.c.seq, events.c.source, events.c.id)
+        )
+        self._upserts = {table.name: _upsert_statement(insert, table) for table in PROJECTIONS}
+
+    def insert_and_load(
+        self, connection: sa.Connection, rows: list[Row], needs: Needs
+    ) -> tuple[list[tuple[int, str, str]], Working]:
+        """Insert ``rows`` skipping stored ones, then load the projection rows ``needs`` names.
+
+        Returns ``(seq, source, id)`` of every new event and the loaded rows.
+        """
+        inserted: list[tuple[int, str, str]] = []
+        if rows:
+            inserted = [tuple(r) for r in connection.execute(self._insert_events, rows)]
+        work = Working()
+        ecos = sorted(needs.ecos)
+        if ecos:
+            work.ecos = _keyed(connection, eco_status, eco_status.c.eco.in_(ecos))
+            work.steps = _keyed(connection, step_status, step_status.c.eco.in_(ecos))
+            work.plants = _keyed(connection, eco_plants, eco_plants.c.eco.in_(ecos))
+            work.notices = _keyed(connection, supplier_notices, supplier_notices.c.eco.in_(ecos))
+        if needs.plants and needs.items:
+            where = sa.and_(
+                plant_revisions.c.plant.in_(sorted(needs.plants)),
+                plant_revisions.c.item.in_(sorted(needs.items)),
+            )
+            work.revisions = _keyed(connection, plant_revisions, where)
+        return inserted, work
+
+    def write(self, connection: sa.Connection, changes: list[tuple[sa.Table, list[Row]]]) -> None:
+        """Insert or overwrite projection rows, by primary key."""
+        for table, rows in changes:
+            connection.execute(self._upserts[table.name], rows)
+
+
+class _PostgresWriter(_Writer):
+    """The PostgreSQL path: arrays instead of many-row VALUES, pipelined round trips.
+
+    - Every multi-row write is one ``INSERT ... SELECT FROM unnest(arrays)``: a short,
+      constant statement (prepared once), where SQLAlchemy's many-row VALUES form binds
+      thousands of parameters that psycopg re-parses on every call. Arrays go in binary
+      format, so text needs no escaping.
+    - The lock, the insert and the loads of a batch travel in one pipeline (one round
+      trip); the writes in another.
+    - Per-ECO advisory locks (taken in sorted order) serialise collectors that touch the
+      same ECO, including ECOs that have no row yet.
+    """
+
+    LOCK = (
+        "SELECT pg_advisory_xact_lock(k) FROM (SELECT hashtextextended(e, 5010) AS k, o "
+        "FROM unnest(%b::text[]) WITH ORDINALITY AS u(e, o) ORDER BY o) AS s"
+    )
+
+    def __init__(self, insert: Callable[[sa.Table], Any]) -> None:
+        super().__init__(insert)
+        self._statements = {
+            table.name: _unnest_insert(table, conflict="update") for table in PROJECTIONS
+        }
+        self._statements["events"] = (
+            _unnest_insert(events, conflict="nothing") + " RETURNING seq, source, id"
+        )
+
+    def insert_and_load(
+        self, connection: sa.Connection, rows: list[Row], needs: Needs
+    ) -> tuple[list[tuple[int, str, str]], Working]:
+        driver = _driver(connection)
+        ecos = sorted(needs.ecos)
+        loads: dict[str, Any] = {}
+        try:
+            with driver.pipeline():
+                if ecos:
+                    driver.cursor().execute(self.LOCK, [ecos])
+                insert = driver.cursor()
+                if rows:
+                    insert.execute(self._statements["events"], _columns_of(events, rows))
+                if ecos:
+                    for table in (eco_status, step_status, eco_plants, supplier_notices):
+                        loads[table.name] = cursor = driver.cursor(row_factory=dict_row)
+                        cursor.execute(f'SELECT * FROM "{table.name}" WHERE eco = ANY(%b)', [ecos])
+                if needs.plants and needs.items:
+                    loads["plant_revisions"] = cursor = driver.cursor(row_factory=dict_row)
+                    cursor.execute(
+                        "SELECT * FROM plant_revisions WHERE plant = ANY(%b) AND item = ANY(%b)",
+                        [sorted(needs.plants), sorted(needs.items)],
+                    )
+            inserted = [tuple(row) for row in insert.fetchall()] if rows else []
+            work = Working()
+            for table, target in (
+                (eco_status, work.ecos),
+                (step_status, work.steps),
+                (eco_plants, work.plants),
+                (supplier_notices, work.notices),
+                (plant_revisions, work.revisions),
+            ):
+                if table.name in loads:
+                    target.update((_key(table, row), row) for row in loads[table.name].fetchall())
+        except psycopg.Error as exc:
+            raise _translate(exc) from exc
+        return inserted, work
+
+    def write(self, connection: sa.Connection, changes: list[tuple[sa.Table, list[Row]]]) -> None:
+        driver = _driver(connection)
+        try:
+            with driver.pipeline():
+                for table, rows in changes:
+                    driver.cursor().execute(self._statements[table.name], _columns_of(table, rows))
+        except psycopg.Error as exc:
+            raise _translate(exc) from exc
+
+
+def _driver(connection: sa.Connection) -> psycopg.Connection[Any]:
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    return driver
+
+
+def _translate(exc: psycopg.Error) -> sa.exc.StatementError:
+    """A psycopg error as SQLAlchemy's (so callers see one family of database errors)."""
+    return sa.exc.DBAPIError.instance(None, None, exc, psycopg.Error)
+
+
+def _key(table: sa.Table, row: Mapping[str, Any]) -> Any:
+    keys = [row[column.name] for column in table.primary_key]
+    return keys[0] if len(keys) == 1 else tuple(keys)
+
+
+def _keyed(connection: sa.Connection, table: sa.Table, where: Any) -> dict[Any, Row]:
+    rows = connection.execute(sa.select(table).where(where)).mappings()
+    return {_key(table, dict(row)): dict(row) for row in rows}
+
+
+def _upsert_statement(insert: Callable[[sa.Table], Any], table: sa.Table) -> Any:
+    statement = insert(table)
+    keys = [column.name for column in table.primary_key]
+    return statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={c.name: statement.excluded[c.name] for c in table.c if c.name not in keys},
+    )
+
+
+def _written_columns(table: sa.Table) -> list[sa.Column[Any]]:
+    # events.seq comes from its identity; every other column is written.
+    return [c for c in table.c if not (table is events and c.name == "seq")]
+
+
+def _array_type(column: sa.Column[Any]) -> str:
+    kind = column.type
+    if isinstance(kind, sa.JSON):
+        return "text"  # sent as JSON text, cast per element
+    if isinstance(kind, sa.DateTime | UTCDateTime):
+        return "timestamptz"
+    if isinstance(kind, sa.Date):
+        return "date"
+    if isinstance(kind, sa.Boolean):
+        return "bool"
+    if isinstance(kind, sa.Integer):
+        return "int8"
+    if isinstance(kind, sa.Float):
+        return "float8"
+    return "text"
+
+
+def _unnest_insert(table: sa.Table, *, conflict: str) -> str:
+    columns = _written_columns(table)
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    arrays = ", ".join(f"%({c.name})b::{_array_type(c)}[]" for c in columns)
+    selected = ", ".join(
+        f'u."{c.name}"::jsonb' if isinstance(c.type, sa.JSON) else f'u."{c.name}"' for c in columns
+    )
+    keys = [c.name for c in table.primary_key] if conflict == "update" else ["source", "id"]
+    target = ", ".join(f'"{k}"' for k in keys)
+    statement = (
+        f'INSERT INTO "{table.name}" ({names}) SELECT {selected} '
+        f"FROM unnest({arrays}) WITH ORDINALITY AS u({names}, ord) ORDER BY ord "
+        f"ON CONFLICT ({target}) DO "
+    )
+    if conflict == "nothing":
+        return statement + "NOTHING"
+    updates = ", ".join(f'"{c.name}" = EXCLUDED."{c.name}"' for c in columns if c.name not in keys)
+    return statement + f"UPDATE SET {updates}"
+
+
+def _columns_of(table: sa.Table, rows: list[Row]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for column in _written_columns(table):
+        name = column.name
+        if isinstance(column.type, sa.JSON):
+            out[name] = [
+                None if row[name] is None else orjson.dumps(row[name]).decode() for row in rows
+            ]
+        else:
+            out[name] = [row[name] for row in rows]
+    return out
+
+
 class EventStore:
     """Appends CloudEvents to the ``events`` table and maintains every projection."""
 
@@ -159,25 +368,10 @@ class EventStore:
         self.engine = engine
         self.projector = Projector(sla)
         self.clock = clock or (lambda: datetime.now(UTC))
-        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-        self._insert: Callable[[sa.Table], Any] = dialect.insert
-        self._insert_events = (
-            self._insert(events)
-            .on_conflict_do_nothing(index_elements=["source", "id"])
-            .returning(events.c.seq, events.c.source, events.c.id)
-        )
-        self._upserts = {table.name: self._upsert_statement(table) for table in PROJECTIONS}
-        self._eco_placeholders = self._insert(eco_status).on_conflict_do_nothing(
-            index_elements=["eco"]
-        )
-
-    def _upsert_statement(self, table: sa.Table) -> Any:
-        statement = self._insert(table)
-        keys = [column.name for column in table.primary_key]
-        return statement.on_conflict_do_update(
-            index_elements=keys,
-            set_={c.name: statement.excluded[c.name] for c in table.c if c.name not in keys},
-        )
+        if engine.dialect.name == "postgresql":
+            self._writer: _Writer = _PostgresWriter(postgresql.insert)
+        else:
+            self._writer = _Writer(sqlite.insert)
 
     def append(self, batch: Sequence[Mapping[str, Any]], producer: str) -> AppendResult:
         """Store ``batch`` (structured CloudEvents, already validated) all or nothing.
@@ -224,10 +418,13 @@ class EventStore:
                 seen.add(key)
                 rows.append(event_row(event, producer, received_at))
                 owners.append(index)
-        inserted: dict[tuple[str, str], int] = {}
-        if rows:
-            result = connection.execute(self._insert_events, rows)
-            inserted = {(source, id_): seq for seq, source, id_ in result}
+        # Which rows the batch may touch is known before the insert says which events are
+        # new, so the loads can share the insert's round trip.
+        needs = self.projector.needs(
+            _stored_event(row, 0) for row in rows if row["type"] in CATALOG
+        )
+        result, work = self._writer.insert_and_load(connection, rows, needs)
+        inserted = {(source, id_): seq for seq, source, id_ in result}
         accepted = [0] * len(requests)
         new_events = []
         for row, owner in zip(rows, owners, strict=True):
@@ -239,84 +436,38 @@ class EventStore:
             if row["type"] in CATALOG:
                 new_events.append(_stored_event(row, seq))
         if new_events:
-            self._project(connection, new_events)
+            self._project(connection, new_events, work, needs)
         return [AppendResult(a, d) for a, d in zip(accepted, duplicates, strict=True)]
 
-    def _project(self, connection: sa.Connection, new_events: list[StoredEvent]) -> None:
-        needs = self.projector.needs(new_events)
-        work, originals = self._load(connection, needs)
+    def _project(
+        self,
+        connection: sa.Connection,
+        new_events: list[StoredEvent],
+        work: Working,
+        needs: Needs,
+    ) -> None:
+        originals: list[tuple[sa.Table, dict[Any, Row], dict[Any, Row]]] = [
+            (table, rows, {key: dict(row) for key, row in rows.items()})
+            for table, rows in (
+                (eco_status, work.ecos),
+                (step_status, work.steps),
+                (eco_plants, work.plants),
+                (supplier_notices, work.notices),
+                (plant_revisions, work.revisions),
+            )
+        ]
         for event in sorted(new_events, key=lambda e: e.key):
             self.projector.apply(work, event)
         self.projector.derive(work, needs.ecos)
-        self._write(connection, work, originals)
-
-    def _load(
-        self, connection: sa.Connection, needs: Needs
-    ) -> tuple[Working, dict[str, dict[Any, Row]]]:
-        work = Working()
-        ecos = sorted(needs.ecos)
-        if ecos:
-            connection.execute(self._eco_placeholders, [new_eco_row(eco) for eco in ecos])
-            locked = (
-                sa.select(eco_status)
-                .where(eco_status.c.eco.in_(ecos))
-                .order_by(eco_status.c.eco)
-                .with_for_update()
-            )
-            work.ecos = {row["eco"]: dict(row) for row in _mappings(connection, locked)}
-            work.steps = {
-                row["step_id"]: dict(row)
-                for row in _mappings(
-                    connection, sa.select(step_status).where(step_status.c.eco.in_(ecos))
-                )
-            }
-            work.plants = {
-                (row["eco"], row["plant"]): dict(row)
-                for row in _mappings(
-                    connection, sa.select(eco_plants).where(eco_plants.c.eco.in_(ecos))
-                )
-            }
-            work.notices = {
-                (row["eco"], row["supplier"]): dict(row)
-                for row in _mappings(
-                    connection,
-                    sa.select(supplier_notices).where(supplier_notices.c.eco.in_(ecos)),
-                )
-            }
-        if needs.plants and needs.items:
-            query = sa.select(plant_revisions).where(
-                plant_revisions.c.plant.in_(sorted(needs.plants)),
-                plant_revisions.c.item.in_(sorted(needs.items)),
-            )
-            work.revisions = {
-                (row["plant"], row["item"]): dict(row) for row in _mappings(connection, query)
-            }
-        originals: dict[str, dict[Any, Row]] = {
-            eco_status.name: {k: dict(v) for k, v in work.ecos.items()},
-            step_status.name: {k: dict(v) for k, v in work.steps.items()},
-            eco_plants.name: {k: dict(v) for k, v in work.plants.items()},
-            supplier_notices.name: {k: dict(v) for k, v in work.notices.items()},
-            plant_revisions.name: {k: dict(v) for k, v in work.revisions.items()},
-        }
-        return work, originals
-
-    def _write(
-        self, connection: sa.Connection, work: Working, originals: dict[str, dict[Any, Row]]
-    ) -> None:
-        current: dict[str, Mapping[Any, Row]] = {
-            eco_status.name: work.ecos,
-            step_status.name: work.steps,
-            eco_plants.name: work.plants,
-            supplier_notices.name: work.notices,
-            plant_revisions.name: work.revisions,
-        }
-        for name, rows in current.items():
-            before = originals[name]
+        changes = []
+        for table, rows, before in originals:
             changed = [row for key, row in rows.items() if before.get(key) != row]
             if changed:
-                connection.execute(self._upserts[name], changed)
+                changes.append((table, changed))
         if work.actions:
-            connection.execute(self._upserts[operator_actions.name], work.actions)
+            changes.append((operator_actions, work.actions))
+        if changes:
+            self._writer.write(connection, changes)
 
     def query(
         self,
@@ -384,7 +535,9 @@ class EventStore:
                     _stored_event(row, row["seq"]) for row in page if row["type"] in CATALOG
                 ]
                 if catalog_events:
-                    self._project(connection, catalog_events)
+                    needs = self.projector.needs(catalog_events)
+                    _, work = self._writer.insert_and_load(connection, [], needs)
+                    self._project(connection, catalog_events, work, needs)
                 replayed += len(page)
                 if progress is not None:
                     progress(replayed)

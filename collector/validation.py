@@ -61,6 +61,8 @@ STRING_EXTENSIONS = frozenset({"correlationid", "causationid", "traceparent", "s
 MAX_EXTENSION_NAME = 64
 MAX_DEPTH = 64
 INT32 = (-(2**31), 2**31 - 1)
+# The catalog's free-form (dict[str, Any]) data fields.
+FREE_FORM_FIELDS = ("payload", "filter")
 
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _MEDIA_TYPE = re.compile(rf"^\s*({_TOKEN})/({_TOKEN})\s*(;.*)?$", re.DOTALL)
@@ -164,8 +166,9 @@ def parse_request(
                 raise _unparsable("a batch must be a JSON array of CloudEvent objects")
             raw_events = document
         found = _Collector()
+        clean = b"\\u0000" not in body
         events = [
-            _structured_event(raw, index if media.essence == BATCH else None, found)
+            _structured_event(raw, index if media.essence == BATCH else None, found, clean)
             for index, raw in enumerate(raw_events)
         ]
     elif media is not None and media.essence.startswith("application/cloudevents"):
@@ -240,7 +243,9 @@ def _authorize(events: Sequence[dict[str, Any] | None], grant: ProducerGrant) ->
         raise Rejected(422, "UNKNOWN_TYPE", "Event type not in the catalog", unknown)
 
 
-def _structured_event(raw: Any, index: int | None, found: _Collector) -> dict[str, Any] | None:
+def _structured_event(
+    raw: Any, index: int | None, found: _Collector, clean: bool
+) -> dict[str, Any] | None:
     if not isinstance(raw, dict):
         found.add("a CloudEvent must be a JSON object", None, index)
         return None
@@ -261,7 +266,7 @@ def _structured_event(raw: Any, index: int | None, found: _Collector) -> dict[st
         if isinstance(value, int) and INT32[0] <= value <= INT32[1]:
             continue
         found.add("an attribute value must be a string, a boolean or a 32-bit integer", name, index)
-    event = _common(attributes, data, index, found)
+    event = _common(attributes, data, index, found, clean)
     if event is None or len(found.problems) > before:
         return None
     if data_base64 is not None:
@@ -317,7 +322,7 @@ def _binary_event(
         else:
             data = _decode_text(body, media)
     before = len(found.problems)
-    event = _common(attributes, data, None, found)
+    event = _common(attributes, data, None, found, clean=False)
     if event is None or len(found.problems) > before:
         return None
     if data_base64 is not None:
@@ -368,9 +373,13 @@ def decode_header_value(value: str) -> str:
 
 
 def _common(
-    attributes: dict[str, Any], data: Any, index: int | None, found: _Collector
+    attributes: dict[str, Any], data: Any, index: int | None, found: _Collector, clean: bool
 ) -> dict[str, Any] | None:
-    """Checks shared by every content mode; the structured event, or ``None``."""
+    """Checks shared by every content mode; the structured event, or ``None``.
+
+    ``clean`` says the strings came from a JSON body without ``\\u0000`` escapes, parsed
+    by orjson (which refuses unpaired surrogates): they need no character scan.
+    """
     before = len(found.problems)
     for required in ("specversion", "id", "source", "type"):
         if required not in attributes:
@@ -393,10 +402,15 @@ def _common(
         for name, errors in exc.errors.items():
             for error in errors:
                 found.add(str(error), name, index)
-    _check_attributes(attributes, index, found)
+    _check_attributes(attributes, index, found, clean)
     if data is not None:
-        for problem in _scan(data):
-            found.add(problem, "data", index)
+        targets = [data]
+        if clean and attributes["type"] in CATALOG and isinstance(data, dict):
+            # The models type every other field; only free-form ones can nest deeply.
+            targets = [data[name] for name in FREE_FORM_FIELDS if name in data]
+        for target in targets:
+            for problem in _scan(target, text=not clean):
+                found.add(problem, "data", index)
     if len(found.problems) > before:
         return None
     event = dict(attributes)
@@ -411,7 +425,9 @@ def _common(
     return event
 
 
-def _check_attributes(attributes: Mapping[str, Any], index: int | None, found: _Collector) -> None:
+def _check_attributes(
+    attributes: Mapping[str, Any], index: int | None, found: _Collector, clean: bool
+) -> None:
     for name in BOUNDED_ATTRIBUTES:
         value = attributes.get(name)
         if isinstance(value, str) and len(value) > KEY_LENGTH:
@@ -428,7 +444,7 @@ def _check_attributes(attributes: Mapping[str, Any], index: int | None, found: _
     if isinstance(content_type, str) and content_type and parse_media_type(content_type) is None:
         found.add("datacontenttype must be a media type", "datacontenttype", index)
     for name, value in attributes.items():
-        if isinstance(value, str) and not _clean_text(value):
+        if not clean and isinstance(value, str) and not _clean_text(value):
             found.add("contains a NUL character or an unpaired surrogate", name, index)
         if name in STRING_EXTENSIONS and not isinstance(value, str):
             found.add("must be a string", name, index)
@@ -480,13 +496,16 @@ def _clean_text(value: str) -> bool:
     return True
 
 
-def _scan(data: Any) -> Iterable[str]:
-    """Problems a JSON value would cause in storage: NUL, surrogates, depth, non-finite."""
+def _scan(data: Any, *, text: bool = True) -> Iterable[str]:
+    """Problems a JSON value would cause in storage: NUL, surrogates, depth, non-finite.
+
+    With ``text=False`` strings are not scanned (their characters are known to be clean).
+    """
     stack: list[tuple[Any, int]] = [(data, 0)]
     while stack:
         value, depth = stack.pop()
         if isinstance(value, str):
-            if not _clean_text(value):
+            if text and not _clean_text(value):
                 yield "contains a NUL character or an unpaired surrogate"
                 return
         elif isinstance(value, dict):
