@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from collector.auth import Tokens, load_tokens
 from collector.ingest import GroupCommitter
@@ -38,7 +39,7 @@ def create_app(
     max_request_bytes: int = 1024 * 1024,
     max_pending_requests: int = 1000,
     max_commit_events: int = 5000,
-) -> Starlette:
+) -> CollectorApp:
     """The collector app over ``store``, accepting producers with ``tokens``."""
     metrics = Metrics()
     committer = GroupCommitter(
@@ -88,7 +89,6 @@ def create_app(
 
     app = Starlette(
         routes=[
-            Route("/events", receiver.post, methods=["POST"]),
             Route("/events", receiver.options, methods=["OPTIONS"]),
             Route("/events", receiver.get, methods=["GET"]),
             Route("/catalog", get_catalog, methods=["GET"]),
@@ -100,7 +100,26 @@ def create_app(
     )
     app.state.metrics = metrics
     app.state.store = store
-    return app
+    return CollectorApp(app, receiver)
+
+
+class CollectorApp:
+    """The collector's ASGI app: ``POST /events`` straight to the receiver, the rest routed.
+
+    Ingest is the hot path: skipping the router, the middleware stack and the request and
+    response objects cuts the per-request cost of single events markedly.
+    """
+
+    def __init__(self, routed: Starlette, receiver: Receiver) -> None:
+        self.routed = routed
+        self.receiver = receiver
+        self.state = routed.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/events":
+            await self.receiver(scope, receive, send)
+        else:
+            await self.routed(scope, receive, send)
 
 
 def create_engine_for_collector(database_url: str, **kwargs: Any) -> sa.Engine:
@@ -113,7 +132,7 @@ def create_engine_for_collector(database_url: str, **kwargs: Any) -> sa.Engine:
     )
 
 
-def app_from_settings(settings: Settings) -> Starlette:
+def app_from_settings(settings: Settings) -> CollectorApp:
     """The app configured from ``settings`` (database, tokens, size limit, SLAs)."""
     engine = create_engine_for_collector(settings.database_url)
     sla = ConfirmationSla(
@@ -125,7 +144,7 @@ def app_from_settings(settings: Settings) -> Starlette:
     )
 
 
-def app_from_environment() -> Starlette:
+def app_from_environment() -> CollectorApp:
     """The app configured from the environment (uvicorn's factory for ``serve``)."""
     from threadline.settings import get_settings
 

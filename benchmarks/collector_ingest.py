@@ -1,0 +1,240 @@
+"""Collector ingest throughput and latency on PostgreSQL, projections on.
+
+    python benchmarks/collector_ingest.py [--ecos 1000] [--single-ecos 300]
+
+Creates its own database (``tl_bench_collector`` on THREADLINE_TEST_DATABASE_URL's
+server, default the local one), runs ``threadline collector serve`` (uvicorn, uvloop,
+httptools) in a subprocess and posts realistic engine events (whole ECO propagations from
+:mod:`collector.samples`) over real HTTP with a small keep-alive HTTP/1.1 client:
+
+- batches of 100 events (``application/cloudevents-batch+json``), 8 connections;
+- single events (structured mode), 128 connections, so group commit can join them;
+- the raw ceiling: psycopg ``executemany`` of ``INSERT ... ON CONFLICT DO NOTHING`` of the
+  same rows, 100 a transaction, into a bare table (same columns, the unique key only).
+
+Prints events/s and p50/p99 request latency for each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+import psycopg
+import sqlalchemy as sa
+
+from collector.samples import many_propagations
+from collector.store import event_row
+from collector.tables import PROJECTIONS, events
+from threadline.migrate import upgrade
+
+ADMIN_URL = os.environ.get(
+    "THREADLINE_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+DATABASE = "tl_bench_collector"
+TOKEN = "bench-token"
+
+
+def database_url() -> str:
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        connection.exec_driver_sql(f"CREATE DATABASE {DATABASE}")
+    admin.dispose()
+    url = sa.make_url(ADMIN_URL).set(database=DATABASE).render_as_string(hide_password=False)
+    upgrade(url)
+    return url
+
+
+def reset(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        names = ", ".join(table.name for table in (events, *PROJECTIONS))
+        connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY")
+    engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(url: str, port: int, profile: str | None) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "THREADLINE_DATABASE_URL": url,
+        "THREADLINE_COLLECTOR_TOKENS": orjson.dumps(
+            {TOKEN: {"producer": "engine", "sources": ["/threadline/"]}}
+        ).decode(),
+        "THREADLINE_LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "-m", "threadline", "collector", "serve", "--port", str(port)]
+    if profile:
+        # Sample the server (py-spy) to see where its time goes; written when it stops.
+        command = ["py-spy", "record", "--format", "raw", "-o", profile, "--", *command]
+    server = subprocess.Popen(command, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.kill()
+    raise RuntimeError("the collector did not start")
+
+
+def request_bytes(port: int, body: bytes, content_type: str) -> bytes:
+    head = (
+        f"POST /events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Authorization: Bearer {TOKEN}\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def client(
+    port: int, requests: list[bytes], latencies: list[float], statuses: list[int]
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        for raw in requests:
+            started = time.perf_counter()
+            writer.write(raw)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            statuses.append(int(head.split(b" ", 2)[1]))
+    finally:
+        writer.close()
+
+
+async def drive(port: int, requests: list[bytes], connections: int) -> tuple[float, list[float]]:
+    shares = [requests[i::connections] for i in range(connections)]
+    latencies: list[float] = []
+    statuses: list[int] = []
+    started = time.perf_counter()
+    await asyncio.gather(*(client(port, share, latencies, statuses) for share in shares))
+    elapsed = time.perf_counter() - started
+    bad = [s for s in statuses if s != 202]
+    if bad:
+        raise RuntimeError(f"{len(bad)} requests were not accepted: {sorted(set(bad))}")
+    return elapsed, latencies
+
+
+def report(label: str, count: int, elapsed: float, latencies: Sequence[float]) -> None:
+    ms = sorted(x * 1000 for x in latencies)
+    p50 = statistics.median(ms) if ms else 0.0
+    p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))] if ms else 0.0
+    print(
+        f"{label:<34} {count:>7} events {elapsed:6.2f} s {count / elapsed:>9,.0f} events/s"
+        f"   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
+    )
+
+
+def stored(url: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        count = connection.execute(sa.select(sa.func.count()).select_from(events)).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
+def raw_ceiling(url: str, stream: list[dict[str, Any]]) -> tuple[float, list[float]]:
+    dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    received_at = datetime.now(UTC)
+    rows = [event_row(event, "engine", received_at) for event in stream]
+    columns = [c.name for c in events.c if c.name != "seq"]
+    placeholders = ", ".join(["%s"] * len(columns))
+    insert = (
+        f"INSERT INTO events_raw ({', '.join(columns)}) VALUES ({placeholders}) "
+        "ON CONFLICT (source, id) DO NOTHING"
+    )
+    json_columns = {"data", "extensions"}
+    values = [
+        tuple(psycopg.types.json.Jsonb(row[c]) if c in json_columns else row[c] for c in columns)
+        for row in rows
+    ]
+    latencies = []
+    with psycopg.connect(dsn) as connection:
+        connection.execute("DROP TABLE IF EXISTS events_raw")
+        connection.execute(
+            "CREATE TABLE events_raw (LIKE events INCLUDING DEFAULTS, UNIQUE (source, id))"
+        )
+        connection.commit()
+        started = time.perf_counter()
+        for position in range(0, len(values), 100):
+            batch_started = time.perf_counter()
+            with connection.cursor() as cursor:
+                cursor.executemany(insert, values[position : position + 100])
+            connection.commit()
+            latencies.append(time.perf_counter() - batch_started)
+        elapsed = time.perf_counter() - started
+        connection.execute("DROP TABLE events_raw")
+        connection.commit()
+    return elapsed, latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ecos", type=int, default=1000, help="ECOs posted in batches")
+    parser.add_argument("--single-ecos", type=int, default=300, help="ECOs posted one by one")
+    parser.add_argument("--batch-connections", type=int, default=8)
+    parser.add_argument("--single-connections", type=int, default=128)
+    parser.add_argument("--profile", help="py-spy the server, writing raw samples here")
+    args = parser.parse_args()
+
+    url = database_url()
+    port = free_port()
+    batch_stream = list(many_propagations(args.ecos))
+    single_stream = list(many_propagations(args.single_ecos, first=args.ecos + 1))
+    print(f"PostgreSQL database {DATABASE}; collector on port {port}; projections on")
+    server = start_server(url, port, args.profile)
+    try:
+        batches = [
+            request_bytes(
+                port,
+                orjson.dumps(batch_stream[i : i + 100]),
+                "application/cloudevents-batch+json",
+            )
+            for i in range(0, len(batch_stream), 100)
+        ]
+        elapsed, latencies = asyncio.run(drive(port, batches, args.batch_connections))
+        assert stored(url) == len(batch_stream)
+        report("batches of 100 over HTTP", len(batch_stream), elapsed, latencies)
+
+        reset(url)
+        singles = [
+            request_bytes(port, orjson.dumps(event), "application/cloudevents+json")
+            for event in single_stream
+        ]
+        elapsed, latencies = asyncio.run(drive(port, singles, args.single_connections))
+        assert stored(url) == len(single_stream)
+        report("single events over HTTP", len(single_stream), elapsed, latencies)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=60)
+
+    elapsed, latencies = raw_ceiling(url, batch_stream)
+    report("raw ceiling (executemany, 100/tx)", len(batch_stream), elapsed, latencies)
+
+
+if __name__ == "__main__":
+    main()
