@@ -75,8 +75,14 @@ def test_twenty_ecos_without_faults_reach_production_exactly_once(
 ) -> None:
     numbers = burst(sims, 20)
     activate_inactive_work_centers(sims, numbers)
-    with running_engine(database_url, sims):
+    port = free_port()
+    with running_engine(database_url, sims, metrics_port=port, reap_interval=0.2):
         wait_until(lambda: db.ready(numbers), 60, "20 ECOs production-ready")
+        time.sleep(0.3)  # one more reap refreshes the gauges
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    succeeded = len(db.steps(states=[StepState.SUCCEEDED]))
+    assert f'threadline_engine_steps{{state="succeeded"}} {float(succeeded)}' in metrics
+    assert 'threadline_engine_call_seconds_count{system="erp"}' in metrics
     entries = assert_exactly_once(sims, db)
     assert any(e["system"] == "mes" for e in entries)
     ready = [e for e in db.events() if e["type"] == "io.threadline.eco.production_ready.v1"]
