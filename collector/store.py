@@ -165,9 +165,11 @@ class _Writer:
         self._upserts = {table.name: _upsert_statement(insert, table) for table in PROJECTIONS}
 
     def insert_and_load(
-        self, connection: sa.Connection, rows: list[Row], needs: Needs
+        self, connection: sa.Connection, rows: list[Row], needs: Needs, *, lock: bool = True
     ) -> tuple[list[tuple[int, str, str]], Working]:
         """Insert ``rows`` skipping stored ones, then load the projection rows ``needs`` names.
+
+        ``lock=False`` skips per-ECO locks when the caller holds the whole store already.
 
         Returns ``(seq, source, id)`` of every new event and the loaded rows.
         """
@@ -188,6 +190,9 @@ class _Writer:
             )
             work.revisions = _keyed(connection, plant_revisions, where)
         return inserted, work
+
+    def lock_for_rebuild(self, connection: sa.Connection) -> None:
+        """Keep appends out while a rebuild runs (SQLite: the write transaction does)."""
 
     def write(self, connection: sa.Connection, changes: list[tuple[sa.Table, list[Row]]]) -> None:
         """Insert or overwrite projection rows, by primary key."""
@@ -223,14 +228,14 @@ class _PostgresWriter(_Writer):
         )
 
     def insert_and_load(
-        self, connection: sa.Connection, rows: list[Row], needs: Needs
+        self, connection: sa.Connection, rows: list[Row], needs: Needs, *, lock: bool = True
     ) -> tuple[list[tuple[int, str, str]], Working]:
         driver = _driver(connection)
         ecos = sorted(needs.ecos)
         loads: dict[str, Any] = {}
         try:
             with driver.pipeline():
-                if ecos:
+                if ecos and lock:
                     driver.cursor().execute(self.LOCK, [ecos])
                 insert = driver.cursor()
                 if rows:
@@ -259,6 +264,11 @@ class _PostgresWriter(_Writer):
         except psycopg.Error as exc:
             raise _translate(exc) from exc
         return inserted, work
+
+    def lock_for_rebuild(self, connection: sa.Connection) -> None:
+        # One table lock instead of an advisory lock per ECO, which could exhaust the
+        # server's lock table on a large store.
+        connection.exec_driver_sql("LOCK TABLE events IN EXCLUSIVE MODE")
 
     def write(self, connection: sa.Connection, changes: list[tuple[sa.Table, list[Row]]]) -> None:
         driver = _driver(connection)
@@ -525,9 +535,12 @@ class EventStore:
 
         One transaction: readers keep seeing the old projections until the new ones are
         complete. Events are read in pages of ``batch_size`` by ``seq``, never all at once.
+        Appends wait meanwhile (on PostgreSQL the events table is locked against writes;
+        on SQLite the write transaction excludes every other writer).
         """
         replayed = 0
         with self.engine.begin() as connection:
+            self._writer.lock_for_rebuild(connection)
             for table in PROJECTIONS:
                 connection.execute(table.delete())
             for page in _pages(connection, batch_size):
@@ -536,7 +549,7 @@ class EventStore:
                 ]
                 if catalog_events:
                     needs = self.projector.needs(catalog_events)
-                    _, work = self._writer.insert_and_load(connection, [], needs)
+                    _, work = self._writer.insert_and_load(connection, [], needs, lock=False)
                     self._project(connection, catalog_events, work, needs)
                 replayed += len(page)
                 if progress is not None:

@@ -143,3 +143,36 @@ def test_query_by_time_range(engine: sa.Engine) -> None:
     with engine.connect() as connection:
         stored = connection.execute(sa.select(sa.func.count()).select_from(events)).scalar()
     assert stored == len(stream)
+
+
+def test_concurrent_writers_end_with_the_projections_a_rebuild_gives(
+    engine: sa.Engine,
+) -> None:
+    import threading
+
+    stream = list(many_propagations(4, blocked_plant="P200"))
+    rng = random.Random(11)
+    rng.shuffle(stream)
+    stores = [EventStore(engine) for _ in range(4)]
+    failures: list[BaseException] = []
+
+    def write(store: EventStore, share: list[dict[str, Any]]) -> None:
+        try:
+            for position in range(0, len(share), 7):
+                store.append(share[position : position + 7], "engine")
+        except BaseException as exc:  # surfaced below, in the test's thread
+            failures.append(exc)
+
+    threads = [
+        threading.Thread(target=write, args=(store, stream[i::4] + stream[: 10 * i]))
+        for i, store in enumerate(stores)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert stores[0].count() == len(stream)
+    concurrent = snapshot(engine)
+    stores[0].rebuild()
+    assert snapshot(engine) == concurrent
