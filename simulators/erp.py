@@ -6,7 +6,7 @@ A production version is answered 202 ``pending`` and becomes ``active`` (or ``re
 with its due time, so the outcome depends on the clock alone. Once active, the plant's
 current revision of the item becomes the version's revision.
 
-Bounded: the newest ``RECORD_CAP`` (50,000) BOMs, routings, production versions and
+Bounded: the newest ``RECORD_CAP`` (20,000) BOMs, routings, production versions and
 released revisions are kept; plant revisions are bounded by the world's size.
 """
 
@@ -32,7 +32,7 @@ from simulators.plm import Plm
 from simulators.problems import Problem, install_problem_handlers
 from simulators.world import World, plant_today
 
-RECORD_CAP = 50_000
+RECORD_CAP = 20_000
 SYSTEM = "erp"
 
 

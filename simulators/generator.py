@@ -192,6 +192,10 @@ class EcoGenerator:
         self._last_approved = approved_at
         return approved_at
 
+    def numbers_left(self, at: datetime) -> bool:
+        """Whether an ECO approved at ``at`` still gets a live number."""
+        return at.astimezone(UTC).year != self._year or self._serial < LAST_SERIAL
+
     def _next_number(self, approved_at: datetime) -> str:
         if approved_at.year != self._year:
             self._year = approved_at.year
@@ -250,6 +254,7 @@ class EcoGenerator:
         title: str | None,
     ) -> Eco:
         rng, world = self._rng, self.world
+        number = self._next_number(approved_at)
         affected = []
         for item in items:
             old = self._revisions[item]
@@ -291,7 +296,7 @@ class EcoGenerator:
             days = rng.randint(0, self.config.max_effectivity_days)
         noun = world.items[items[0]].description.lower()
         return Eco(
-            number=self._next_number(approved_at),
+            number=number,
             title=title or rng.choice(TITLES).format(noun=noun)[:200],
             reason=rng.choice(REASONS),
             status=EcoStatus.APPROVED,

@@ -21,7 +21,7 @@ from simulators.ledger import Ledger
 from simulators.problems import Problem, install_problem_handlers
 from simulators.world import World
 
-RECORD_CAP = 50_000
+RECORD_CAP = 20_000
 SYSTEM = "mes"
 
 

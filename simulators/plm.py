@@ -85,7 +85,8 @@ class Plm:
         self._fates: list[tuple[datetime, str, Fate]] = []
         self._routing_index: dict[tuple[str, str, str], str] = {}
         self._next_due = self._gap(clock()) if rate_per_minute > 0 else None
-        self.exhausted = False
+        self.skipped = 0
+        """Rate-driven ECOs not approved because the year's numbers ran out."""
         self.pruned = 0
 
     def __len__(self) -> int:
@@ -106,7 +107,7 @@ class Plm:
         approved = 0
         while True:
             fate_due = self._fates[0][0] if self._fates else None
-            eco_due = self._next_due if not self.exhausted else None
+            eco_due = self._next_due
             due = min((d for d in (fate_due, eco_due) if d is not None), default=None)
             if due is None or due > now:
                 return
@@ -122,7 +123,7 @@ class Plm:
             try:
                 eco, scheduled = self.generator.generate(self._stamp(due))
             except EcoNumbersExhausted:
-                self.exhausted = True
+                self.skipped += 1
                 continue
             self._add(eco, scheduled)
             approved += 1
@@ -131,6 +132,8 @@ class Plm:
         record = self._records.get(number)
         if record is None or record.status is not EcoStatus.APPROVED:
             return
+        if fate is Fate.SUPERSEDE and not self.generator.numbers_left(at):
+            fate = Fate.CANCEL
         if fate is Fate.CANCEL:
             self.cancel(number, at)
         else:
@@ -176,7 +179,10 @@ class Plm:
         self.advance()
         ecos = []
         for _ in range(count):
-            eco, _fate = self.generator.generate(self._stamp(self._clock()), shape, fates=False)
+            try:
+                eco, _fate = self.generator.generate(self._stamp(self._clock()), shape, fates=False)
+            except EcoNumbersExhausted as exc:
+                raise Problem(409, "ECO_NUMBERS_EXHAUSTED", str(exc)) from exc
             self._add(eco)
             ecos.append(eco)
         return ecos
@@ -194,7 +200,10 @@ class Plm:
     def supersede(self, number: str, at: datetime | None = None) -> tuple[EcoRecord, EcoRecord]:
         """Replace an approved ECO by a new one on the same items: (old, new)."""
         eco = self._approved(number)
-        replacement = self.generator.supersede(eco, self._stamp(at or self._clock()))
+        try:
+            replacement = self.generator.supersede(eco, self._stamp(at or self._clock()))
+        except EcoNumbersExhausted as exc:
+            raise Problem(409, "ECO_NUMBERS_EXHAUSTED", str(exc)) from exc
         new = self._add(replacement)
         old = eco.model_copy(
             update={"status": EcoStatus.SUPERSEDED, "superseded_by": replacement.number}

@@ -24,7 +24,7 @@ from simulators.ledger import Ledger
 from simulators.problems import Problem, install_problem_handlers
 from simulators.world import World
 
-NOTICE_CAP = 50_000
+NOTICE_CAP = 20_000
 SYSTEM = "procurement"
 
 

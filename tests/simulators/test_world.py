@@ -6,7 +6,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from contracts.model import Eco, ItemKind, revision_key
-from simulators.generator import EcoGenerator, EcoShape, GeneratorConfig, ShapeError
+from simulators.generator import (
+    EcoGenerator,
+    EcoNumbersExhausted,
+    EcoShape,
+    GeneratorConfig,
+    ShapeError,
+)
 from simulators.world import build_world
 
 NOW = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
@@ -146,3 +152,16 @@ def test_shapes_that_do_not_fit_the_world_are_refused(world) -> None:
             NOW, EcoShape(items=("CMP-3001",), inactive_work_center_plant=world.plant_codes[0])
         )
     assert generator.revision_of("CMP-3001") == world.current_revision("CMP-3001")
+
+
+def test_a_year_without_numbers_left_refuses_ecos_without_touching_revisions(world) -> None:
+    generator = EcoGenerator(world, config=GeneratorConfig(first_serial=99999))
+    shape = EcoShape(items=("ASM-2001",))
+    last, _ = generator.generate(NOW, shape)
+    assert last.number == "ECO-2026-99999"
+    assert not generator.numbers_left(NOW)
+    with pytest.raises(EcoNumbersExhausted):
+        generator.generate(NOW, shape)
+    assert generator.revision_of("ASM-2001") == last.new_revision_of("ASM-2001")
+    next_year, _ = generator.generate(datetime(2027, 1, 2, tzinfo=UTC), shape)
+    assert next_year.number == "ECO-2027-99999"
