@@ -112,11 +112,11 @@ class StoredEvent:
     time: datetime  # the event's time, or when it was received if it carried none
     sequence: str | None
     data: Any
+    key: str = field(default="", compare=False)  # this event's order_key, filled in
 
-    @property
-    def key(self) -> str:
-        """This event's :func:`order_key`."""
-        return order_key(self.time, self.sequence, self.seq)
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", order_key(self.time, self.sequence, self.seq))
 
 
 @dataclass(frozen=True)
@@ -227,20 +227,19 @@ class Projector:
     def __init__(self, sla: ConfirmationSla | None = None) -> None:
         self.sla = sla or ConfirmationSla()
 
-    def needs(self, events: Iterable[StoredEvent]) -> Needs:
-        """Which ECOs, plants and items the events touch."""
+    def needs(self, events: Iterable[tuple[str, Any]]) -> Needs:
+        """Which ECOs, plants and items events (``(type, data)`` pairs) touch."""
         ecos: set[str] = set()
         plants: set[str] = set()
         items: set[str] = set()
-        for event in events:
-            data = event.data
-            eco = eco_of(event.type, data)
+        for event_type, data in events:
+            eco = eco_of(event_type, data)
             if eco is not None:
                 ecos.add(eco)
-            if event.type == "io.threadline.eco.received.v1":
+            if event_type == "io.threadline.eco.received.v1":
                 plants.update(data["plants"])
                 items.update(data["items"])
-            elif event.type in (
+            elif event_type in (
                 "io.threadline.plant.revision_changed.v1",
                 "io.threadline.plant.revision_observed.v1",
             ):

@@ -431,7 +431,7 @@ class EventStore:
         # Which rows the batch may touch is known before the insert says which events are
         # new, so the loads can share the insert's round trip.
         needs = self.projector.needs(
-            _stored_event(row, 0) for row in rows if row["type"] in CATALOG
+            (row["type"], row["data"]) for row in rows if row["type"] in CATALOG
         )
         result, work = self._writer.insert_and_load(connection, rows, needs)
         inserted = {(source, id_): seq for seq, source, id_ in result}
@@ -548,7 +548,7 @@ class EventStore:
                     _stored_event(row, row["seq"]) for row in page if row["type"] in CATALOG
                 ]
                 if catalog_events:
-                    needs = self.projector.needs(catalog_events)
+                    needs = self.projector.needs((e.type, e.data) for e in catalog_events)
                     _, work = self._writer.insert_and_load(connection, [], needs, lock=False)
                     self._project(connection, catalog_events, work, needs)
                 replayed += len(page)

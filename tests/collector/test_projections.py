@@ -42,7 +42,7 @@ def project(events: list[StoredEvent], rng: random.Random | None) -> dict[str, A
         chunk = events[position : position + size]
         for event in chunk:
             projector.apply(work, event)
-        projector.derive(work, projector.needs(chunk).ecos)
+        projector.derive(work, projector.needs((e.type, e.data) for e in chunk).ecos)
         position += size
     return normalise(work)
 
