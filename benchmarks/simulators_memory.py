@@ -8,6 +8,7 @@ prints the process RSS every five simulated minutes: once the ECO, ledger and
 idempotency caps are reached, RSS stays flat.
 
     python benchmarks/simulators_memory.py [--rate 600] [--minutes 60]
+    python benchmarks/simulators_memory.py --history-days 1825 --ecos-per-day 27
 """
 
 from __future__ import annotations
@@ -121,11 +122,42 @@ class Driver:
             self.write("procurement", key, sims.procurement.send, notice)
 
 
+def stream_history(days: int, per_day: float) -> None:
+    """Generate history as a backfill would and show it streams in flat memory."""
+    from simulators.history import history_events
+    from simulators.world import build_world
+
+    world = build_world(7)
+    end = datetime(2026, 11, 1, tzinfo=UTC)
+    started = time.perf_counter()
+    ecos = events = 0
+    print(f"history: {days} days at {per_day:g} ECOs/day")
+    print(f"{'ECOs':>7} {'events':>10} {'events/s':>9} {'RSS MB':>7}")
+    for batch in history_events(world, days=days, end=end, ecos_per_day=per_day, seed=7):
+        ecos += 1
+        events += len(batch)
+        if ecos % 5000 == 0:
+            rate = events / (time.perf_counter() - started)
+            print(f"{ecos:>7} {events:>10} {rate:>9.0f} {rss_mb():>7.1f}", flush=True)
+    rate = events / (time.perf_counter() - started)
+    print(f"{ecos:>7} {events:>10} {rate:>9.0f} {rss_mb():>7.1f}  (done)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=600.0, help="ECOs per simulated minute")
     parser.add_argument("--minutes", type=int, default=60, help="simulated minutes")
+    parser.add_argument(
+        "--history-days",
+        type=int,
+        default=0,
+        help="instead: stream this many days of history and print events/s and RSS",
+    )
+    parser.add_argument("--ecos-per-day", type=float, default=27.0)
     args = parser.parse_args()
+    if args.history_days:
+        stream_history(args.history_days, args.ecos_per_day)
+        return
 
     clock_now = [datetime(2026, 3, 2, 8, 0, tzinfo=UTC)]
     config = SimulatorConfig(eco_rate=args.rate, confirmation_delay=2.0)

@@ -35,13 +35,15 @@ from typing import Any
 
 from contracts import events as ev
 from contracts.model import ItemKind, next_revision
-from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState
+from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System
 from simulators.generator import LIVE_FIRST_SERIAL, REASONS, TITLES
 from simulators.world import World
 
 SOURCE = "/threadline/history"
 NAMESPACE = uuid.UUID("6f1d8a52-3c1e-4f7b-9a64-2f0d1c5e7b11")
 MAX_ECOS_PER_DAY = 100.0
+WEEKEND_KEEP = 0.3
+WEEK_SHARE = (5 + 2 * WEEKEND_KEEP) / 7
 OPERATORS = ("maria.keller", "j.chen", "ops-oncall", "a.okafor", "p.novak")
 
 PLANT_CONFIRMATION_HOURS = {"P100": 1.5, "P200": 3.0, "P300": 2.2, "P400": 6.0, "P500": 4.0}
@@ -110,6 +112,7 @@ class _Step:
     supplier: str | None
     deps: tuple[int, ...]
     key: str
+    system: System = System.ERP
     state: StepState | None = None
     attempt: int = 0
     done_at: datetime | None = None
@@ -140,14 +143,15 @@ class _Schedule:
     def __iter__(self) -> Iterator[_Planned]:
         times = random.Random(f"{self.seed}:history:times")
         picks = random.Random(f"{self.seed}:history:items")
-        rate = self.per_day / 86400.0
+        # Weekends keep 30 % of their draws; scale up so a week averages per_day a day.
+        rate = self.per_day / WEEK_SHARE / 86400.0
         at = self.start
         year, serial = 0, 0
         while True:
             at += timedelta(seconds=times.expovariate(rate) if rate > 0 else math.inf)
             if at > self.end:
                 return
-            if at.weekday() >= 5 and times.random() < 0.7:
+            if at.weekday() >= 5 and times.random() >= WEEKEND_KEEP:
                 continue
             if at.year != year:
                 year, serial = at.year, 0
@@ -327,6 +331,7 @@ class _Playout:
                     key=_idempotency_key(
                         self.number, kind, f"{plant or '-'}/{target or '-'}", revision
                     ),
+                    system=kind.system,
                 )
             )
             return len(steps) - 1
@@ -374,7 +379,7 @@ class _Playout:
             "eco": self.number,
             "step_id": step.step_id,
             "kind": step.kind,
-            "system": step.kind.system,
+            "system": step.system,
             "plant": step.plant,
             "item": step.item,
             "revision": step.revision,
@@ -711,6 +716,7 @@ class _Playout:
                 supplier=None,
                 deps=(),
                 key=_idempotency_key(self.number, kind, target, bom.revision),
+                system=kind.system,
             )
             self.move(step, S.PENDING, at + timedelta(milliseconds=50))
             step.attempt = 1
