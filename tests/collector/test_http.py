@@ -494,3 +494,26 @@ def test_many_concurrent_clients_lose_and_duplicate_nothing(collector: Collector
     assert len(stored) == len({e["id"] for e in stored}) == totals["accepted"]
     assert totals["accepted"] + totals["duplicates"] == totals["sent"]
     assert {e["id"] for e in stored} == sent_ids
+
+
+def test_get_events_filters_by_time_and_pages(sqlite_collector: Collector) -> None:
+    source = new_source()
+    batch = [event(source, time=f"2026-03-02T09:30:0{n}Z", data={"n": n}) for n in range(6)]
+    assert sqlite_collector.post(batch, BATCH).status_code == 202
+    window = sqlite_collector.events(
+        source=source, since="2026-03-02T09:30:02Z", until="2026-03-02T09:30:05Z"
+    )
+    assert [e["data"]["n"] for e in window] == [2, 3, 4]
+    headers = {"authorization": f"Bearer {TESTS_TOKEN}"}
+    first = sqlite_collector.client.get(
+        "/events", params={"source": source, "limit": 4}, headers=headers
+    ).json()
+    rest = sqlite_collector.client.get(
+        "/events", params={"source": source, "cursor": first["next_cursor"]}, headers=headers
+    ).json()
+    assert [e["data"]["n"] for e in first["events"] + rest["events"]] == list(range(6))
+    assert rest["next_cursor"] is None
+    for params in ({"cursor": "nonsense"}, {"since": "yesterday"}, {"limit": "0"}):
+        response = sqlite_collector.client.get("/events", params=params, headers=headers)
+        assert response.status_code == 400, params
+        assert response.headers["content-type"] == "application/problem+json"
