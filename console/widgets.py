@@ -37,6 +37,13 @@ def when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def short(value: datetime | None) -> str:
+    """A timestamp for a narrow figure: ``11-22 08:05`` (UTC)."""
+    if when(value) == "—" or value is None:
+        return "—"
+    return value.strftime("%m-%d %H:%M")
+
+
 def offset(key: str) -> int:
     """The current offset of the pager ``key``."""
     return int(st.session_state.get(f"{key}_offset", 0))

@@ -56,11 +56,11 @@ if eco is not None:
     summary, plants, steps = state.eco_detail(url, eco)
     if summary is not None:
         st.subheader(widgets.escape(f"{eco} · {summary.get('title') or ''}"))
-        figures = st.columns(5, border=True)
+        figures = st.columns([1.8, 1, 1.2, 1.2, 1], border=True)
         figures[0].metric("State", str(summary["state"]).replace("_", " "))
         figures[1].metric("Plants done", f"{summary['plants_done']} of {summary['plants_total']}")
-        figures[2].metric("Approved", widgets.when(summary.get("approved_at"))[:16])
-        figures[3].metric("ERP confirmed", widgets.when(summary.get("erp_confirmed_at"))[:16])
+        figures[2].metric("Approved", widgets.short(summary.get("approved_at")))
+        figures[3].metric("ERP confirmed", widgets.short(summary.get("erp_confirmed_at")))
         figures[4].metric(
             "Cycle time",
             humanize_seconds(summary.get("cycle_time_seconds")),

@@ -15,7 +15,7 @@ STATUSES = {
     "Retrying automatically": ("retrying",),
 }
 WIDTHS = [0.5, 1.8, 1.0, 1.2, 0.8, 3.2, 1.8, 1.0]
-HEADERS = ["", "ECO", "Supplier", "Status", "Attempts", "Last error", "Next automatic retry", ""]
+HEADERS = ["", "ECO", "Supplier", "Status", "Tries", "Last error", "Next automatic retry", ""]
 
 login.require(Permission.OPERATIONS)
 st.title("Failed supplier notices")
@@ -34,7 +34,8 @@ def notices() -> None:
         return
     st.caption(f"{int(groups['notices'].sum())} notices in {len(groups)} error groups")
     for index, group in enumerate(groups.itertuples(index=False)):
-        title = f"{group.error} · {group.notices} notices"
+        count = int(group.notices)
+        title = f"{group.error} · {count} notice{'' if count == 1 else 's'}"
         with st.expander(widgets.escape(title), expanded=index == 0):
             _group(url, index, str(group.error))
 
