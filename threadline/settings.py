@@ -122,11 +122,11 @@ class Settings(BaseSettings):
     )
     console_oidc_roles: dict[str, str] = Field(
         default_factory=dict,
-        description='Roles of OpenID Connect users by e-mail, as JSON: {"ada@example.com": "admin"}.',
+        description='OpenID Connect users\' roles by e-mail, JSON: {"ada@example.com": "admin"}.',
     )
     console_oidc_default_role: str | None = Field(
         default=None,
-        description="Role of an OpenID Connect user with neither claim nor mapping; unset: refused.",
+        description="Role of an OpenID Connect user with no claim or mapping; unset: refused.",
     )
 
     log_level: str = Field(default="INFO", description="Log level for every service.")
