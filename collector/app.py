@@ -39,6 +39,7 @@ def create_app(
     max_request_bytes: int = 1024 * 1024,
     max_pending_requests: int = 1000,
     max_commit_events: int = 5000,
+    writers: int | None = None,
 ) -> CollectorApp:
     """The collector app over ``store``, accepting producers with ``tokens``."""
     metrics = Metrics()
@@ -47,6 +48,7 @@ def create_app(
         metrics,
         max_pending_requests=max_pending_requests,
         max_commit_events=max_commit_events,
+        writers=writers or (2 if store.engine.dialect.name == "postgresql" else 1),
     )
     receiver = Receiver(store, tokens, committer, metrics, max_request_bytes)
     catalog = orjson.dumps(

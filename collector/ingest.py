@@ -1,10 +1,11 @@
 """Group commit: one writer joins concurrent requests into one database transaction.
 
-Each request's events go on a bounded queue with a future; a single writer task takes
-everything waiting (up to ``max_commit_events``), stores it with
-:meth:`EventStore.append_many` in one transaction on a dedicated thread, and resolves each
-request's future only after that commit. While one transaction runs the next requests
-gather, so the commit rate no longer caps single-event requests.
+Each request's events go on a bounded queue with a future; a writer takes everything
+waiting (up to ``max_commit_events``), stores it with :meth:`EventStore.append_many` in one
+transaction on a writer thread, and resolves each request's future only after that
+commit. While one transaction runs the next requests gather, so the commit rate no longer
+caps single-event requests. On PostgreSQL two writers overlap (one commits while the next
+transaction is built); on SQLite there is one, as SQLite has one writer at a time.
 
 A full queue is refused at once (:class:`~collector.errors.Rejected` 429 with
 ``Retry-After``) instead of growing without bound.
@@ -47,12 +48,16 @@ class GroupCommitter:
         *,
         max_pending_requests: int = 1000,
         max_commit_events: int = 5000,
+        writers: int = 1,
     ) -> None:
         self.store = store
         self.metrics = metrics
         self.max_commit_events = max_commit_events
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue(max_pending_requests)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collector-writer")
+        self._executor = ThreadPoolExecutor(
+            max_workers=writers, thread_name_prefix="collector-writer"
+        )
+        self._writers = writers
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -84,8 +89,13 @@ class GroupCommitter:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        # With several writers, one transaction can be committing (waiting on the disk)
+        # while the next is built; a free writer takes everything queued so far.
+        slots = asyncio.Semaphore(self._writers)
+        running: set[asyncio.Task[None]] = set()
         stopping = False
         while not stopping:
+            await slots.acquire()
             first = await self._queue.get()
             if first is None:
                 break
@@ -98,7 +108,11 @@ class GroupCommitter:
                     break
                 group.append(item)
                 size += len(item.events)
-            await self._commit(loop, group, size)
+            task = asyncio.create_task(self._commit(loop, group, size))
+            running.add(task)
+            task.add_done_callback(running.discard)
+            task.add_done_callback(lambda _task: slots.release())
+        await asyncio.gather(*running)
 
     async def _commit(
         self, loop: asyncio.AbstractEventLoop, group: list[_Pending], size: int
