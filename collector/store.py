@@ -4,9 +4,13 @@ Every write is one transaction holding the new events and the projection rows th
 so a reader never sees an event without its effect or the other way round. ``source`` +
 ``id`` identifies an event: storing it again is a counted duplicate that changes nothing.
 
-Concurrent writers (several collectors on PostgreSQL) serialise per ECO: a batch inserts
-the ECO rows it touches if missing and then locks them (``SELECT ... FOR UPDATE``) before
-it reads the steps it recomputes. SQLite has one writer at a time anyway.
+Concurrent writers (several collectors, or the two writers of one, on PostgreSQL)
+serialise per ECO: a batch takes a transaction-scoped advisory lock for every ECO it
+touches, in sorted order, before it reads the rows it recomputes; a deadlock or
+serialisation failure is retried. SQLite has one writer at a time anyway.
+
+On PostgreSQL a batch costs two pipelined round trips plus the commit (see
+:class:`_PostgresWriter`); elsewhere it goes statement by statement through SQLAlchemy.
 """
 
 from __future__ import annotations
