@@ -3,6 +3,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from simulators.history import SOURCE, history_events, revision_at, revision_ind
 from simulators.world import build_world
 
 END = datetime(2026, 6, 30, 17, 0, tzinfo=UTC)
-START = datetime(2026, 5, 1, tzinfo=UTC)  # midnight, 60 days before END
+START = datetime(2026, 5, 21, tzinfo=UTC)  # midnight, 40 days before END
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def world():
 
 @pytest.fixture(scope="module")
 def stream(world):
-    return list(history_events(world, days=60, end=END, ecos_per_day=25, seed=7))
+    return list(history_events(world, days=40, end=END, ecos_per_day=20, seed=7))
 
 
 def time_of(event) -> datetime:
@@ -33,7 +34,7 @@ def time_of(event) -> datetime:
 
 
 def test_every_event_validates_and_carries_the_eco_as_correlation(stream) -> None:
-    assert 1000 < len(stream) < 2000
+    assert 600 < len(stream) < 1000
     ids = set()
     sequences = []
     for events in stream:
@@ -56,9 +57,9 @@ def test_every_event_validates_and_carries_the_eco_as_correlation(stream) -> Non
 
 
 def test_the_same_seed_gives_the_same_history(world, stream) -> None:
-    again = list(history_events(world, days=60, end=END, ecos_per_day=25, seed=7))
-    assert again == stream
-    other = next(iter(history_events(world, days=60, end=END, ecos_per_day=25, seed=8)))
+    again = history_events(world, days=40, end=END, ecos_per_day=20, seed=7)
+    assert list(islice(again, 150)) == stream[:150]
+    other = next(iter(history_events(world, days=40, end=END, ecos_per_day=20, seed=8)))
     assert other != stream[0]
 
 
