@@ -44,9 +44,12 @@ def lag_heatmap(matrix: LagMatrix) -> go.Figure:
             x=matrix.cells["plant"].astype(str),
             y=matrix.cells["item"].astype(str),
             mode="markers",
-            marker={"size": 18, "opacity": 0.02, "symbol": "square", "color": "#000"},
-            customdata=matrix.cells[["plant", "item"]].astype(str).to_numpy(),
-            hoverinfo="skip",
+            marker={"size": 22, "opacity": 0.02, "symbol": "square", "color": "#000"},
+            customdata=matrix.cells[["plant", "item", "days_late"]].astype(str).to_numpy(),
+            hovertemplate=(
+                "item %{customdata[1]}<br>plant %{customdata[0]}<br>"
+                "%{customdata[2]} days past effectivity<extra></extra>"
+            ),
             showlegend=False,
             name="cells",
         )

@@ -15,10 +15,11 @@ login.require(Permission.OPERATIONS)
 st.title("Plants on a prior revision")
 url = state.database_url()
 matrix = state.lag_matrix(url)
+behind = matrix.items_behind
 st.caption(
-    f"{matrix.items_behind} items are built on a superseded revision past the new one's "
-    f"effectivity; the heatmap shows the {len(matrix.days.index)} late the longest "
-    "(days past effectivity). Click a cell to see its plant and item."
+    f"{behind} item{' is' if behind == 1 else 's are'} built on a superseded revision past "
+    f"the new one's effectivity; the heatmap shows the {len(matrix.days.index)} late the "
+    "longest (days past effectivity). Click a cell to see its plant and item."
 )
 event = st.plotly_chart(
     lag_heatmap(matrix), key="lag_heatmap", on_select="rerun", selection_mode="points"

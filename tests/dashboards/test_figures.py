@@ -31,7 +31,10 @@ def test_figures_show_the_seeded_data(tmp_path) -> None:
     assert list(cells.y) == ["ASM-1001"] and list(cells.x) == ["P100", "P200"]
     assert [list(row) for row in cells.z] == [[5.0, 7.0]]
     clickable = heatmap.data[1]
-    assert sorted(map(tuple, clickable.customdata)) == [("P100", "ASM-1001"), ("P200", "ASM-1001")]
+    assert sorted(map(tuple, clickable.customdata)) == [
+        ("P100", "ASM-1001", "5"),
+        ("P200", "ASM-1001", "7"),
+    ]
 
     timeline = ecos.step_timeline(engine, "ECO-2026-00103", now=picture.now)
     figure = step_timeline_figure(timeline)
