@@ -8,10 +8,12 @@
 from __future__ import annotations
 
 from simulators.app import SimulatorConfig, Simulators, build_simulators, create_app
+from simulators.errors import SimulatorError
 from simulators.faults import ErpFaults, Faults, LatencyDistribution, SystemFaults
 from simulators.generator import EcoGenerator, EcoShape, GeneratorConfig
+from simulators.history import final_revisions, history_events
 from simulators.ledger import LEDGER_CAP, Ledger, LedgerEntry
-from simulators.world import World, build_world
+from simulators.world import World, advance_world, build_world
 
 __all__ = [
     "LEDGER_CAP",
@@ -24,10 +26,14 @@ __all__ = [
     "Ledger",
     "LedgerEntry",
     "SimulatorConfig",
+    "SimulatorError",
     "Simulators",
     "SystemFaults",
     "World",
+    "advance_world",
     "build_simulators",
     "build_world",
     "create_app",
+    "final_revisions",
+    "history_events",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
@@ -21,7 +22,9 @@ class BurstRequest(EcoShape):
     count: int = Field(default=1, ge=1, le=1000)
 
 
-def create_admin_app(plm: Plm, ledger: Ledger, faults: FaultInjector, *, advance: Any) -> FastAPI:
+def create_admin_app(
+    plm: Plm, ledger: Ledger, faults: FaultInjector, *, advance: Callable[[], None]
+) -> FastAPI:
     """The admin sub-application."""
     app = FastAPI(
         title="Simulator administration",

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from simulators.errors import SimulatorError
+
 logger = logging.getLogger(__name__)
 
 
@@ -54,7 +56,7 @@ def serve(
     )
 
 
-class BackfillError(RuntimeError):
+class BackfillError(SimulatorError):
     """The collector refused the history for good (not a transient failure)."""
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -399,7 +400,9 @@ class Erp:
         return self._active.get((plant, code))
 
 
-def create_erp_app(erp: Erp, idempotency: IdempotencyStore, *, advance: Any) -> FastAPI:
+def create_erp_app(
+    erp: Erp, idempotency: IdempotencyStore, *, advance: Callable[[], None]
+) -> FastAPI:
     """The ERP sub-application; ``advance()`` brings every system up to now first."""
     app = FastAPI(
         title="Reference ERP",
@@ -408,7 +411,7 @@ def create_erp_app(erp: Erp, idempotency: IdempotencyStore, *, advance: Any) -> 
     )
     install_problem_handlers(app)
 
-    def run(key: str | None, apply: Any) -> Response:
+    def run(key: str | None, apply: Callable[[], tuple[int, Any]]) -> Response:
         advance()
         return idempotency.run(SYSTEM, key, apply)
 

@@ -31,6 +31,7 @@ from contracts.model import (
     RoutingChange,
     next_revision,
 )
+from simulators.errors import SimulatorError
 from simulators.world import World
 
 LIVE_FIRST_SERIAL = 50001
@@ -108,11 +109,11 @@ class EcoShape(BaseModel):
     effectivity_days: int | None = Field(default=None, ge=0, le=365)
 
 
-class ShapeError(ValueError):
+class ShapeError(SimulatorError, ValueError):
     """The requested shape does not fit the world (unknown plant, item, supplier ...)."""
 
 
-class EcoNumbersExhausted(RuntimeError):
+class EcoNumbersExhausted(SimulatorError):
     """The year's live ECO numbers are used up."""
 
 

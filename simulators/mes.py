@@ -8,6 +8,7 @@ success the MES's current revision of the item at the plant becomes the routing'
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -118,7 +119,9 @@ class Mes:
         return {"plant": plant, "revisions": dict(sorted(self._revisions.get(plant, {}).items()))}
 
 
-def create_mes_app(mes: Mes, idempotency: IdempotencyStore, *, advance: Any) -> FastAPI:
+def create_mes_app(
+    mes: Mes, idempotency: IdempotencyStore, *, advance: Callable[[], None]
+) -> FastAPI:
     """The MES sub-application; ``advance()`` brings every system up to now first."""
     app = FastAPI(
         title="Reference MES",

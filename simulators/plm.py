@@ -18,6 +18,7 @@ import base64
 import heapq
 import random
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -270,7 +271,7 @@ def _json(text: str, status: int = 200) -> Response:
     return Response(text, status_code=status, media_type="application/json")
 
 
-def create_plm_app(plm: Plm, *, advance: Any) -> FastAPI:
+def create_plm_app(plm: Plm, *, advance: Callable[[], None]) -> FastAPI:
     """The PLM sub-application; ``advance()`` brings every system up to now first."""
     app = FastAPI(
         title="Reference PLM",

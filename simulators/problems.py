@@ -13,11 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from simulators.errors import SimulatorError
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "urn:threadline:problem:"
 
 
-class Problem(Exception):
+class Problem(SimulatorError):
     """An error answered as problem details; ``code`` is what clients branch on."""
 
     def __init__(

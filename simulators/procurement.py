@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -118,7 +119,7 @@ class Procurement:
 
 
 def create_procurement_app(
-    procurement: Procurement, idempotency: IdempotencyStore, *, advance: Any
+    procurement: Procurement, idempotency: IdempotencyStore, *, advance: Callable[[], None]
 ) -> FastAPI:
     """The procurement sub-application."""
     app = FastAPI(
