@@ -2,7 +2,7 @@
 
 An operator signs in, opens Failed supplier notices, clicks Retry on a row and sees its
 status change: first to what the command did, then, once the engine's outbox reached
-the collector's store, to the step's new state.
+the collector's store, to the step's new state. Then a click on a heatmap cell drills in.
 """
 
 from __future__ import annotations
@@ -115,6 +115,18 @@ def test_operator_retries_a_failed_notice_in_the_browser(
             world.relay()
             expect(page.get_by_text("S010", exact=True)).to_have_count(0, timeout=30_000)
             expect(other).to_be_visible()
+
+            # Both plants still build the old ASM-1001 and CMP-2001: a click on a heatmap
+            # cell narrows the list to that plant and item.
+            page.get_by_role("link", name="Plants on a prior revision").click()
+            expect(page.get_by_text("Rows 1 to 4 of 4")).to_be_visible()
+            cells = page.locator(".js-plotly-plot .nsewdrag").first
+            box = cells.bounding_box()
+            assert box is not None
+            x, y = box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.25
+            page.mouse.move(x, y)
+            page.mouse.click(x, y)
+            expect(page.get_by_text("Rows 1 to 1 of 1")).to_be_visible()
         finally:
             browser.close()
             engine.dispose()
