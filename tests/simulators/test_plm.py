@@ -107,3 +107,18 @@ def test_ecos_arrive_steadily_at_the_configured_rate() -> None:
     assert len(later) > len(first)
     stamps = [i["updated_at"] for i in later]
     assert stamps == sorted(stamps)
+
+
+def approved_stream(seed: int) -> list[dict]:
+    with running_simulators(seed=seed) as url, httpx.Client(base_url=url) as http:
+        numbers = http.post("/_admin/ecos", json={"count": 8}).json()["ecos"]
+        ecos = [http.get(f"/plm/ecos/{n}").json()["eco"] for n in numbers]
+    for eco in ecos:
+        del eco["approved_at"], eco["effectivity"]  # wall-clock dependent
+    return ecos
+
+
+def test_the_same_seed_serves_the_same_eco_stream() -> None:
+    first = approved_stream(21)
+    assert approved_stream(21) == first
+    assert approved_stream(22) != first
