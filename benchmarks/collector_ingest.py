@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -72,7 +73,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(url: str, port: int, profile: str | None) -> subprocess.Popen[bytes]:
+def start_server(url: str, port: int, profile: str | None, workers: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "THREADLINE_DATABASE_URL": url,
@@ -82,6 +83,7 @@ def start_server(url: str, port: int, profile: str | None) -> subprocess.Popen[b
         "THREADLINE_LOG_LEVEL": "WARNING",
     }
     command = [sys.executable, "-m", "threadline", "collector", "serve", "--port", str(port)]
+    command += ["--workers", str(workers)]
     if profile:
         # Sample the server (py-spy) to see where its time goes; written when it stops.
         command = ["py-spy", "record", "--format", "raw", "-o", profile, "--", *command]
@@ -137,6 +139,67 @@ async def drive(port: int, requests: list[bytes], connections: int) -> tuple[flo
     if bad:
         raise RuntimeError(f"{len(bad)} requests were not accepted: {sorted(set(bad))}")
     return elapsed, latencies
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children still running (Linux /proc)."""
+    total = 0.0
+    pids = [pid]
+    while pids:
+        current = pids.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        pids.extend(int(child) for child in children)
+    return total
+
+
+def backend_pids(url: str) -> list[int]:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
+            ),
+            {"db": DATABASE},
+        ).all()
+    engine.dispose()
+    return [row[0] for row in rows]
+
+
+class CpuMeter:
+    """CPU seconds the collector, its PostgreSQL backends and this client spend."""
+
+    def __init__(self, server: int, url: str) -> None:
+        self.server, self.url = server, url
+
+    def __enter__(self) -> CpuMeter:
+        self.backends = backend_pids(self.url)
+        self.start = self._sample()
+        return self
+
+    def _sample(self) -> tuple[float, float, float]:
+        client = os.times()
+        return (
+            cpu_seconds(self.server),
+            sum(cpu_seconds(pid) for pid in self.backends),
+            client.user + client.system,
+        )
+
+    def __exit__(self, *_exc: object) -> None:
+        self.backends = sorted(set(self.backends) | set(backend_pids(self.url)))
+        end = self._sample()
+        self.used = tuple(b - a for a, b in zip(self.start, end, strict=True))
+
+    def line(self, count: int) -> str:
+        server, database, client = (1e6 * x / count for x in self.used)
+        return (
+            f"{'':34} CPU per event: collector {server:5.0f} us, PostgreSQL backends "
+            f"{database:5.0f} us, load client {client:4.0f} us"
+        )
 
 
 def report(label: str, count: int, elapsed: float, latencies: Sequence[float]) -> None:
@@ -199,14 +262,18 @@ def main() -> None:
     parser.add_argument("--batch-connections", type=int, default=8)
     parser.add_argument("--single-connections", type=int, default=128)
     parser.add_argument("--profile", help="py-spy the server, writing raw samples here")
+    parser.add_argument("--workers", type=int, default=1, help="collector processes")
     args = parser.parse_args()
 
     url = database_url()
     port = free_port()
     batch_stream = list(many_propagations(args.ecos))
     single_stream = list(many_propagations(args.single_ecos, first=args.ecos + 1))
-    print(f"PostgreSQL database {DATABASE}; collector on port {port}; projections on")
-    server = start_server(url, port, args.profile)
+    print(
+        f"PostgreSQL database {DATABASE}; collector on port {port} ({args.workers} process); "
+        f"projections on; load average {os.getloadavg()[0]:.1f}"
+    )
+    server = start_server(url, port, args.profile, args.workers)
     try:
         batches = [
             request_bytes(
@@ -216,18 +283,22 @@ def main() -> None:
             )
             for i in range(0, len(batch_stream), 100)
         ]
-        elapsed, latencies = asyncio.run(drive(port, batches, args.batch_connections))
+        with CpuMeter(server.pid, url) as meter:
+            elapsed, latencies = asyncio.run(drive(port, batches, args.batch_connections))
         assert stored(url) == len(batch_stream)
         report("batches of 100 over HTTP", len(batch_stream), elapsed, latencies)
+        print(meter.line(len(batch_stream)))
 
         reset(url)
         singles = [
             request_bytes(port, orjson.dumps(event), "application/cloudevents+json")
             for event in single_stream
         ]
-        elapsed, latencies = asyncio.run(drive(port, singles, args.single_connections))
+        with CpuMeter(server.pid, url) as meter:
+            elapsed, latencies = asyncio.run(drive(port, singles, args.single_connections))
         assert stored(url) == len(single_stream)
         report("single events over HTTP", len(single_stream), elapsed, latencies)
+        print(meter.line(len(single_stream)))
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=60)

@@ -48,7 +48,6 @@ from collector.tables import (
     supplier_notices,
 )
 from contracts.events import CATALOG
-from threadline.db import UTCDateTime
 
 # CloudEvent attributes with a column of their own; every other attribute is an extension.
 COLUMN_ATTRIBUTES = (
@@ -205,12 +204,13 @@ class _Writer:
 
 
 class _PostgresWriter(_Writer):
-    """The PostgreSQL path: arrays instead of many-row VALUES, pipelined round trips.
+    """The PostgreSQL path: rows as one JSON document, pipelined round trips.
 
-    - Every multi-row write is one ``INSERT ... SELECT FROM unnest(arrays)``: a short,
-      constant statement (prepared once), where SQLAlchemy's many-row VALUES form binds
-      thousands of parameters that psycopg re-parses on every call. Arrays go in binary
-      format, so text needs no escaping.
+    - Every multi-row write is one ``INSERT ... SELECT`` over ``jsonb_populate_record`` of
+      a JSON array of the rows: a short, constant statement (prepared once) with a single
+      parameter serialised by orjson. SQLAlchemy's many-row VALUES form binds thousands of
+      parameters that psycopg re-parses on every call, and per-column arrays cost more to
+      adapt in Python than the database spends inserting them.
     - The lock, the insert and the loads of a batch travel in one pipeline (one round
       trip); the writes in another.
     - Per-ECO advisory locks (taken in sorted order) serialise collectors that touch the
@@ -225,10 +225,10 @@ class _PostgresWriter(_Writer):
     def __init__(self, insert: Callable[[sa.Table], Any]) -> None:
         super().__init__(insert)
         self._statements = {
-            table.name: _unnest_insert(table, conflict="update") for table in PROJECTIONS
+            table.name: _json_insert(table, conflict="update") for table in PROJECTIONS
         }
         self._statements["events"] = (
-            _unnest_insert(events, conflict="nothing") + " RETURNING seq, source, id"
+            _json_insert(events, conflict="nothing") + " RETURNING seq, source, id"
         )
 
     def insert_and_load(
@@ -243,7 +243,7 @@ class _PostgresWriter(_Writer):
                     driver.cursor().execute(self.LOCK, [ecos])
                 insert = driver.cursor()
                 if rows:
-                    insert.execute(self._statements["events"], _columns_of(events, rows))
+                    insert.execute(self._statements["events"], [_json_rows(rows)])
                 if ecos:
                     for table in (eco_status, step_status, eco_plants, supplier_notices):
                         loads[table.name] = cursor = driver.cursor(row_factory=dict_row)
@@ -279,7 +279,7 @@ class _PostgresWriter(_Writer):
         try:
             with driver.pipeline():
                 for table, rows in changes:
-                    driver.cursor().execute(self._statements[table.name], _columns_of(table, rows))
+                    driver.cursor().execute(self._statements[table.name], [_json_rows(rows)])
         except psycopg.Error as exc:
             raise _translate(exc) from exc
 
@@ -314,59 +314,32 @@ def _upsert_statement(insert: Callable[[sa.Table], Any], table: sa.Table) -> Any
     )
 
 
-def _written_columns(table: sa.Table) -> list[sa.Column[Any]]:
+def _written_columns(table: sa.Table) -> list[str]:
     # events.seq comes from its identity; every other column is written.
-    return [c for c in table.c if not (table is events and c.name == "seq")]
+    return [c.name for c in table.c if not (table is events and c.name == "seq")]
 
 
-def _array_type(column: sa.Column[Any]) -> str:
-    kind = column.type
-    if isinstance(kind, sa.JSON):
-        return "text"  # sent as JSON text, cast per element
-    if isinstance(kind, sa.DateTime | UTCDateTime):
-        return "timestamptz"
-    if isinstance(kind, sa.Date):
-        return "date"
-    if isinstance(kind, sa.Boolean):
-        return "bool"
-    if isinstance(kind, sa.Integer):
-        return "int8"
-    if isinstance(kind, sa.Float):
-        return "float8"
-    return "text"
-
-
-def _unnest_insert(table: sa.Table, *, conflict: str) -> str:
+def _json_insert(table: sa.Table, *, conflict: str) -> str:
+    """``INSERT ... SELECT`` of rows sent as one JSON array (see :class:`_PostgresWriter`)."""
     columns = _written_columns(table)
-    names = ", ".join(f'"{c.name}"' for c in columns)
-    arrays = ", ".join(f"%({c.name})b::{_array_type(c)}[]" for c in columns)
-    selected = ", ".join(
-        f'u."{c.name}"::jsonb' if isinstance(c.type, sa.JSON) else f'u."{c.name}"' for c in columns
-    )
+    names = ", ".join(f'"{name}"' for name in columns)
+    selected = ", ".join(f'r."{name}"' for name in columns)
     keys = [c.name for c in table.primary_key] if conflict == "update" else ["source", "id"]
     target = ", ".join(f'"{k}"' for k in keys)
     statement = (
         f'INSERT INTO "{table.name}" ({names}) SELECT {selected} '
-        f"FROM unnest({arrays}) WITH ORDINALITY AS u({names}, ord) ORDER BY ord "
-        f"ON CONFLICT ({target}) DO "
+        "FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS a(e, ord) "
+        f'CROSS JOIN LATERAL jsonb_populate_record(NULL::"{table.name}", a.e) AS r '
+        f"ORDER BY a.ord ON CONFLICT ({target}) DO "
     )
     if conflict == "nothing":
         return statement + "NOTHING"
-    updates = ", ".join(f'"{c.name}" = EXCLUDED."{c.name}"' for c in columns if c.name not in keys)
+    updates = ", ".join(f'"{name}" = EXCLUDED."{name}"' for name in columns if name not in keys)
     return statement + f"UPDATE SET {updates}"
 
 
-def _columns_of(table: sa.Table, rows: list[Row]) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = {}
-    for column in _written_columns(table):
-        name = column.name
-        if isinstance(column.type, sa.JSON):
-            out[name] = [
-                None if row[name] is None else orjson.dumps(row[name]).decode() for row in rows
-            ]
-        else:
-            out[name] = [row[name] for row in rows]
-    return out
+def _json_rows(rows: list[Row]) -> str:
+    return orjson.dumps(rows).decode()
 
 
 class EventStore:
