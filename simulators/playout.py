@@ -1,0 +1,603 @@
+"""One history ECO played out: its plan, every transition's time, and its events.
+
+The model of the plants behind the history:
+
+- ERP confirmations take hours, by plant and product family, and drift over the months;
+- calls fail transiently now and then (503, 429, timeouts) and are retried with backoff;
+  the few unreliable supplier portals fail often;
+- a share of routings is refused with ``WORK_CENTER_INACTIVE``: the plant waits until an
+  operator retries (``operator.action``), or now and then cancels the ECO;
+- notices to suppliers with a bouncing contact are blocked until an operator skips them;
+- a share of ECOs is cancelled in PLM mid-way, withdrawing BOMs not yet effective;
+- nothing later than the history's end is emitted, so the newest ECOs are under way.
+
+Steps follow DESIGN.md section 3 and the step ids of the agreed interfaces; idempotency
+keys are derived from (ECO, step, target, revision) as the engine derives them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from contracts import events as ev
+from contracts.model import ItemKind, next_revision
+from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System
+from simulators.generator import REASONS, TITLES
+from simulators.world import World
+
+SOURCE = "/threadline/history"
+NAMESPACE = uuid.UUID("6f1d8a52-3c1e-4f7b-9a64-2f0d1c5e7b11")
+OPERATORS = ("maria.keller", "j.chen", "ops-oncall", "a.okafor", "p.novak")
+
+PLANT_CONFIRMATION_HOURS = {"P100": 1.5, "P200": 3.0, "P300": 2.2, "P400": 6.0, "P500": 4.0}
+FAMILY_FACTOR = {
+    "Pumps": 1.0,
+    "Valves": 0.8,
+    "Compressors": 1.5,
+    "Actuators": 1.15,
+    "Controls": 0.9,
+}
+CANCEL_SHARE = 0.03
+INACTIVE_SHARE = 0.06
+OPERATOR_CANCEL_SHARE = 0.15
+TRANSIENT_SHARE = 0.03
+UNRELIABLE_PORTAL_SHARE = 0.35
+MAX_ATTEMPTS = 6
+
+S = StepState
+TRANSITION_MODELS: dict[StepState, type[ev.StepTransition]] = {
+    S.WAITING: ev.StepScheduled,
+    S.PENDING: ev.StepScheduled,
+    S.RUNNING: ev.StepStarted,
+    S.SUCCEEDED: ev.StepSucceeded,
+    S.RETRYING: ev.StepRetrying,
+    S.BLOCKED: ev.StepBlocked,
+    S.SKIPPED: ev.StepSkipped,
+    S.CANCELLED: ev.StepCancelled,
+    S.AWAITING_CONFIRMATION: ev.StepAwaitingConfirmation,
+}
+
+
+@dataclass(frozen=True)
+class PlannedEco:
+    """One history ECO before it is played out."""
+
+    number: str
+    approved_at: datetime
+    items: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class _Step:
+    step_id: str
+    kind: StepKind
+    plant: str | None
+    item: str | None
+    revision: str | None
+    supplier: str | None
+    deps: tuple[int, ...]
+    key: str
+    system: System = System.ERP
+    state: StepState | None = None
+    attempt: int = 0
+    done_at: datetime | None = None
+    trail: list[tuple[datetime, StepState]] = field(default_factory=list)
+    emitted: int = 0
+
+
+def _idempotency_key(eco: str, kind: StepKind, target: str, revision: str | None) -> str:
+    parts = [eco, kind.value, target, revision or "-"]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:40]
+
+
+class Playout:
+    """Plays one ECO out: plans its steps, times every transition, renders the events."""
+
+    def __init__(
+        self,
+        world: World,
+        planned: PlannedEco,
+        revisions: dict[str, str],
+        plant_revisions: dict[tuple[str, str], str],
+        end: datetime,
+        seed: int,
+    ) -> None:
+        self.world = world
+        self.number = planned.number
+        self.approved_at = planned.approved_at
+        self.items = planned.items
+        self.end = end
+        self.rng = random.Random(f"{seed}:history:{planned.number}")
+        self.plant_revisions = plant_revisions
+        self.pending: list[tuple[datetime, int, str, ev.EventData, str, str]] = []
+        self.counter = 0
+        self.old = {item: revisions[item] for item in self.items}
+        self.new = {item: next_revision(self.old[item]) for item in self.items}
+        revisions.update(self.new)
+        self.cancel_at: datetime | None = None
+        self.cancel_cause = "plm_cancelled"
+        self.cancel_actor: str | None = None
+
+    def add(
+        self, at: datetime, event_type: str, data: ev.EventData, key: str, subject: str
+    ) -> None:
+        self.counter += 1
+        self.pending.append((at, self.counter, event_type, data, key, subject))
+
+    def _draw_eco(self) -> None:
+        rng, world = self.rng, self.world
+        self.makes = [i for i in self.items if world.items[i].kind is not ItemKind.COMPONENT]
+        order = world.plant_codes
+        candidates = sorted(
+            {p for i in (self.makes or list(self.items)) for p in world.item_plants[i]},
+            key=order.index,
+        )
+        chosen = set(rng.sample(candidates, rng.randint(1, len(candidates))))
+        self.plants = [p for p in order if p in chosen]
+        self.routings = [
+            (item, plant)
+            for item in self.makes
+            if rng.random() < 0.75
+            for plant in self.plants
+            if (plant, item) in world.routings
+        ]
+        linked: list[str] = []
+        for item in self.items:
+            linked.extend(s for s in world.suppliers_of(item) if s not in linked)
+        self.suppliers = rng.sample(linked, min(len(linked), rng.randint(0, 6)))
+        self.effectivity = self.approved_at.date() + timedelta(days=rng.randint(0, 21))
+        noun = world.items[self.items[0]].description.lower()
+        self.title = rng.choice(TITLES).format(noun=noun)[:200]
+        self.reason = rng.choice(REASONS)
+        self.family = world.items[self.items[0]].product_family
+        self.inactive = (
+            self.routings[rng.randrange(len(self.routings))]
+            if self.routings and rng.random() < INACTIVE_SHARE
+            else None
+        )
+        if rng.random() < CANCEL_SHARE:
+            self.cancel_at = self.approved_at + timedelta(hours=rng.uniform(0.2, 30))
+
+    def _plan(self) -> list[_Step]:
+        steps: list[_Step] = []
+        release: dict[str, int] = {}
+
+        def make(
+            kind: StepKind,
+            *,
+            plant: str | None = None,
+            item: str | None = None,
+            supplier: str | None = None,
+            deps: tuple[int, ...] = (),
+        ) -> int:
+            target = item or supplier
+            revision = self.new[item] if item else None
+            steps.append(
+                _Step(
+                    step_id=f"{self.number}/{kind.value}/{plant or '-'}/{target or '-'}",
+                    kind=kind,
+                    plant=plant,
+                    item=item,
+                    revision=revision,
+                    supplier=supplier,
+                    deps=deps,
+                    key=_idempotency_key(
+                        self.number, kind, f"{plant or '-'}/{target or '-'}", revision
+                    ),
+                    system=kind.system,
+                )
+            )
+            return len(steps) - 1
+
+        for item in self.items:
+            release[item] = make(StepKind.ERP_ITEM_REVISION, item=item)
+        for plant in self.plants:
+            writes = [
+                make(StepKind.ERP_BOM, plant=plant, item=m, deps=(release[m],)) for m in self.makes
+            ]
+            writes += [
+                make(StepKind.ERP_ROUTING, plant=plant, item=i, deps=(release[i],))
+                for i, p in self.routings
+                if p == plant
+            ]
+            for item in self.makes:
+                version = make(
+                    StepKind.ERP_PRODUCTION_VERSION,
+                    plant=plant,
+                    item=item,
+                    deps=(release[item], *writes),
+                )
+                confirmation = make(
+                    StepKind.ERP_CONFIRMATION, plant=plant, item=item, deps=(version,)
+                )
+                if (item, plant) in self.routings:
+                    make(StepKind.MES_ROUTING, plant=plant, item=item, deps=(confirmation,))
+        for supplier in self.suppliers:
+            make(StepKind.SUPPLIER_NOTICE, supplier=supplier, deps=tuple(release.values()))
+        return steps
+
+    def move(
+        self,
+        step: _Step,
+        to: StepState,
+        at: datetime,
+        *,
+        error: ev.StepError | None = None,
+        next_attempt_at: datetime | None = None,
+        reason: str | None = None,
+        actor: str | None = None,
+        production_version: str | None = None,
+    ) -> None:
+        fields: dict[str, Any] = {
+            "eco": self.number,
+            "step_id": step.step_id,
+            "kind": step.kind,
+            "system": step.system,
+            "plant": step.plant,
+            "item": step.item,
+            "revision": step.revision,
+            "supplier": step.supplier,
+            "from_state": step.state,
+            "to_state": to,
+            "attempt": step.attempt,
+            "idempotency_key": step.key,
+            "error": error,
+            "next_attempt_at": next_attempt_at,
+            "reason": reason,
+            "actor": actor,
+        }
+        if production_version is not None:
+            fields["production_version"] = production_version
+        data = TRANSITION_MODELS[to](**fields)
+        step.emitted += 1
+        self.add(at, ev.STEP_EVENT_TYPES[to], data, f"{step.step_id}|{step.emitted}", self.number)
+        step.state = to
+        step.trail.append((at, to))
+
+    def _error(self, step: _Step, code: str, message: str, status: int | None) -> ev.StepError:
+        business = code in ("WORK_CENTER_INACTIVE", "INVALID_SUPPLIER_CONTACT")
+        return ev.StepError(
+            category=ErrorCategory.BUSINESS if business else ErrorCategory.TRANSIENT,
+            code=code,
+            message=message,
+            http_status=status,
+            fingerprint=f"{step.kind.value}:{code}",
+        )
+
+    def _seconds(self, median: float, sigma: float = 0.5) -> timedelta:
+        return timedelta(seconds=self.rng.lognormvariate(math.log(median), sigma))
+
+    def _confirmation_delay(self, step: _Step, at: datetime) -> timedelta:
+        assert step.plant is not None and step.item is not None
+        months = (at.year - 2020) * 12 + at.month
+        years_back = (self.end - at).days / 365.0
+        drift = (1 + 0.3 * math.sin(2 * math.pi * months / 12)) * (1 + 0.2 * years_back)
+        family = self.world.items[step.item].product_family
+        hours = (
+            PLANT_CONFIRMATION_HOURS.get(step.plant, 3.0)
+            * FAMILY_FACTOR.get(family, 1.0)
+            * drift
+            * self.rng.lognormvariate(0, 0.45)
+        )
+        return timedelta(hours=hours)
+
+    def _transient(self, step: _Step) -> tuple[str, str, int | None] | None:
+        rng = self.rng
+        if step.kind is StepKind.SUPPLIER_NOTICE:
+            share = (
+                UNRELIABLE_PORTAL_SHARE
+                if step.supplier in self.world.unreliable_suppliers
+                else TRANSIENT_SHARE
+            )
+            if rng.random() < share:
+                return "SUPPLIER_PORTAL_UNREACHABLE", "the supplier portal did not answer", 502
+            return None
+        if rng.random() >= TRANSIENT_SHARE:
+            return None
+        return rng.choice(
+            (
+                ("HTTP_503", "service temporarily unavailable", 503),
+                ("HTTP_429", "rate limited; retry after 1 s", 429),
+                ("TIMEOUT", "no answer within 10 s", None),
+            )
+        )
+
+    def _run(self, step: _Step, ready: datetime) -> None:
+        """Play one step from due to done (or to blocked)."""
+        rng = self.rng
+        self.move(step, S.PENDING, ready)
+        at = ready + timedelta(seconds=rng.uniform(0.2, 4))
+        blocked_code = None
+        if step.kind is StepKind.ERP_ROUTING and (step.item, step.plant) == self.inactive:
+            blocked_code = "WORK_CENTER_INACTIVE"
+        if (
+            step.kind is StepKind.SUPPLIER_NOTICE
+            and step.supplier in self.world.invalid_contact_suppliers
+        ):
+            blocked_code = "INVALID_SUPPLIER_CONTACT"
+        while True:
+            step.attempt += 1
+            self.move(step, S.RUNNING, at)
+            at += self._seconds(0.8)
+            failure = self._transient(step)
+            if blocked_code is not None:
+                self._block(step, at, blocked_code)
+                return
+            if failure is not None and step.attempt < MAX_ATTEMPTS:
+                code, message, status = failure
+                backoff = timedelta(seconds=min(600, 2**step.attempt) * rng.uniform(0.5, 1.5))
+                error = self._error(step, code, message, status)
+                self.move(step, S.RETRYING, at, error=error, next_attempt_at=at + backoff)
+                if step.kind is StepKind.SUPPLIER_NOTICE:
+                    self._notice_failed(step, at, error, final=False, next_at=at + backoff)
+                at += backoff
+                continue
+            break
+        if step.kind is StepKind.ERP_CONFIRMATION:
+            self._confirm(step, at)
+            return
+        self.move(step, S.SUCCEEDED, at)
+        step.done_at = at
+        if step.kind is StepKind.SUPPLIER_NOTICE:
+            assert step.supplier is not None
+            notice = ev.SupplierNoticeSent(
+                eco=self.number,
+                supplier=step.supplier,
+                notice_id=f"N-{uuid.uuid5(NAMESPACE, step.step_id).hex[:10].upper()}",
+                items=list(self.items),
+                attempt=step.attempt,
+            )
+            self.add(
+                at,
+                "io.threadline.supplier.notice_sent.v1",
+                notice,
+                f"{step.step_id}|sent",
+                self.number,
+            )
+
+    def _confirm(self, step: _Step, at: datetime) -> None:
+        assert step.plant is not None and step.item is not None and step.revision is not None
+        pv = f"PV-{uuid.uuid5(NAMESPACE, step.step_id).hex[:8].upper()}"
+        self.move(step, S.AWAITING_CONFIRMATION, at, production_version=pv)
+        confirmed = at + self._confirmation_delay(step, at)
+        seen = confirmed + timedelta(seconds=self.rng.uniform(0.5, 5))
+        self.move(step, S.SUCCEEDED, seen)
+        step.done_at = seen
+        data = ev.ProductionVersionConfirmed(
+            eco=self.number,
+            plant=step.plant,
+            item=step.item,
+            revision=step.revision,
+            production_version=pv,
+            requested_at=at,
+            confirmed_at=confirmed,
+        )
+        key = f"{step.step_id}|confirmed"
+        self.add(seen, "io.threadline.erp.production_version_confirmed.v1", data, key, self.number)
+        where = (step.plant, step.item)
+        changed = ev.PlantRevisionChanged(
+            plant=step.plant,
+            item=step.item,
+            old_revision=self.plant_revisions.get(where),
+            new_revision=step.revision,
+            eco=self.number,
+            effective_from=self.effectivity,
+        )
+        self.plant_revisions[where] = step.revision
+        key = f"{step.step_id}|revision"
+        subject = f"{step.plant}/{step.item}"
+        self.add(seen, "io.threadline.plant.revision_changed.v1", changed, key, subject)
+
+    def _block(self, step: _Step, at: datetime, code: str) -> None:
+        rng = self.rng
+        if code == "WORK_CENTER_INACTIVE":
+            message = f"work center at {step.plant} is inactive; activate it before retrying"
+            status = 422
+        else:
+            message = f"the contact address of {step.supplier} bounces"
+            status = 422
+        error = self._error(step, code, message, status)
+        self.move(step, S.BLOCKED, at, error=error)
+        if step.kind is StepKind.SUPPLIER_NOTICE:
+            self._notice_failed(step, at, error, final=True, next_at=None)
+        actor = rng.choice(OPERATORS)
+        acted = at + timedelta(hours=rng.uniform(0.3, 30))
+        if step.kind is StepKind.SUPPLIER_NOTICE:
+            reason = "Buyer informed the supplier by phone; contact to be corrected"
+            self._operator(acted, actor, OperatorAction.SKIP, [step.step_id], reason, "skipped")
+            self.move(step, S.SKIPPED, acted, reason=reason, actor=actor)
+            step.done_at = acted
+            return
+        if rng.random() < OPERATOR_CANCEL_SHARE:
+            reason = "Routing to be redesigned; a new ECO will follow"
+            self._operator(acted, actor, OperatorAction.CANCEL_ECO, [], reason, "cancelled")
+            if self.cancel_at is None or acted < self.cancel_at:
+                self.cancel_at, self.cancel_cause, self.cancel_actor = acted, "operator", actor
+            return
+        reason = "Planner reactivated the work center"
+        self._operator(acted, actor, OperatorAction.RETRY, [step.step_id], reason, "queued")
+        step.attempt = 0
+        self.move(step, S.PENDING, acted, reason=reason, actor=actor)
+        at = acted + timedelta(seconds=rng.uniform(0.2, 4))
+        step.attempt = 1
+        self.move(step, S.RUNNING, at)
+        at += self._seconds(0.8)
+        self.move(step, S.SUCCEEDED, at)
+        step.done_at = at
+
+    def _operator(
+        self,
+        at: datetime,
+        actor: str,
+        action: OperatorAction,
+        step_ids: list[str],
+        reason: str,
+        outcome: str,
+    ) -> None:
+        data = ev.OperatorActionTaken(
+            actor=actor,
+            role="operator",
+            action=action,
+            eco=self.number,
+            step_ids=step_ids,
+            reason=reason,
+            outcome=outcome,
+            affected=max(1, len(step_ids)),
+        )
+        key = f"{self.number}|operator|{self.counter}"
+        self.add(at, "io.threadline.operator.action.v1", data, key, self.number)
+
+    def _notice_failed(
+        self,
+        step: _Step,
+        at: datetime,
+        error: ev.StepError,
+        *,
+        final: bool,
+        next_at: datetime | None,
+    ) -> None:
+        assert step.supplier is not None
+        data = ev.SupplierNoticeFailed(
+            eco=self.number,
+            supplier=step.supplier,
+            attempt=step.attempt,
+            error=error,
+            final=final,
+            next_attempt_at=next_at,
+        )
+        key = f"{step.step_id}|failed|{step.attempt}"
+        self.add(at, "io.threadline.supplier.notice_failed.v1", data, key, self.number)
+
+    def run(self) -> list[dict[str, Any]]:
+        """Every event of the ECO up to ``end``, in time order."""
+        self._draw_eco()
+        steps = self._plan()
+        received = self.approved_at + timedelta(seconds=self.rng.uniform(1, 30))
+        families = sorted({self.world.items[i].product_family for i in self.items})
+        self.add(
+            received,
+            "io.threadline.eco.received.v1",
+            ev.EcoReceived(
+                eco=self.number,
+                title=self.title,
+                approved_at=self.approved_at,
+                effectivity=self.effectivity,
+                items=list(self.items),
+                revisions=dict(self.new),
+                product_families=families,
+                plants=list(self.plants),
+                suppliers=list(self.suppliers),
+                steps=len(steps),
+            ),
+            f"{self.number}|received",
+            self.number,
+        )
+        for step in steps:
+            self.move(step, S.WAITING, received)
+        for step in steps:
+            deps = [steps[d].done_at for d in step.deps]
+            if any(d is None for d in deps):
+                continue
+            ready = max((d for d in deps if d is not None), default=received)
+            self._run(step, ready + timedelta(milliseconds=self.rng.uniform(5, 200)))
+        plant_work = [s for s in steps if s.kind is not StepKind.SUPPLIER_NOTICE]
+        ready_at = None
+        if all(s.done_at is not None for s in plant_work):
+            ready_at = max((s.done_at for s in plant_work if s.done_at), default=received)
+        if self.cancel_at is not None and (ready_at is None or self.cancel_at < ready_at):
+            self._cancel(steps, self.cancel_at)
+        elif ready_at is not None:
+            self._production_ready(steps, ready_at)
+        return self._render()
+
+    def _production_ready(self, steps: list[_Step], at: datetime) -> None:
+        confirmed = [s.done_at for s in steps if s.kind is StepKind.ERP_CONFIRMATION and s.done_at]
+        data = ev.EcoProductionReady(
+            eco=self.number,
+            approved_at=self.approved_at,
+            erp_confirmed_at=min(confirmed) if confirmed else None,
+            production_ready_at=at,
+            cycle_time_seconds=(at - self.approved_at).total_seconds(),
+            plants=list(self.plants),
+        )
+        self.add(
+            at, "io.threadline.eco.production_ready.v1", data, f"{self.number}|ready", self.number
+        )
+
+    def _cancel(self, steps: list[_Step], at: datetime) -> None:
+        self.pending = [e for e in self.pending if e[0] <= at]
+        cancelled = 0
+        withdrawals: list[_Step] = []
+        for step in steps:
+            before = [state for when, state in step.trail if when <= at]
+            state = before[-1] if before else None
+            if state is None:
+                continue
+            if (
+                step.kind is StepKind.ERP_BOM
+                and state is S.SUCCEEDED
+                and self.effectivity > at.date()
+            ):
+                withdrawals.append(step)
+            if state.is_final:
+                continue
+            step.state = state
+            reason = "ECO cancelled in PLM" if self.cancel_cause != "operator" else "ECO cancelled"
+            self.move(step, S.CANCELLED, at, reason=reason, actor=self.cancel_actor)
+            cancelled += 1
+        data = ev.EcoCancelled(
+            eco=self.number,
+            cause="operator" if self.cancel_cause == "operator" else "plm_cancelled",
+            reason="Routing to be redesigned" if self.cancel_cause == "operator" else self.reason,
+            actor=self.cancel_actor,
+            cancelled_steps=cancelled,
+            withdrawals=len(withdrawals),
+        )
+        self.add(
+            at, "io.threadline.eco.cancelled.v1", data, f"{self.number}|cancelled", self.number
+        )
+        for bom in withdrawals:
+            assert bom.plant is not None and bom.item is not None
+            kind = StepKind.ERP_BOM_WITHDRAWAL
+            target = f"{bom.plant}/{bom.item}"
+            step = _Step(
+                step_id=f"{self.number}/{kind.value}/{target}",
+                kind=kind,
+                plant=bom.plant,
+                item=bom.item,
+                revision=bom.revision,
+                supplier=None,
+                deps=(),
+                key=_idempotency_key(self.number, kind, target, bom.revision),
+                system=kind.system,
+            )
+            self.move(step, S.PENDING, at + timedelta(milliseconds=50))
+            step.attempt = 1
+            started = at + timedelta(seconds=self.rng.uniform(0.2, 3))
+            self.move(step, S.RUNNING, started)
+            self.move(step, S.SUCCEEDED, started + self._seconds(0.8))
+
+    def _render(self) -> list[dict[str, Any]]:
+        self.pending.sort(key=lambda e: (e[0], e[1]))
+        rendered = []
+        for at, _, event_type, data, key, subject in self.pending:
+            if at > self.end:
+                break
+            rendered.append(
+                ev.new_event(
+                    event_type,
+                    source=SOURCE,
+                    data=data,
+                    time=at,
+                    subject=subject,
+                    correlationid=self.number,
+                    event_id=str(uuid.uuid5(NAMESPACE, key)),
+                )
+            )
+        return rendered
