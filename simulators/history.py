@@ -5,10 +5,10 @@ before ``end`` until ``end``, so a backfill of five years (about 50,000 ECOs and
 million events) never holds more than one ECO in memory. Each ECO is planned the way
 DESIGN.md section 3 plans it (item revisions, then per plant BOMs and routings, a
 production version, its confirmation, the MES routing; supplier notices after the item
-revisions) and then
-played out against a model of the plants (``simulators.playout``): slow and drifting ERP
-confirmations, transient failures and retries, blocked routings an operator retries,
-bouncing supplier contacts, cancellations, and the newest ECOs still under way.
+revisions) and then played out against a model of the plants (``simulators.playout``):
+slow and drifting ERP confirmations, transient failures and retries, blocked routings an
+operator retries, bouncing supplier contacts, cancellations, and the newest ECOs still
+under way.
 
 Every choice comes from ``random.Random`` streams seeded by ``seed`` (one per ECO), event
 ids are ``uuid5`` of (ECO, step, n) and ``sequence`` increases through the stream, so a
