@@ -89,8 +89,7 @@ def retry_step(
 ) -> CommandResult:
     """Queue one failed or blocked step again."""
     _require_actor(actor)
-    with engine.begin() as connection:
-        store.lock_outbox(connection)
+    with store.writing(engine) as connection:
         found = store.find_steps(connection, step_ids=[step_id], lock=True)
         eco = found[0].eco if found else _eco_of(step_id)
         if not found:
@@ -154,8 +153,7 @@ def retry_matching(
         "step_ids": list(step_ids) if step_ids is not None else None,
     }
     criteria = {k: v for k, v in criteria.items() if v is not None}
-    with engine.begin() as connection:
-        store.lock_outbox(connection)
+    with store.writing(engine) as connection:
         matched = store.find_steps(
             connection,
             states=wanted,
@@ -196,8 +194,7 @@ def skip_step(
     _require_actor(actor)
     if not reason.strip():
         raise ValueError("a reason is required to skip a step")
-    with engine.begin() as connection:
-        store.lock_outbox(connection)
+    with store.writing(engine) as connection:
         found = store.find_steps(connection, step_ids=[step_id], lock=True)
         eco = found[0].eco if found else _eco_of(step_id)
         if not found:
@@ -237,8 +234,7 @@ def cancel_eco(
     _require_actor(actor)
     if not reason.strip():
         raise ValueError("a reason is required to cancel an ECO")
-    with engine.begin() as connection:
-        store.lock_outbox(connection)
+    with store.writing(engine) as connection:
         row = store.eco_row(connection, eco)
         if row is None:
             result = CommandResult("not_found", f"No ECO {eco}.", 0, ())

@@ -142,8 +142,20 @@ class SyncEngine:
         """
 
         def work() -> Any:
-            with self.db.begin() as connection:
-                store.lock_outbox(connection)
+            with store.writing(self.db) as connection:
+                return fn(connection, *args, **kwargs)
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, work)
+
+    async def read_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a read-only ``fn(connection, ...)`` off the event loop, without the outbox
+        lock (on SQLite every transaction serialises anyway)."""
+        if self.sqlite:
+            return await self.run_db(fn, *args, **kwargs)
+
+        def work() -> Any:
+            with self.db.connect() as connection:
                 return fn(connection, *args, **kwargs)
 
         loop = asyncio.get_running_loop()
@@ -168,7 +180,7 @@ class SyncEngine:
         if not self.sqlite:
             return
         if not await self._lead(SQLITE_LEASE, self.config.reap_interval):
-            current = await self.run_db(leases.current, SQLITE_LEASE)
+            current = await self.read_db(leases.current, SQLITE_LEASE)
             holder = current.holder if current else "another engine"
             until = current.lease_until.isoformat() if current else "?"
             raise EngineAlreadyRunning(
@@ -209,7 +221,7 @@ class SyncEngine:
 
     async def _poll_status(self, status: EcoStatus) -> int:
         name = f"plm.{status.value}.updated_since"
-        since_text = await self.run_db(store.get_cursor, name)
+        since_text = await self.read_db(store.get_cursor, name)
         since = datetime.fromisoformat(since_text) if since_text else None
         cursor: str | None = None
         acted = 0
@@ -227,7 +239,7 @@ class SyncEngine:
                 return acted
 
     async def _receive(self, entries: list[Any]) -> int:
-        known = await self.run_db(store.eco_states)
+        known = await self.read_db(store.eco_states)
         fresh: list[tuple[Eco, datetime]] = []
         rejected: list[tuple[str, list[ev.Violation], dict[str, Any]]] = []
         for entry in entries:
@@ -428,31 +440,27 @@ class SyncEngine:
     @staticmethod
     def _record(connection: sa.Connection, batch: list[Outcome]) -> None:
         now = utcnow()
+        successes = [
+            store.Success(o.step, o.external_id, o.external_status, o.reason)
+            for o in batch
+            if o.to is StepState.SUCCEEDED
+        ]
+        store.succeed_many(connection, successes, now=now)
+        awaiting = [o.step for o in batch if o.to is StepState.AWAITING_CONFIRMATION]
+        store.await_confirmations(connection, awaiting, now=now)
         for outcome in batch:
-            step = outcome.step
+            if outcome.error is None:
+                continue
             try:
-                if outcome.to is StepState.SUCCEEDED:
-                    store.succeed(
-                        connection,
-                        step,
-                        now=now,
-                        external_id=outcome.external_id,
-                        external_status=outcome.external_status,
-                        reason=outcome.reason,
-                    )
-                elif outcome.to is StepState.AWAITING_CONFIRMATION:
-                    store.await_confirmation(connection, step, now=now)
-                else:
-                    assert outcome.error is not None
-                    store.fail(
-                        connection,
-                        step,
-                        outcome.error,
-                        now=now,
-                        next_attempt_at=outcome.next_attempt_at,
-                    )
+                store.fail(
+                    connection,
+                    outcome.step,
+                    outcome.error,
+                    now=now,
+                    next_attempt_at=outcome.next_attempt_at,
+                )
             except StaleStep:
-                log.info("result of %s dropped: its lease was lost", step.step_id)
+                log.info("result of %s dropped: its lease was lost", outcome.step.step_id)
 
     # --- confirmations --------------------------------------------------------------------
 
@@ -530,9 +538,9 @@ class SyncEngine:
         if self.sqlite and not await self._lead(SQLITE_LEASE, self.config.reap_interval):
             log.error("lost the SQLite engine lease to another process")
         reaped = await self.run_db(store.reap_expired, now=utcnow())
-        counts = await self.run_db(store.count_by_state)
+        counts = await self.read_db(store.count_by_state)
         for state in StepState:
             self.metrics.steps.labels(state.value).set(counts.get(state.value, 0))
-        self.metrics.outbox_backlog.set(await self.run_db(store.outbox_backlog))
+        self.metrics.outbox_backlog.set(await self.read_db(store.outbox_backlog))
         await self.run_db(store.prune_delivered, utcnow() - timedelta(days=1))
         return len(reaped)

@@ -1,8 +1,8 @@
 """The step store: every query on the engine's tables, and the one :func:`transition`.
 
 Each function takes a :class:`sqlalchemy.Connection` inside a transaction the caller
-opened (``with engine.begin() as connection``), so a state change and the CloudEvent that
-records it always commit together.
+opened (``with writing(engine) as connection``, or ``engine.begin()``), so a state change
+and the CloudEvent that records it always commit together.
 
 Claiming: on PostgreSQL due steps are selected ``FOR UPDATE SKIP LOCKED`` and leased
 (``lease_holder``, ``lease_until``), so any number of engines share the work; a crashed
@@ -19,8 +19,10 @@ serialises writers anyway.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -40,6 +42,7 @@ SOURCE = "/threadline/engine"
 """The CloudEvents ``source`` of everything the engine emits."""
 
 OUTBOX_LOCK_KEY = 0x7468_7264_6F62  # "thrdob": one advisory lock for outbox writers
+OUTBOX_BUFFER = "threadline.outbox_buffer"
 DONE = (StepState.SUCCEEDED.value, StepState.SKIPPED.value)
 FINAL = tuple(s.value for s in StepState if s.is_final)
 NOT_PLANT_WORK = (StepKind.SUPPLIER_NOTICE.value, StepKind.ERP_BOM_WITHDRAWAL.value)
@@ -139,7 +142,9 @@ def emit(
 ) -> str:
     """Write one CloudEvent of a catalog type to the outbox; return its id.
 
-    The ``sequence`` extension is the outbox row id, added by the relay when it sends.
+    Inside :func:`writing` events are buffered and written in one statement when the unit
+    of work ends; otherwise at once. The ``sequence`` extension is the outbox row id,
+    added by the relay when it sends.
     """
     event = ev.new_event(
         event_type,
@@ -150,17 +155,46 @@ def emit(
         correlationid=correlationid,
         causationid=causationid,
     )
-    lock_outbox(connection)
-    connection.execute(
-        sa.insert(t.outbox).values(
-            event_id=event["id"],
-            type=event_type,
-            subject=subject,
-            event=event,
-            created_at=now,
-        )
-    )
+    row = {
+        "event_id": event["id"],
+        "type": event_type,
+        "subject": subject,
+        "event": event,
+        "created_at": now,
+    }
+    buffer = connection.info.get(OUTBOX_BUFFER)
+    if buffer is not None:
+        buffer.append(row)
+    else:
+        lock_outbox(connection)
+        connection.execute(sa.insert(t.outbox), [row])
     return str(event["id"])
+
+
+def flush_outbox(connection: sa.Connection) -> int:
+    """Write the events buffered in this unit of work (in order); return how many."""
+    buffer: list[dict[str, Any]] | None = connection.info.get(OUTBOX_BUFFER)
+    if not buffer:
+        return 0
+    rows = list(buffer)
+    buffer.clear()
+    lock_outbox(connection)
+    connection.execute(sa.insert(t.outbox), rows)
+    return len(rows)
+
+
+@contextlib.contextmanager
+def writing(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """One unit of work: a transaction that takes the outbox lock first, buffers the
+    events it emits and writes them just before it commits."""
+    with engine.begin() as connection:
+        lock_outbox(connection)
+        connection.info[OUTBOX_BUFFER] = []
+        try:
+            yield connection
+            flush_outbox(connection)
+        finally:
+            connection.info.pop(OUTBOX_BUFFER, None)
 
 
 def undelivered(
@@ -206,6 +240,112 @@ def prune_delivered(connection: sa.Connection, before: datetime) -> int:
 # --- the one transition -------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Move:
+    """One requested state change of a step, with the columns it sets."""
+
+    step: StepRecord
+    to: StepState
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    error: ev.StepError | None = None
+    reason: str | None = None
+    actor: str | None = None
+    event_fields: Mapping[str, Any] | None = None
+
+
+def apply_moves(
+    connection: sa.Connection, moves: Sequence[Move], *, now: datetime
+) -> list[StepRecord | None]:
+    """Apply state changes in bulk: the one place a step's state changes.
+
+    Every move is checked against the transition table (:class:`TransitionNotAllowed`
+    otherwise). A move applies only while its step is still in the state (and, when
+    running, under the lease) it was read in: the current rows are read and locked first,
+    and a stale move yields ``None`` and writes nothing. Each applied move writes its step
+    event to the outbox in the same transaction.
+    """
+    for move in moves:
+        if not allowed(move.step.state, move.to):
+            raise TransitionNotAllowed(
+                f"{move.step.step_id}: {move.step.state} -> {move.to} is not allowed"
+            )
+    if not moves:
+        return []
+    lock_outbox(connection)
+    ids = list({m.step.step_id for m in moves})
+    current: dict[str, tuple[str, str | None]] = {}
+    for chunk in range(0, len(ids), 500):
+        rows = connection.execute(
+            sa.select(t.steps.c.step_id, t.steps.c.state, t.steps.c.lease_holder)
+            .where(t.steps.c.step_id.in_(ids[chunk : chunk + 500]))
+            .with_for_update()
+        ).all()
+        current.update({row.step_id: (row.state, row.lease_holder) for row in rows})
+    results: list[StepRecord | None] = []
+    applied: list[tuple[Move, StepRecord]] = []
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for move in moves:
+        step = move.step
+        state, holder = current.pop(step.step_id, (None, None))
+        if state != step.state.value or (
+            step.state is StepState.RUNNING and holder != step.lease_holder
+        ):
+            results.append(None)
+            continue
+        values: dict[str, Any] = {"state": move.to.value, "updated_at": now, **move.changes}
+        if move.error is not None:
+            values.update(
+                last_error_category=move.error.category.value,
+                last_error_code=move.error.code,
+                last_error_message=move.error.message,
+                last_error_status=move.error.http_status,
+                fingerprint=move.error.fingerprint,
+            )
+        groups.setdefault(tuple(sorted(values)), []).append(
+            {"b_step_id": step.step_id, **{f"b_{k}": v for k, v in values.items()}}
+        )
+        updated = step.model_copy(update={**values, "state": move.to})
+        applied.append((move, updated))
+        results.append(updated)
+    for keys, params in groups.items():
+        statement = (
+            sa.update(t.steps)
+            .where(t.steps.c.step_id == sa.bindparam("b_step_id"))
+            .values({key: sa.bindparam(f"b_{key}", type_=t.steps.c[key].type) for key in keys})
+        )
+        connection.execute(statement, params)
+    for move, updated in applied:
+        _step_event(connection, move, updated, now)
+    return results
+
+
+def _step_event(connection: sa.Connection, move: Move, updated: StepRecord, now: datetime) -> None:
+    step = move.step
+    event_type = ev.STEP_EVENT_TYPES[move.to]
+    data = ev.lookup(event_type).model.model_validate(
+        {
+            "eco": step.eco,
+            "step_id": step.step_id,
+            "kind": step.kind,
+            "system": step.system,
+            "plant": step.plant,
+            "item": step.item,
+            "revision": step.revision,
+            "supplier": step.supplier,
+            "from_state": step.state,
+            "to_state": move.to,
+            "attempt": updated.attempt,
+            "idempotency_key": updated.idempotency_key,
+            "error": move.error,
+            "next_attempt_at": updated.next_attempt_at,
+            "reason": move.reason,
+            "actor": move.actor,
+            **(move.event_fields or {}),
+        }
+    )
+    emit(connection, event_type, data, now=now, subject=step.eco, correlationid=step.eco)
+
+
 def transition(
     connection: sa.Connection,
     step: StepRecord,
@@ -218,56 +358,14 @@ def transition(
     event_fields: Mapping[str, Any] | None = None,
     **changes: Any,
 ) -> StepRecord:
-    """Move ``step`` to ``to`` if the table allows it, and record the step event.
-
-    ``changes`` are further column values to store. The update only applies while the step
-    is still in the state (and, when running, under the lease) it was read in; otherwise
-    :class:`StaleStep` is raised and nothing is written.
-    """
-    if not allowed(step.state, to):
-        raise TransitionNotAllowed(f"{step.step_id}: {step.state} -> {to} is not allowed")
-    values: dict[str, Any] = {"state": to.value, "updated_at": now, **changes}
-    if error is not None:
-        values.update(
-            last_error_category=error.category.value,
-            last_error_code=error.code,
-            last_error_message=error.message,
-            last_error_status=error.http_status,
-            fingerprint=error.fingerprint,
-        )
-    statement = (
-        sa.update(t.steps)
-        .where(t.steps.c.step_id == step.step_id)
-        .where(t.steps.c.state == step.state.value)
+    """Move one step (see :func:`apply_moves`); :class:`StaleStep` if it changed under us."""
+    (updated,) = apply_moves(
+        connection,
+        [Move(step, to, changes, error, reason, actor, event_fields)],
+        now=now,
     )
-    if step.state is StepState.RUNNING:
-        statement = statement.where(t.steps.c.lease_holder == step.lease_holder)
-    if connection.execute(statement.values(values)).rowcount != 1:
+    if updated is None:
         raise StaleStep(f"{step.step_id} is no longer {step.state}")
-    updated = step.model_copy(update={**values, "state": to})
-    event_type = ev.STEP_EVENT_TYPES[to]
-    data = ev.lookup(event_type).model.model_validate(
-        {
-            "eco": step.eco,
-            "step_id": step.step_id,
-            "kind": step.kind,
-            "system": step.system,
-            "plant": step.plant,
-            "item": step.item,
-            "revision": step.revision,
-            "supplier": step.supplier,
-            "from_state": step.state,
-            "to_state": to,
-            "attempt": updated.attempt,
-            "idempotency_key": updated.idempotency_key,
-            "error": error,
-            "next_attempt_at": updated.next_attempt_at,
-            "reason": reason,
-            "actor": actor,
-            **(event_fields or {}),
-        }
-    )
-    emit(connection, event_type, data, now=now, subject=step.eco, correlationid=step.eco)
     return updated
 
 
@@ -500,42 +598,57 @@ def _eco_cancelled(connection: sa.Connection, number: str) -> bool:
 
 
 def _maybe_production_ready(connection: sa.Connection, number: str, now: datetime) -> bool:
-    open_steps = connection.execute(
-        sa.select(sa.func.count())
-        .select_from(t.steps)
-        .where(t.steps.c.eco == number)
-        .where(t.steps.c.kind.not_in(NOT_PLANT_WORK))
-        .where(t.steps.c.state.not_in(DONE))
-    ).scalar_one()
-    if open_steps:
-        return False
-    updated = connection.execute(
+    return bool(_production_ready_many(connection, {number}, now))
+
+
+def _production_ready_many(
+    connection: sa.Connection, numbers: set[str], now: datetime
+) -> list[str]:
+    """Mark the ECOs among ``numbers`` whose plant work is all done production-ready and
+    emit ``eco.production_ready`` for each, once."""
+    if not numbers:
+        return []
+    candidates = sorted(numbers)
+    still_open = {
+        str(row.eco)
+        for row in connection.execute(
+            sa.select(t.steps.c.eco)
+            .where(t.steps.c.eco.in_(candidates))
+            .where(t.steps.c.kind.not_in(NOT_PLANT_WORK))
+            .where(t.steps.c.state.not_in(DONE))
+            .distinct()
+        ).all()
+    }
+    ready = [n for n in candidates if n not in still_open]
+    if not ready:
+        return []
+    rows = connection.execute(
         sa.update(t.ecos)
-        .where(t.ecos.c.number == number)
+        .where(t.ecos.c.number.in_(ready))
         .where(t.ecos.c.state == EcoState.IN_PROGRESS)
         .values(state=EcoState.PRODUCTION_READY, production_ready_at=now)
-    )
-    if updated.rowcount != 1:
-        return False
-    row = eco_row(connection, number)
-    assert row is not None
-    approved_at: datetime = row.approved_at
-    emit(
-        connection,
-        "io.threadline.eco.production_ready.v1",
-        ev.EcoProductionReady(
-            eco=number,
-            approved_at=approved_at,
-            erp_confirmed_at=row.first_confirmed_at,
-            production_ready_at=now,
-            cycle_time_seconds=max(0.0, (now - approved_at).total_seconds()),
-            plants=list(row.document.get("plants", [])),
-        ),
-        now=now,
-        subject=number,
-        correlationid=number,
-    )
-    return True
+        .returning(
+            t.ecos.c.number, t.ecos.c.approved_at, t.ecos.c.first_confirmed_at, t.ecos.c.document
+        )
+    ).all()
+    for row in sorted(rows, key=lambda r: str(r.number)):
+        approved_at: datetime = row.approved_at
+        emit(
+            connection,
+            "io.threadline.eco.production_ready.v1",
+            ev.EcoProductionReady(
+                eco=row.number,
+                approved_at=approved_at,
+                erp_confirmed_at=row.first_confirmed_at,
+                production_ready_at=now,
+                cycle_time_seconds=max(0.0, (now - approved_at).total_seconds()),
+                plants=list(row.document.get("plants", [])),
+            ),
+            now=now,
+            subject=row.number,
+            correlationid=row.number,
+        )
+    return [str(row.number) for row in rows]
 
 
 # --- moving steps along -------------------------------------------------------------------
@@ -581,7 +694,8 @@ def promote_ready(connection: sa.Connection, *, now: datetime, limit: int) -> li
         .limit(limit)
     )
     rows = connection.execute(_lock(query)).all()
-    return [transition(connection, _record(row), StepState.PENDING, now=now) for row in rows]
+    moves = [Move(_record(row), StepState.PENDING) for row in rows]
+    return [step for step in apply_moves(connection, moves, now=now) if step is not None]
 
 
 def claim_due(
@@ -606,22 +720,17 @@ def claim_due(
         query = query.where(s.c.kind.in_([k.value for k in kinds]))
     rows = connection.execute(_lock(query)).all()
     until = now + timedelta(seconds=lease_seconds)
-    claimed = []
+    moves = []
     for row in rows:
         step = _record(row)
-        claimed.append(
-            transition(
-                connection,
-                step,
-                StepState.RUNNING,
-                now=now,
-                attempt=step.attempt + 1,
-                lease_holder=holder,
-                lease_until=until,
-                next_attempt_at=None,
-            )
-        )
-    return claimed
+        changes = {
+            "attempt": step.attempt + 1,
+            "lease_holder": holder,
+            "lease_until": until,
+            "next_attempt_at": None,
+        }
+        moves.append(Move(step, StepState.RUNNING, changes))
+    return [step for step in apply_moves(connection, moves, now=now) if step is not None]
 
 
 def reap_expired(connection: sa.Connection, *, now: datetime, limit: int = 500) -> list[str]:
@@ -634,20 +743,97 @@ def reap_expired(connection: sa.Connection, *, now: datetime, limit: int = 500) 
         .order_by(s.c.lease_until)
         .limit(limit)
     )
-    reaped = []
-    for row in connection.execute(_lock(query)).all():
-        step = _record(row)
-        transition(
-            connection,
+    moves = [
+        Move(
             step,
             StepState.PENDING,
-            now=now,
+            {"lease_holder": None, "lease_until": None},
             reason=f"lease of {step.lease_holder} expired",
-            lease_holder=None,
-            lease_until=None,
         )
-        reaped.append(step.step_id)
-    return reaped
+        for step in (_record(row) for row in connection.execute(_lock(query)).all())
+    ]
+    return [step.step_id for step in apply_moves(connection, moves, now=now) if step is not None]
+
+
+@dataclass(frozen=True)
+class Success:
+    """A running step's call applied, with what the system answered."""
+
+    step: StepRecord
+    external_id: str | None = None
+    external_status: str | None = None
+    reason: str | None = None
+
+
+def succeed_many(
+    connection: sa.Connection, successes: Sequence[Success], *, now: datetime
+) -> list[StepRecord | None]:
+    """Record applied calls in bulk (``None`` for a step whose lease was lost)."""
+    moves = [
+        Move(
+            s.step,
+            StepState.SUCCEEDED,
+            {
+                "external_id": s.external_id,
+                "external_status": s.external_status,
+                "lease_holder": None,
+                "lease_until": None,
+            },
+            reason=s.reason,
+        )
+        for s in successes
+    ]
+    results = apply_moves(connection, moves, now=now)
+    done = [(s, r) for s, r in zip(successes, results, strict=True) if r is not None]
+    versions = [
+        {"b_eco": r.eco, "b_plant": r.plant, "b_item": r.item, "b_pv": s.external_id}
+        for s, r in done
+        if r.kind is StepKind.ERP_PRODUCTION_VERSION
+    ]
+    if versions:
+        # The confirmation polls this version, and MES is told it.
+        connection.execute(
+            sa.update(t.steps)
+            .where(t.steps.c.eco == sa.bindparam("b_eco"))
+            .where(t.steps.c.plant == sa.bindparam("b_plant"))
+            .where(t.steps.c.item == sa.bindparam("b_item"))
+            .where(
+                # Not IN: an expanding list cannot be sent with executemany.
+                sa.or_(
+                    t.steps.c.kind == StepKind.ERP_CONFIRMATION.value,
+                    t.steps.c.kind == StepKind.MES_ROUTING.value,
+                )
+            )
+            .values(production_version=sa.bindparam("b_pv")),
+            versions,
+        )
+    cancelled = _cancelled_among(connection, {r.eco for _, r in done if r.kind is StepKind.ERP_BOM})
+    for success, step in done:
+        if step.kind is StepKind.MES_ROUTING:
+            _record_plant_revision(connection, step, System.MES, now)
+        elif step.kind is StepKind.SUPPLIER_NOTICE:
+            emit(
+                connection,
+                "io.threadline.supplier.notice_sent.v1",
+                ev.SupplierNoticeSent(
+                    eco=step.eco,
+                    supplier=step.supplier or "",
+                    notice_id=success.external_id or "",
+                    items=list(step.payload.get("items", [])),
+                    attempt=max(1, step.attempt),
+                ),
+                now=now,
+                subject=step.eco,
+                correlationid=step.eco,
+            )
+        elif (
+            step.kind is StepKind.ERP_BOM
+            and success.external_status == "scheduled"
+            and step.eco in cancelled
+        ):
+            _schedule_withdrawal(connection, step, now)
+    _production_ready_many(connection, {r.eco for _, r in done}, now)
+    return results
 
 
 def succeed(
@@ -659,69 +845,48 @@ def succeed(
     external_status: str | None = None,
     reason: str | None = None,
 ) -> StepRecord:
-    """Record a running step's call as applied, with what the system answered."""
-    done = transition(
-        connection,
-        step,
-        StepState.SUCCEEDED,
-        now=now,
-        reason=reason,
-        external_id=external_id,
-        external_status=external_status,
-        lease_holder=None,
-        lease_until=None,
+    """Record one running step's call as applied (see :func:`succeed_many`)."""
+    (done,) = succeed_many(
+        connection, [Success(step, external_id, external_status, reason)], now=now
     )
-    if step.kind is StepKind.ERP_PRODUCTION_VERSION:
-        # The confirmation polls this version and MES is told it.
-        connection.execute(
-            sa.update(t.steps)
-            .where(t.steps.c.eco == step.eco)
-            .where(t.steps.c.plant == step.plant)
-            .where(t.steps.c.item == step.item)
-            .where(
-                t.steps.c.kind.in_([StepKind.ERP_CONFIRMATION.value, StepKind.MES_ROUTING.value])
-            )
-            .values(production_version=external_id)
-        )
-    elif step.kind is StepKind.MES_ROUTING:
-        _record_plant_revision(connection, step, System.MES, now)
-    elif step.kind is StepKind.SUPPLIER_NOTICE:
-        emit(
-            connection,
-            "io.threadline.supplier.notice_sent.v1",
-            ev.SupplierNoticeSent(
-                eco=step.eco,
-                supplier=step.supplier or "",
-                notice_id=external_id or "",
-                items=list(step.payload.get("items", [])),
-                attempt=max(1, step.attempt),
-            ),
-            now=now,
-            subject=step.eco,
-            correlationid=step.eco,
-        )
-    elif (
-        step.kind is StepKind.ERP_BOM
-        and external_status == "scheduled"
-        and _eco_cancelled(connection, step.eco)
-    ):
-        _schedule_withdrawal(connection, done, now)
-    _maybe_production_ready(connection, step.eco, now)
+    if done is None:
+        raise StaleStep(f"{step.step_id} is no longer {step.state}")
     return done
 
 
+def _cancelled_among(connection: sa.Connection, numbers: set[str]) -> set[str]:
+    if not numbers:
+        return set()
+    rows = connection.execute(
+        sa.select(t.ecos.c.number)
+        .where(t.ecos.c.number.in_(sorted(numbers)))
+        .where(t.ecos.c.state == EcoState.CANCELLED)
+    ).all()
+    return {str(row.number) for row in rows}
+
+
+def await_confirmations(
+    connection: sa.Connection, steps: Sequence[StepRecord], *, now: datetime
+) -> list[StepRecord | None]:
+    """Claimed confirmation steps start waiting for ERP to activate their versions."""
+    moves = [
+        Move(
+            step,
+            StepState.AWAITING_CONFIRMATION,
+            {"requested_at": now, "lease_holder": None, "lease_until": None},
+            event_fields={"production_version": step.production_version},
+        )
+        for step in steps
+    ]
+    return apply_moves(connection, moves, now=now)
+
+
 def await_confirmation(connection: sa.Connection, step: StepRecord, *, now: datetime) -> StepRecord:
-    """A claimed confirmation step starts waiting for ERP to activate its version."""
-    return transition(
-        connection,
-        step,
-        StepState.AWAITING_CONFIRMATION,
-        now=now,
-        event_fields={"production_version": step.production_version},
-        requested_at=now,
-        lease_holder=None,
-        lease_until=None,
-    )
+    """One claimed confirmation step starts waiting (see :func:`await_confirmations`)."""
+    (waiting,) = await_confirmations(connection, [step], now=now)
+    if waiting is None:
+        raise StaleStep(f"{step.step_id} is no longer {step.state}")
+    return waiting
 
 
 def awaiting_confirmations(connection: sa.Connection, *, limit: int) -> list[StepRecord]:
