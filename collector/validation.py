@@ -28,6 +28,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -46,19 +47,23 @@ BATCH = "application/cloudevents-batch+json"
 CE_PREFIX = "ce-"
 
 # Attributes that land in indexed columns: bounded so every B-tree key fits.
-BOUNDED_ATTRIBUTES = (
-    "id",
-    "source",
-    "type",
-    "subject",
-    "datacontenttype",
-    "correlationid",
-    "causationid",
-    "traceparent",
-    "sequence",
+BOUNDED_ATTRIBUTES = frozenset(
+    {
+        "id",
+        "source",
+        "type",
+        "subject",
+        "datacontenttype",
+        "correlationid",
+        "causationid",
+        "traceparent",
+        "sequence",
+    }
 )
 STRING_EXTENSIONS = frozenset({"correlationid", "causationid", "traceparent", "sequence"})
 MAX_EXTENSION_NAME = 64
+# Attributes whose types the SDK checks itself.
+CORE_NAMES = frozenset({"specversion", "id", "source", "type", "time"})
 MAX_DEPTH = 64
 INT32 = (-(2**31), 2**31 - 1)
 # The catalog's free-form (dict[str, Any]) data fields.
@@ -104,6 +109,7 @@ class MediaType:
         return kind == "text" or bool(_XML_SUBTYPE.match(subtype)) or "charset" in self.params
 
 
+@lru_cache(maxsize=256)
 def parse_media_type(value: str) -> MediaType | None:
     """Parse a media type case-insensitively (RFC 9110); ``None`` when malformed."""
     match = _MEDIA_TYPE.match(value)
@@ -259,11 +265,10 @@ def _structured_event(
     if data_base64 is not None:
         data_base64 = _check_base64(data_base64, index, found)
     for name, value in attributes.items():
-        if name in ("specversion", "id", "source", "type", "time"):
+        kind = type(value)
+        if kind is str or kind is bool or name in CORE_NAMES:
             continue
-        if isinstance(value, bool) or isinstance(value, str):
-            continue
-        if isinstance(value, int) and INT32[0] <= value <= INT32[1]:
+        if kind is int and INT32[0] <= value <= INT32[1]:
             continue
         found.add("an attribute value must be a string, a boolean or a 32-bit integer", name, index)
     event = _common(attributes, data, index, found, clean)
@@ -428,10 +433,20 @@ def _common(
 def _check_attributes(
     attributes: Mapping[str, Any], index: int | None, found: _Collector, clean: bool
 ) -> None:
-    for name in BOUNDED_ATTRIBUTES:
-        value = attributes.get(name)
-        if isinstance(value, str) and len(value) > KEY_LENGTH:
-            found.add(f"longer than {KEY_LENGTH} characters", name, index)
+    for name, value in attributes.items():
+        if type(value) is str:
+            if len(value) > KEY_LENGTH and name in BOUNDED_ATTRIBUTES:
+                found.add(f"longer than {KEY_LENGTH} characters", name, index)
+            if not clean and not _clean_text(value):
+                found.add("contains a NUL character or an unpaired surrogate", name, index)
+        elif name in STRING_EXTENSIONS:
+            found.add("must be a string", name, index)
+        if len(name) > MAX_EXTENSION_NAME:
+            found.add(
+                f"attribute names are at most {MAX_EXTENSION_NAME} characters",
+                name[:MAX_EXTENSION_NAME],
+                index,
+            )
     source = attributes.get("source")
     if isinstance(source, str) and source and not _is_uri_reference(source):
         found.add("source must be a URI-reference", "source", index)
@@ -443,17 +458,6 @@ def _check_attributes(
     content_type = attributes.get("datacontenttype")
     if isinstance(content_type, str) and content_type and parse_media_type(content_type) is None:
         found.add("datacontenttype must be a media type", "datacontenttype", index)
-    for name, value in attributes.items():
-        if not clean and isinstance(value, str) and not _clean_text(value):
-            found.add("contains a NUL character or an unpaired surrogate", name, index)
-        if name in STRING_EXTENSIONS and not isinstance(value, str):
-            found.add("must be a string", name, index)
-        if len(name) > MAX_EXTENSION_NAME:
-            found.add(
-                f"attribute names are at most {MAX_EXTENSION_NAME} characters",
-                name[:MAX_EXTENSION_NAME],
-                index,
-            )
 
 
 def _catalog_data(
