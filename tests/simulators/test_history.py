@@ -201,3 +201,12 @@ def test_live_simulators_continue_the_revisions_the_history_left(world) -> None:
     erp = sims.erp.revisions(world.plant_codes[0])["revisions"]
     behind = [i for i, r in erp.items() if r != sims.generator.revision_of(i)]
     assert len(behind) < len(erp) / 5, "plants build the newest revision but for a few laggards"
+
+
+def test_event_ids_are_uuid5_of_their_key() -> None:
+    import uuid
+
+    from simulators.playout import NAMESPACE, event_id
+
+    for key in ("ECO-2026-00001|received", "ECO-2026-00001/erp.bom/P100/ASM-2001|3", "é"):
+        assert event_id(key) == str(uuid.uuid5(NAMESPACE, key))
