@@ -410,7 +410,13 @@ def _common(
     _check_attributes(attributes, index, found, clean)
     if data is not None:
         targets = [data]
-        if clean and attributes["type"] in CATALOG and isinstance(data, dict):
+        event_type = attributes["type"]
+        if (
+            clean
+            and isinstance(event_type, str)
+            and event_type in CATALOG
+            and isinstance(data, dict)
+        ):
             # The models type every other field; only free-form ones can nest deeply.
             targets = [data[name] for name in FREE_FORM_FIELDS if name in data]
         for target in targets:

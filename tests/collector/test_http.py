@@ -302,6 +302,7 @@ def test_unknown_types_need_permission(sqlite_collector: Collector) -> None:
         ({"ext": {"nested": 1}}, "ext"),
         ({"ext": 2**40}, "ext"),
         ({"type": ""}, "type"),
+        ({"type": [], "data": []}, "type"),
         ({"specversion": "0.3"}, "specversion"),
         ({"subject": "x" * 600}, "subject"),
         ({"data": "a\u0000b"}, "data"),
