@@ -661,7 +661,13 @@ def _lock(query: sa.Select[Any]) -> sa.Select[Any]:
 
 def promote_ready(connection: sa.Connection, *, now: datetime, limit: int) -> list[StepRecord]:
     """Make ``waiting`` steps ``pending`` once their dependencies are done and no earlier
-    ECO still has open work on the same item (at the same plant, or globally)."""
+    ECO's step of the same kind on the same item (at the same plant) is still open.
+
+    So every system sees the changes to an item in approval order (BOM versions, routings,
+    production versions, MES routings, releases), while a later ECO's other steps do not
+    wait for the earlier ECO's confirmation: ECOs on one item pipeline instead of queueing.
+    A blocked step of the earlier ECO holds back the same step of every later one.
+    """
     dep = t.step_dependencies.alias("dep")
     prior = t.steps.alias("prior")
     needed = t.steps.alias("needed")
@@ -675,8 +681,13 @@ def promote_ready(connection: sa.Connection, *, now: datetime, limit: int) -> li
     earlier_open = (
         sa.select(sa.literal(1))
         .where(prior.c.item == s.c.item)
+        .where(prior.c.kind == s.c.kind)
         .where(prior.c.eco != s.c.eco)
-        .where(sa.or_(prior.c.plant == s.c.plant, prior.c.plant.is_(None)))
+        .where(
+            sa.or_(
+                prior.c.plant == s.c.plant, sa.and_(prior.c.plant.is_(None), s.c.plant.is_(None))
+            )
+        )
         .where(prior.c.state.not_in(FINAL))
         .where(
             sa.or_(

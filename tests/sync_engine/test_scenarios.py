@@ -300,8 +300,13 @@ def test_two_ecos_on_the_same_item_are_applied_in_approval_order(
     releases = [e["revision"] for e in entries if e["operation"] == "item_revision.release"]
     assert releases == [old, new]
     for plant in {e["plant"] for e in entries if e["plant"]}:
-        at_plant = [e["revision"] for e in entries if e["plant"] == plant]
-        assert at_plant == sorted(at_plant, key=lambda r: (len(r), r)), at_plant
+        for operation in {e["operation"] for e in entries}:
+            applied = [
+                e["revision"]
+                for e in entries
+                if e["plant"] == plant and e["operation"] == operation
+            ]
+            assert applied == sorted(applied, key=lambda r: (len(r), r)), (operation, applied)
         revisions_now = httpx.get(f"{sims}/erp/plants/{plant}/revisions").json()["revisions"]
         assert revisions_now[assembly] == new
 
