@@ -10,7 +10,9 @@ httptools) in a subprocess and posts realistic engine events (whole ECO propagat
 - batches of 100 events (``application/cloudevents-batch+json``), 8 connections;
 - single events (structured mode), 128 connections, so group commit can join them;
 - the raw ceiling: psycopg ``executemany`` of ``INSERT ... ON CONFLICT DO NOTHING`` of the
-  same rows, 100 a transaction, into a bare table (same columns, the unique key only).
+  same rows, 100 a transaction, into a bare table (same columns, the unique key only);
+- one transaction per event (``EventStore.append`` of each event in turn, in process):
+  what single events would cost without group commit.
 
 Prints events/s and p50/p99 request latency for each.
 """
@@ -36,8 +38,9 @@ import orjson
 import psycopg
 import sqlalchemy as sa
 
+from collector.app import create_engine_for_collector
 from collector.samples import many_propagations
-from collector.store import event_row
+from collector.store import EventStore, event_row
 from collector.tables import PROJECTIONS, events
 from threadline.migrate import upgrade
 
@@ -255,6 +258,22 @@ def raw_ceiling(url: str, stream: list[dict[str, Any]]) -> tuple[float, list[flo
     return elapsed, latencies
 
 
+def one_commit_each(url: str, stream: list[dict[str, Any]]) -> tuple[float, list[float]]:
+    """What single events cost without group commit: EventStore.append per event."""
+    reset(url)
+    engine = create_engine_for_collector(url)
+    store = EventStore(engine)
+    latencies = []
+    started = time.perf_counter()
+    for event in stream:
+        event_started = time.perf_counter()
+        store.append([event], "engine")
+        latencies.append(time.perf_counter() - event_started)
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return elapsed, latencies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ecos", type=int, default=1000, help="ECOs posted in batches")
@@ -305,6 +324,8 @@ def main() -> None:
 
     elapsed, latencies = raw_ceiling(url, batch_stream)
     report("raw ceiling (executemany, 100/tx)", len(batch_stream), elapsed, latencies)
+    elapsed, latencies = one_commit_each(url, single_stream[:2000])
+    report("one transaction per event", min(len(single_stream), 2000), elapsed, latencies)
 
 
 if __name__ == "__main__":
