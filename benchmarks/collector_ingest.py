@@ -12,7 +12,9 @@ httptools) in a subprocess and posts realistic engine events (whole ECO propagat
 - the raw ceiling: psycopg ``executemany`` of ``INSERT ... ON CONFLICT DO NOTHING`` of the
   same rows, 100 a transaction, into a bare table (same columns, the unique key only);
 - one transaction per event (``EventStore.append`` of each event in turn, in process):
-  what single events would cost without group commit.
+  what single events would cost without group commit;
+- the HTTP floor: the same single-event requests against a bare uvicorn ASGI app that
+  answers 202 at once (what HTTP alone costs on this machine).
 
 Prints events/s and p50/p99 request latency for each.
 """
@@ -258,6 +260,44 @@ def raw_ceiling(url: str, stream: list[dict[str, Any]]) -> tuple[float, list[flo
     return elapsed, latencies
 
 
+BARE_SERVER = """
+import sys, uvicorn
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        more = (await receive()).get("more_body", False)
+    body = b'{"accepted":1,"duplicates":0}'
+    await send({"type": "http.response.start", "status": 202,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+uvicorn.run(app, port=int(sys.argv[1]), loop="uvloop", http="httptools",
+            log_level="warning", access_log=False, lifespan="off")
+"""
+
+
+def http_floor(requests: list[bytes], connections: int) -> tuple[float, list[float]]:
+    """The same single-event requests against a bare ASGI app answering 202 at once."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", BARE_SERVER, str(port)])
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        return asyncio.run(drive(port, requests, connections))
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+
+
 def one_commit_each(url: str, stream: list[dict[str, Any]]) -> tuple[float, list[float]]:
     """What single events cost without group commit: EventStore.append per event."""
     reset(url)
@@ -318,6 +358,8 @@ def main() -> None:
         assert stored(url) == len(single_stream)
         report("single events over HTTP", len(single_stream), elapsed, latencies)
         print(meter.line(len(single_stream)))
+        elapsed, latencies = http_floor(singles, args.single_connections)
+        report("same requests, bare ASGI app (floor)", len(singles), elapsed, latencies)
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=60)
