@@ -46,10 +46,16 @@ def find_eco(engine: sa.Engine, text: str) -> EcoSearch:
                 sa.select(eco_status.c.eco).where(eco_status.c.eco == correlated.subject)
             ).scalar_one_or_none()
             return EcoSearch(eco=linked, correlationid=text, matches=())
+        prefix = text.upper()
         matches = (
             connection.execute(
                 sa.select(eco_status.c.eco)
-                .where(eco_status.c.eco.startswith(text.upper(), autoescape=True))
+                .where(
+                    # The range lets the primary key's index find the prefix; LIKE decides.
+                    eco_status.c.eco >= prefix,
+                    eco_status.c.eco < prefix + "\uffff",
+                    eco_status.c.eco.startswith(prefix, autoescape=True),
+                )
                 .order_by(eco_status.c.eco.desc())
                 .limit(SEARCH_LIMIT)
             )

@@ -42,8 +42,8 @@ def frame(
     result: sa.CursorResult[Any] | Sequence[sa.Row[Any]], columns: Sequence[str]
 ) -> pd.DataFrame:
     """The rows as a DataFrame with exactly ``columns``, even when there are none."""
-    rows = [tuple(row) for row in result]
-    return pd.DataFrame.from_records(rows, columns=list(columns))
+    rows = result.fetchall() if isinstance(result, sa.CursorResult) else result
+    return pd.DataFrame.from_records([tuple(row) for row in rows], columns=list(columns))
 
 
 def paginate(

@@ -73,9 +73,8 @@ def lag_matrix(
         return LagMatrix(days=pd.DataFrame(), cells=cells, items_behind=items_behind)
     plants = sorted(cells["plant"].unique())[:max_plants]
     cells = cells[cells["plant"].isin(plants)].reset_index(drop=True)
-    days = cells.pivot_table(
-        index="item", columns="plant", values="days_late", aggfunc="max"
-    ).reindex(columns=plants)
+    # One row per (plant, item) in the table, so a plain pivot is exact (and much faster).
+    days = cells.pivot(index="item", columns="plant", values="days_late").reindex(columns=plants)
     return LagMatrix(days=days, cells=cells, items_behind=items_behind)
 
 
@@ -103,17 +102,6 @@ def late_plants(
             plant_revisions.c.target_eco,
             plant_revisions.c.target_effective,
             plant_revisions.c.product_family,
-            eco_plants.c.state.label("plant_state"),
-            eco_plants.c.blocked_reason.label("blocking_reason"),
-        )
-        .select_from(
-            plant_revisions.outerjoin(
-                eco_plants,
-                sa.and_(
-                    eco_plants.c.eco == plant_revisions.c.target_eco,
-                    eco_plants.c.plant == plant_revisions.c.plant,
-                ),
-            )
         )
         .where(*late_revision_filter(today))
         .order_by(
@@ -126,5 +114,25 @@ def late_plants(
         select = select.where(plant_revisions.c.item == item)
     with engine.connect() as connection:
         page = paginate(connection, select, limit=limit, offset=offset)
-    page.rows["days_late"] = [(today - day).days for day in page.rows["target_effective"]]
+        # The plant's state for just this page's rows, by primary key, after the limit.
+        pairs = list(zip(page.rows["target_eco"], page.rows["plant"], strict=True))
+        states = (
+            {
+                (row.eco, row.plant): (row.state, row.blocked_reason)
+                for row in connection.execute(
+                    sa.select(
+                        eco_plants.c.eco,
+                        eco_plants.c.plant,
+                        eco_plants.c.state,
+                        eco_plants.c.blocked_reason,
+                    ).where(sa.tuple_(eco_plants.c.eco, eco_plants.c.plant).in_(pairs))
+                )
+            }
+            if pairs
+            else {}
+        )
+    rows = page.rows
+    rows["plant_state"] = [states.get(pair, (None, None))[0] for pair in pairs]
+    rows["blocking_reason"] = [states.get(pair, (None, None))[1] for pair in pairs]
+    rows["days_late"] = [(today - day).days for day in rows["target_effective"]]
     return page

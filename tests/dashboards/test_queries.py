@@ -190,6 +190,9 @@ def test_cycle_time_percentiles(engine: sa.Engine, picture: Picture) -> None:
 
     trend = cycle_time.monthly_trend(rows)
     assert trend["count"].sum() == len(hours)
+    ready_days = (1, 2, 3, 40, 45)  # as seeded
+    months = {(picture.now - timedelta(days=d)).strftime("%Y-%m") for d in ready_days}
+    assert set(trend["month"]) == months
     recent_only = cycle_time.cycle_rows(
         engine, (picture.now - timedelta(days=30)).date(), end, by_plant=False
     )
