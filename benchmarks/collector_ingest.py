@@ -368,6 +368,14 @@ def main() -> None:
     report("raw ceiling (executemany, 100/tx)", len(batch_stream), elapsed, latencies)
     elapsed, latencies = one_commit_each(url, single_stream[:2000])
     report("one transaction per event", min(len(single_stream), 2000), elapsed, latencies)
+    drop_database()
+
+
+def drop_database() -> None:
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+    admin.dispose()
 
 
 if __name__ == "__main__":
