@@ -60,9 +60,19 @@ def demo_faults() -> dict[str, Any]:
             "confirmation_delay_seconds": 8,
         },
         "mes": {"latency_ms": 20, "error_rate": 0.02},
-        "procurement": {"latency_ms": 60, "error_rate": 0.35, "timeout_rate": 0.05},
+        "procurement": {
+            "latency_ms": 60,
+            "error_rate": 0.1,
+            "timeout_rate": 0.02,
+            "timeout_seconds": 15,
+            "unreliable_portal_rate": 0.8,
+        },
         "plm": {"latency_ms": 10},
     }
+
+
+DEMO_RETRY_POLICIES = {"procurement": {"max_attempts": 4, "base_delay": 2.0, "max_delay": 15.0}}
+"""Supplier notices give up within seconds in the demo, so failures show while you watch."""
 
 
 class Up:
@@ -99,6 +109,7 @@ class Up:
                     {self.token: {"producer": "engine", "sources": [ENGINE_SOURCE_PREFIX]}}
                 ),
                 "THREADLINE_ENGINE_METRICS_PORT": str(o.metrics_port),
+                "THREADLINE_ENGINE_RETRY_POLICIES": json.dumps(DEMO_RETRY_POLICIES),
                 "THREADLINE_CONSOLE_PORT": str(o.console_port),
                 "THREADLINE_CONSOLE_USERS_FILE": str(self.state_dir / "users.toml"),
                 "PYTHONUNBUFFERED": "1",
