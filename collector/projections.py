@@ -79,6 +79,7 @@ STEP_PREFIX = "io.threadline.step."
 # a valid event can never fail at the database.
 FIELD_LIMITS: dict[str, int] = {
     "step_id": 512,
+    "eco": 100,
     "plant": 100,
     "item": 100,
     "supplier": 100,

@@ -518,3 +518,13 @@ def test_get_events_filters_by_time_and_pages(sqlite_collector: Collector) -> No
         response = sqlite_collector.client.get("/events", params=params, headers=headers)
         assert response.status_code == 400, params
         assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_rejected_eco_number_too_long_for_its_column_is_refused(
+    sqlite_collector: Collector,
+) -> None:
+    data = {"eco": "E" * 300, "violations": [{"path": "plants", "message": "empty"}]}
+    sent = event("/threadline/engine", type="io.threadline.eco.rejected.v1", data=data)
+    response = sqlite_collector.post(sent, STRUCTURED, token=ENGINE_TOKEN)
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["data.eco"]
