@@ -64,6 +64,7 @@ SQLITE_LEASE = "sync_engine.sqlite_engine"
 PLM_LEASE = "sync_engine.plm_poller"
 RELAY_LEASE = "sync_engine.relay"
 RECONCILE_LEASE = "sync_engine.reconciler"
+FLUSH_GATHER_SECONDS = 0.02
 NOTHING_TO_WITHDRAW = frozenset({"BOM_ALREADY_EFFECTIVE", "BOM_NOT_FOUND"})
 
 
@@ -118,6 +119,7 @@ class SyncEngine:
         self._outcomes: list[Outcome] = []
         self._flushing: asyncio.Task[None] | None = None
         self._items: dict[str, Item] = {}
+        self._stopping = False
         self._wake: Callable[[], None] | None = None
         self.relay_worker: Relay | None = None
         if config.collector_url:
@@ -190,6 +192,7 @@ class SyncEngine:
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Let calls in flight finish (up to ``timeout``), record them, give up leases."""
+        self._stopping = True
         if self._flight.tasks:
             await asyncio.wait(set(self._flight.tasks), timeout=timeout)
         await self._flush_now()
@@ -294,41 +297,42 @@ class SyncEngine:
 
     # --- dispatch -------------------------------------------------------------------------
 
-    async def dispatch(self) -> int:
-        """Claim due steps up to each system's free slots and start their calls."""
-        free = {
+    def _free_slots(self) -> dict[System, int]:
+        return {
             s: self.config.bulkheads.get(s, 1) - self._flight.counts[s]
             for s in (System.ERP, System.MES, System.PROCUREMENT)
         }
-        if max(free.values()) <= 0:
+
+    async def dispatch(self) -> int:
+        """Claim due steps up to each system's free slots and start their calls."""
+        free = self._free_slots()
+        if self._stopping or max(free.values()) <= 0:
             return 0
         claimed: list[store.StepRecord] = await self.run_db(self._claim, free)
+        self._launch(claimed)
+        return len(claimed)
+
+    def _launch(self, claimed: list[store.StepRecord]) -> None:
         for step in claimed:
             self._flight.counts[step.system] += 1
             self.metrics.in_flight.labels(step.system.value).set(self._flight.counts[step.system])
             task = asyncio.create_task(self._run(step), name=step.step_id)
             self._flight.tasks.add(task)
             task.add_done_callback(self._flight.tasks.discard)
-        return len(claimed)
 
     def _claim(self, connection: sa.Connection, free: dict[System, int]) -> list[store.StepRecord]:
         now = utcnow()
         store.promote_ready(connection, now=now, limit=self.config.claim_batch * 2)
-        claimed: list[store.StepRecord] = []
-        for system, slots in free.items():
-            limit = min(slots, self.config.claim_batch)
-            if limit <= 0:
-                continue
-            kinds = [k for k in StepKind if k.system is system]
-            claimed += store.claim_due(
-                connection,
-                holder=self.holder,
-                now=now,
-                lease_seconds=self.config.lease_seconds,
-                limit=limit,
-                kinds=kinds,
-            )
-        return claimed
+        open_systems = [system for system, slots in free.items() if slots > 0]
+        # One claim for every system with free slots; the semaphores bound the calls.
+        return store.claim_due(
+            connection,
+            holder=self.holder,
+            now=now,
+            lease_seconds=self.config.lease_seconds,
+            limit=min(self.config.claim_batch, sum(max(0, n) for n in free.values())),
+            kinds=[k for k in StepKind if k.system in open_systems],
+        )
 
     async def _run(self, step: store.StepRecord) -> None:
         try:
@@ -420,22 +424,35 @@ class SyncEngine:
 
     async def _flush_loop(self) -> None:
         while self._outcomes:
+            # A moment's wait gathers the results of calls finishing together into one
+            # transaction: far fewer commits under load.
+            await asyncio.sleep(FLUSH_GATHER_SECONDS)
             await self._flush_now()
 
     async def _flush_now(self) -> None:
         batch, self._outcomes = self._outcomes, []
         if not batch:
             return
+        free = self._free_slots()
+        claim = not self._stopping and max(free.values()) > 0
         try:
-            await self.run_db(self._record, batch)
+            claimed = await self.run_db(self._record_and_claim, batch, free if claim else None)
         except Exception:
             # The steps stay running; their leases expire and they run again (idempotently).
             log.exception("recording %d step results failed", len(batch))
             return
         for outcome in batch:
             self.metrics.transitions.labels(outcome.to.value).inc()
+        self._launch(claimed)
         if self._wake is not None:
             self._wake()
+
+    def _record_and_claim(
+        self, connection: sa.Connection, batch: list[Outcome], free: dict[System, int] | None
+    ) -> list[store.StepRecord]:
+        """Record results and, in the same transaction, claim what they made due."""
+        self._record(connection, batch)
+        return [] if free is None else self._claim(connection, free)
 
     @staticmethod
     def _record(connection: sa.Connection, batch: list[Outcome]) -> None:

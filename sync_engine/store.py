@@ -254,7 +254,7 @@ class Move:
 
 
 def apply_moves(
-    connection: sa.Connection, moves: Sequence[Move], *, now: datetime
+    connection: sa.Connection, moves: Sequence[Move], *, now: datetime, locked: bool = False
 ) -> list[StepRecord | None]:
     """Apply state changes in bulk: the one place a step's state changes.
 
@@ -262,7 +262,8 @@ def apply_moves(
     otherwise). A move applies only while its step is still in the state (and, when
     running, under the lease) it was read in: the current rows are read and locked first,
     and a stale move yields ``None`` and writes nothing. Each applied move writes its step
-    event to the outbox in the same transaction.
+    event to the outbox in the same transaction. ``locked`` says the caller read (and
+    locked) these very rows in this transaction, so they need no second read.
     """
     for move in moves:
         if not allowed(move.step.state, move.to):
@@ -274,7 +275,9 @@ def apply_moves(
     lock_outbox(connection)
     ids = list({m.step.step_id for m in moves})
     current: dict[str, tuple[str, str | None]] = {}
-    for chunk in range(0, len(ids), 500):
+    if locked:
+        current = {m.step.step_id: (m.step.state.value, m.step.lease_holder) for m in moves}
+    for chunk in range(0, 0 if locked else len(ids), 500):
         rows = connection.execute(
             sa.select(t.steps.c.step_id, t.steps.c.state, t.steps.c.lease_holder)
             .where(t.steps.c.step_id.in_(ids[chunk : chunk + 500]))
@@ -706,7 +709,8 @@ def promote_ready(connection: sa.Connection, *, now: datetime, limit: int) -> li
     )
     rows = connection.execute(_lock(query)).all()
     moves = [Move(_record(row), StepState.PENDING) for row in rows]
-    return [step for step in apply_moves(connection, moves, now=now) if step is not None]
+    promoted = apply_moves(connection, moves, now=now, locked=True)
+    return [step for step in promoted if step is not None]
 
 
 def claim_due(
@@ -741,7 +745,8 @@ def claim_due(
             "next_attempt_at": None,
         }
         moves.append(Move(step, StepState.RUNNING, changes))
-    return [step for step in apply_moves(connection, moves, now=now) if step is not None]
+    claimed = apply_moves(connection, moves, now=now, locked=True)
+    return [step for step in claimed if step is not None]
 
 
 def reap_expired(connection: sa.Connection, *, now: datetime, limit: int = 500) -> list[str]:
@@ -763,7 +768,8 @@ def reap_expired(connection: sa.Connection, *, now: datetime, limit: int = 500) 
         )
         for step in (_record(row) for row in connection.execute(_lock(query)).all())
     ]
-    return [step.step_id for step in apply_moves(connection, moves, now=now) if step is not None]
+    reaped = apply_moves(connection, moves, now=now, locked=True)
+    return [step.step_id for step in reaped if step is not None]
 
 
 @dataclass(frozen=True)

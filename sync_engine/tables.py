@@ -72,6 +72,8 @@ steps = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Index("ix_sync_steps_state_next_attempt_at", "state", "next_attempt_at"),
+    # Ordering: an earlier ECO's open step of the same kind on the same item.
+    sa.Index("ix_sync_steps_item_kind_plant", "item", "kind", "plant"),
 )
 
 step_dependencies = sa.Table(

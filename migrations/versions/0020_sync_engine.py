@@ -79,6 +79,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_sync_steps_state_next_attempt_at", "sync_steps", ["state", "next_attempt_at"]
     )
+    op.create_index("ix_sync_steps_item_kind_plant", "sync_steps", ["item", "kind", "plant"])
     op.create_table(
         "sync_step_dependencies",
         sa.Column("step_id", sa.String(200), nullable=False),
@@ -153,6 +154,7 @@ def downgrade() -> None:
     op.drop_table("sync_outbox")
     op.drop_index(op.f("ix_sync_step_dependencies_depends_on"), table_name="sync_step_dependencies")
     op.drop_table("sync_step_dependencies")
+    op.drop_index("ix_sync_steps_item_kind_plant", table_name="sync_steps")
     op.drop_index("ix_sync_steps_state_next_attempt_at", table_name="sync_steps")
     op.drop_index(op.f("ix_sync_steps_fingerprint"), table_name="sync_steps")
     op.drop_index(op.f("ix_sync_steps_item"), table_name="sync_steps")
