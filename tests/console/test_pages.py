@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from console.auth import Role
 from console.login import USER_KEY
-from tests.console.conftest import PASSWORD
+from tests.console.conftest import APP, PASSWORD
 from tests.dashboards.seed import Picture, seed
 from threadline.db import create_engine
 
@@ -175,3 +175,40 @@ def picture_url(at: AppTest) -> str:
     from threadline.settings import get_settings
 
     return get_settings().database_url
+
+
+AUTH_SECRETS = {
+    "auth": {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "a-long-enough-cookie-secret",
+        "client_id": "threadline",
+        "client_secret": "not-a-real-secret",
+        "server_metadata_url": "https://id.example.com/.well-known/openid-configuration",
+    }
+}
+
+
+def test_openid_connect_user_gets_the_role_from_a_claim(console_env: str, picture: Picture) -> None:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.secrets.update(AUTH_SECRETS)
+    at.user = {
+        "is_logged_in": True,
+        "email": "ada@example.com",
+        "name": "Ada Lovelace",
+        "threadline_role": "operator",
+    }
+    at.run()
+    assert not at.exception, at.exception
+    user = at.session_state[USER_KEY]
+    assert (user.username, user.role, user.source) == ("ada@example.com", Role.OPERATOR, "oidc")
+    assert metrics(at)["ECOs in flight"] == str(picture.in_flight)
+
+
+def test_openid_connect_user_without_a_role_is_refused(console_env: str, picture: Picture) -> None:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.secrets.update(AUTH_SECRETS)
+    at.user = {"is_logged_in": True, "email": "stranger@example.com"}
+    at.run()
+    assert not at.metric
+    assert "Your account has no console role." in at.error[0].value
+    assert at.button(key="oidc").label == "Sign in with your organisation's account"
