@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from console import login, routes
+from console import login, routes, widgets
 
 st.set_page_config(page_title="Threadline", page_icon=":material/sync_alt:", layout="wide")
 
@@ -27,6 +27,6 @@ for route in shown:
     )
 if user is not None:
     with st.sidebar:
-        st.caption(f"Signed in as {user.display_name} ({user.role.value})")
+        st.caption(f"Signed in as {widgets.escape(user.display_name)} ({user.role.value})")
         st.button("Sign out", key="sign_out", on_click=login.sign_out)
 st.navigation(sections, position="sidebar" if user is not None else "hidden").run()

@@ -22,6 +22,7 @@ from console.auth import (
     load_accounts,
     role_from_claims,
 )
+from console.widgets import escape
 
 USER_KEY = "threadline_user"
 FAILURES_KEY = "threadline_login_failures"
@@ -98,7 +99,7 @@ def login_page() -> None:
         st.form_submit_button("Sign in", type="primary", on_click=_sign_in, args=(users_file,))
     problem = st.session_state.pop(PROBLEM_KEY, None)
     if problem:
-        st.error(problem)
+        st.error(escape(str(problem)))
 
 
 def _sign_in(users_file: Path) -> None:
