@@ -99,7 +99,7 @@ def login_page() -> None:
         st.form_submit_button("Sign in", type="primary", on_click=_sign_in, args=(users_file,))
     problem = st.session_state.pop(PROBLEM_KEY, None)
     if problem:
-        st.error(escape(str(problem)))
+        st.error(problem)
 
 
 def _sign_in(users_file: Path) -> None:
@@ -117,7 +117,7 @@ def _sign_in(users_file: Path) -> None:
     try:
         accounts = load_accounts(users_file)
     except ConsoleError as exc:
-        st.session_state[PROBLEM_KEY] = f"Cannot read the users file: {exc}"
+        st.session_state[PROBLEM_KEY] = f"Cannot read the users file: {escape(str(exc))}"
         return
     user = authenticate(accounts, username, password)
     if user is None:
