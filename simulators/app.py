@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from simulators.admin import create_admin_app
 from simulators.clock import Clock, system_clock
@@ -46,6 +46,11 @@ class SimulatorConfig(BaseModel):
     )
     history_ecos_per_day: float = Field(
         default=6.0, ge=0, description="the ECO rate of that history (as backfilled)"
+    )
+    history_end: AwareDatetime | None = Field(
+        default=None,
+        description="when that history ended (as backfilled); now if unset. The backfill "
+        "must use the same end: an ECO unfinished at the end is left out of the history",
     )
     tick_seconds: float = Field(
         default=1.0, gt=0, description="how often PLM catches up with the rate when unread"
@@ -81,7 +86,7 @@ def build_simulators(config: SimulatorConfig, *, clock: Clock = system_clock) ->
         revisions = final_revisions(
             world,
             days=config.history_days,
-            end=clock(),
+            end=config.history_end or clock(),
             ecos_per_day=config.history_ecos_per_day,
             seed=config.seed,
         )

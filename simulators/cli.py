@@ -28,6 +28,7 @@ def serve(
     confirmation_delay: float | None = None,
     history_days: int = 0,
     history_ecos_per_day: float = 6.0,
+    history_end: datetime | None = None,
     log_level: str = "info",
 ) -> None:
     """Serve PLM, ERP, MES, procurement and the admin API until interrupted."""
@@ -46,6 +47,7 @@ def serve(
         confirmation_delay=confirmation_delay,
         history_days=history_days,
         history_ecos_per_day=history_ecos_per_day,
+        history_end=history_end,
     )
     uvicorn.run(
         create_app(config),

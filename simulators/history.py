@@ -7,8 +7,8 @@ DESIGN.md section 3 plans it (item revisions, then per plant BOMs and routings, 
 production version, its confirmation, the MES routing; supplier notices after the item
 revisions) and then played out against a model of the plants (``simulators.playout``):
 slow and drifting ERP confirmations, transient failures and retries, blocked routings an
-operator retries, bouncing supplier contacts, cancellations, and the newest ECOs still
-under way.
+operator retries, bouncing supplier contacts and cancellations. Only ECOs whose whole
+propagation ends before ``end`` are yielded: what is still in flight is the live engine's.
 
 Every choice comes from ``random.Random`` streams seeded by ``seed`` (one per ECO), event
 ids are ``uuid5`` of (ECO, step, n) and ``sequence`` increases through the stream, so a
@@ -105,18 +105,46 @@ def _touches(schedule: _Schedule) -> dict[str, int]:
     return touches
 
 
+UNFINISHED_WINDOW = timedelta(days=14)
+"""How far back from the end an ECO may still be in flight. Played-out propagations take
+at most a few days (3.4 days over 10,000 ECOs), so older ECOs are always finished."""
+
+
+def _finished_touches(
+    world: World, schedule: _Schedule, end: datetime, seed: int
+) -> dict[str, int]:
+    """How many finished history ECOs touch each item.
+
+    ECOs still in flight at ``end`` are left out of the history, so they must not use up
+    revisions: only the recent ones can be, and only those are played out to find them.
+    """
+    touches = _touches(schedule)
+    labels = {item: world.current_revision(item) for item in world.items}
+    at_plants: dict[tuple[str, str], str] = {}
+    for planned in schedule:
+        if planned.approved_at < end - UNFINISHED_WINDOW:
+            continue
+        play = Playout(world, planned, labels, at_plants, end, seed)
+        play.run()
+        if play.truncated:
+            for item in planned.items:
+                touches[item] -= 1
+    return touches
+
+
 def final_revisions(
     world: World, *, days: int, end: datetime, ecos_per_day: float, seed: int
 ) -> dict[str, str]:
     """PLM's revision of every item once the history up to ``end`` is played out.
 
     History ends at the world's current revision of an item when the item has room for
-    all its history ECOs below it; otherwise it starts at ``A`` and ends higher. The live
-    simulators start from these revisions (``advance_world``), so live ECOs continue the
-    history instead of going back in time.
+    all its finished history ECOs below it; otherwise it starts at ``A`` and ends higher.
+    The live simulators start from these revisions (``advance_world``), so live ECOs
+    continue the history instead of going back in time.
     """
-    schedule = _Schedule(world, days=days, end=end.astimezone(UTC), per_day=ecos_per_day, seed=seed)
-    touches = _touches(schedule)
+    end = end.astimezone(UTC)
+    schedule = _Schedule(world, days=days, end=end, per_day=ecos_per_day, seed=seed)
+    touches = _finished_touches(world, schedule, end, seed)
     return {
         item: revision_at(max(revision_index(world.current_revision(item)), touches.get(item, 0)))
         for item in world.items
@@ -132,19 +160,36 @@ def history_events(
     seed: int,
     first_sequence: int = 1,
 ) -> Iterator[list[dict[str, Any]]]:
-    """The events of every ECO approved from midnight UTC ``days`` before ``end`` until
-    ``end``, one list per ECO.
+    """The events of every ECO approved from midnight UTC ``days`` before ``end`` and
+    finished (production-ready or cancelled) by ``end``, one list per ECO.
 
     Lists come in approval order; within a list events are in time order; ``sequence``
     increases through the whole stream, starting at ``first_sequence``.
     """
+    sequence = first_sequence
+    for events in _played(world, days=days, end=end, ecos_per_day=ecos_per_day, seed=seed):
+        for event in events:
+            event["sequence"] = f"{sequence:020d}"
+            sequence += 1
+        yield events
+
+
+def _played(
+    world: World,
+    *,
+    days: int,
+    end: datetime,
+    ecos_per_day: float,
+    seed: int,
+) -> Iterator[list[dict[str, Any]]]:
+    """The finished ECOs' events."""
     if days < 0:
         raise ValueError("days must not be negative")
     if not 0 <= ecos_per_day <= MAX_ECOS_PER_DAY:
         raise ValueError(f"ecos_per_day must be between 0 and {MAX_ECOS_PER_DAY}")
     end = end.astimezone(UTC)
     schedule = _Schedule(world, days=days, end=end, per_day=ecos_per_day, seed=seed)
-    touches = _touches(schedule)
+    touches = _finished_touches(world, schedule, end, seed)
     revisions = {
         item: revision_at(
             max(0, revision_index(world.current_revision(item)) - touches.get(item, 0))
@@ -156,11 +201,19 @@ def history_events(
         for item, plants in world.item_plants.items()
         for plant in plants
     }
-    sequence = first_sequence
     for planned in schedule:
+        before = {item: revisions[item] for item in planned.items}
+        at_plants = {
+            (plant, item): plant_revisions[(plant, item)]
+            for item in before
+            for plant in world.item_plants.get(item, ())
+            if (plant, item) in plant_revisions
+        }
         play = Playout(world, planned, revisions, plant_revisions, end, seed)
         events = play.run()
-        for event in events:
-            event["sequence"] = f"{sequence:020d}"
-            sequence += 1
+        if play.truncated:
+            # Still in flight at the end: the live engine's business, so it never happened.
+            revisions.update(before)
+            plant_revisions.update(at_plants)
+            continue
         yield events

@@ -9,7 +9,9 @@ The model of the plants behind the history:
   operator retries (``operator.action``), or now and then cancels the ECO;
 - notices to suppliers with a bouncing contact are blocked until an operator skips them;
 - a share of ECOs is cancelled in PLM mid-way, withdrawing BOMs not yet effective;
-- nothing later than the history's end is emitted, so the newest ECOs are under way.
+- an ECO whose propagation would reach past the history's end is marked ``truncated``:
+  the history leaves it out, because what is still in flight belongs to the live engine
+  (a console could otherwise offer to retry a step no engine holds).
 
 Steps follow DESIGN.md section 3 and the step ids of the agreed interfaces; idempotency
 keys are derived from (ECO, step, target, revision) as the engine derives them.
@@ -133,6 +135,8 @@ class Playout:
         self.cancel_at: datetime | None = None
         self.cancel_cause = "plm_cancelled"
         self.cancel_actor: str | None = None
+        self.truncated = False
+        """Whether the ECO's propagation reaches past ``end`` (set by :meth:`run`)."""
 
     def add(
         self, at: datetime, event_type: str, data: ev.EventData, key: str, subject: str
@@ -596,8 +600,10 @@ class Playout:
     def _render(self) -> list[dict[str, Any]]:
         self.pending.sort(key=lambda e: (e[0], e[1]))
         rendered = []
+        self.truncated = False
         for at, _, event_type, data, key, subject in self.pending:
             if at > self.end:
+                self.truncated = True
                 break
             rendered.append(
                 ev.new_event(

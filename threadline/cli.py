@@ -5,6 +5,7 @@ Each service registers its own sub-command here; a command appears only once it 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -97,6 +98,13 @@ def simulators_serve(
         float,
         typer.Option("--history-ecos-per-day", help="The ECO rate of that history."),
     ] = 6.0,
+    history_end: Annotated[
+        datetime | None,
+        typer.Option(
+            "--history-end",
+            help="When that history ended, UTC (give the backfill the same); default now.",
+        ),
+    ] = None,
 ) -> None:
     """Serve PLM, ERP, MES and procurement on one port, over one seeded plant world."""
     from simulators.cli import serve
@@ -110,6 +118,7 @@ def simulators_serve(
         confirmation_delay=confirmation_delay,
         history_days=history_days,
         history_ecos_per_day=history_ecos_per_day,
+        history_end=_utc(history_end),
         log_level=get_settings().log_level,
     )
 
@@ -205,6 +214,10 @@ def simulators_history(
     collector_url: Annotated[
         str | None, typer.Option("--collector-url", help="Overrides THREADLINE_COLLECTOR_URL.")
     ] = None,
+    end: Annotated[
+        datetime | None,
+        typer.Option("--end", help="When the history ends, UTC (as the simulators were told)."),
+    ] = None,
 ) -> None:
     """Post past ECO propagations to the collector as CloudEvents (safe to repeat)."""
     from simulators.cli import BackfillError, backfill
@@ -218,11 +231,19 @@ def simulators_history(
             days=days,
             seed=seed,
             ecos_per_day=ecos_per_day,
+            end=_utc(end),
         )
     except BackfillError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"posted {events} events of {ecos} ECOs over {days} days")
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A command-line time: naive means UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 def main() -> None:

@@ -111,8 +111,7 @@ class Supervisor:
             while True:
                 if process.poll() is not None:
                     raise ServiceFailed(
-                        f"the {service.name} exited with code {process.returncode}; "
-                        f"see {log_path}"
+                        f"the {service.name} exited with code {process.returncode}; see {log_path}"
                     )
                 with contextlib.suppress(httpx.HTTPError):
                     if client.get(service.health_url).is_success:

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -85,6 +86,8 @@ class Up:
         self.out = out
         self.stop_requested = threading.Event()
         self.token = secrets.token_urlsafe(32)
+        # One end for the simulators' world and the backfill, so they agree on history.
+        self.history_end = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
         self.supervisor = Supervisor(self.state_dir / "logs", self._child_env())
 
     def url(self, port: int, path: str = "") -> str:
@@ -151,6 +154,10 @@ class Up:
                     str(o.eco_rate),
                     "--faults",
                     str(faults),
+                    "--history-days",
+                    str(max(o.history_days, 0)),
+                    "--history-end",
+                    self.history_end,
                 ],
                 self.url(o.simulators_port, "/_admin/faults"),
             ),
@@ -232,6 +239,8 @@ class Up:
                 str(o.seed),
                 "--collector-url",
                 self.url(o.collector_port),
+                "--end",
+                self.history_end,
             ],
             env=self.supervisor.base_env,
             check=True,
