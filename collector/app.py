@@ -78,6 +78,13 @@ def create_app(
             return json_response({"status": "unavailable", "database": "unreachable"}, 503)
         return json_response({"status": "ok", "database": "reachable"})
 
+    async def get_summary(_request: Request) -> Response:
+        try:
+            counts = await run_in_threadpool(store.summary)
+        except sa.exc.SQLAlchemyError:
+            return json_response({"status": "unavailable", "database": "unreachable"}, 503)
+        return json_response(counts)
+
     async def get_metrics(_request: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -97,6 +104,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", get_metrics, methods=["GET"]),
+            Route("/summary", get_summary, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

@@ -500,6 +500,37 @@ class EventStore:
         with self.engine.connect() as connection:
             return int(connection.execute(sa.select(sa.func.count()).select_from(events)).one()[0])
 
+    def summary(self) -> dict[str, int]:
+        """Headline counts from the read models (what ``threadline up`` prints while it runs)."""
+        counts = sa.select(
+            sa.select(sa.func.count()).select_from(eco_status).scalar_subquery().label("ecos"),
+            sa.select(sa.func.count())
+            .where(eco_status.c.state == "production_ready")
+            .scalar_subquery()
+            .label("ready"),
+            sa.select(sa.func.count())
+            .where(step_status.c.state == "awaiting_confirmation")
+            .scalar_subquery()
+            .label("awaiting"),
+            sa.select(sa.func.count())
+            .where(eco_plants.c.state == "blocked")
+            .scalar_subquery()
+            .label("blocked"),
+            sa.select(sa.func.count())
+            .where(supplier_notices.c.status == "failed")
+            .scalar_subquery()
+            .label("failed"),
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(counts).one()
+        return {
+            "ecos_received": int(row.ecos),
+            "production_ready": int(row.ready),
+            "awaiting_confirmation": int(row.awaiting),
+            "blocked_plants": int(row.blocked),
+            "failed_notices": int(row.failed),
+        }
+
     def ping(self) -> None:
         """Raise unless the database answers."""
         with self.engine.connect() as connection:

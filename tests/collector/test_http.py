@@ -180,6 +180,14 @@ def test_health_readiness_and_metrics(sqlite_collector: Collector) -> None:
     assert 'collector_requests_rejected_total{reason="UNPARSABLE"}' in metrics
     assert "collector_request_seconds_bucket" in metrics
     assert "collector_commit_events_bucket" in metrics
+    summary = sqlite_collector.client.get("/summary").json()
+    assert set(summary) == {
+        "ecos_received",
+        "production_ready",
+        "awaiting_confirmation",
+        "blocked_plants",
+        "failed_notices",
+    }
 
 
 # The cloudevents SDK's gaps, each shown and guarded.

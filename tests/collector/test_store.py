@@ -112,6 +112,28 @@ def test_rebuild_equals_the_incremental_projections_of_a_shuffled_duplicated_str
     assert states == {eco_number(i): "production_ready" for i in (1, 2, 3)}
 
 
+def test_summary_counts_what_the_read_models_hold(engine: sa.Engine) -> None:
+    store = EventStore(engine)
+    assert store.summary() == {
+        "ecos_received": 0,
+        "production_ready": 0,
+        "awaiting_confirmation": 0,
+        "blocked_plants": 0,
+        "failed_notices": 0,
+    }
+    store.append(propagation_events(eco_number(1)), "engine")
+    stream = propagation_events(eco_number(2), blocked_plant="P200")
+    blocked = next(i for i, e in enumerate(stream) if e["type"].endswith("step.blocked.v1"))
+    store.append(stream[: blocked + 1], "engine")
+    summary = store.summary()
+    assert summary["ecos_received"] == 2
+    assert summary["production_ready"] == 1
+    assert summary["blocked_plants"] == 1
+    assert summary["awaiting_confirmation"] == len(
+        rows(engine, step_status, state="awaiting_confirmation")
+    )
+
+
 def test_query_filters_and_pages_with_a_cursor(engine: sa.Engine) -> None:
     store = EventStore(engine)
     store.append(list(many_propagations(2)), "engine")
