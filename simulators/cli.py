@@ -29,6 +29,7 @@ def serve(
     history_days: int = 0,
     history_ecos_per_day: float = 6.0,
     history_end: datetime | None = None,
+    inactive_work_center_share: float | None = None,
     log_level: str = "info",
 ) -> None:
     """Serve PLM, ERP, MES, procurement and the admin API until interrupted."""
@@ -36,11 +37,18 @@ def serve(
 
     from simulators.app import SimulatorConfig, create_app
     from simulators.faults import Faults
+    from simulators.generator import GeneratorConfig
 
     faults = Faults()
     if faults_file is not None:
         faults = Faults.model_validate_json(faults_file.read_text(encoding="utf-8"))
+    generator = GeneratorConfig()
+    if inactive_work_center_share is not None:
+        generator = generator.model_copy(
+            update={"inactive_work_center_share": inactive_work_center_share}
+        )
     config = SimulatorConfig(
+        generator=generator,
         seed=seed,
         eco_rate=eco_rate,
         faults=faults,

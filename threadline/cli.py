@@ -105,6 +105,15 @@ def simulators_serve(
             help="When that history ended, UTC (give the backfill the same); default now.",
         ),
     ] = None,
+    inactive_work_center_share: Annotated[
+        float | None,
+        typer.Option(
+            "--inactive-work-center-share",
+            min=0.0,
+            max=1.0,
+            help="Share of new ECOs whose routing uses an inactive work center (default 0.05).",
+        ),
+    ] = None,
 ) -> None:
     """Serve PLM, ERP, MES and procurement on one port, over one seeded plant world."""
     from simulators.cli import serve
@@ -119,6 +128,7 @@ def simulators_serve(
         history_days=history_days,
         history_ecos_per_day=history_ecos_per_day,
         history_end=_utc(history_end),
+        inactive_work_center_share=inactive_work_center_share,
         log_level=get_settings().log_level,
     )
 

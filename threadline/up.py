@@ -76,6 +76,10 @@ DEMO_RETRY_POLICIES = {"procurement": {"max_attempts": 4, "base_delay": 2.0, "ma
 """Supplier notices give up within seconds in the demo, so failures show while you watch."""
 
 
+DEMO_INACTIVE_WORK_CENTER_SHARE = 0.2
+"""One new ECO in five hits an inactive work center, so a blocked plant shows early."""
+
+
 class Up:
     """One run of ``threadline up``."""
 
@@ -158,6 +162,8 @@ class Up:
                     str(max(o.history_days, 0)),
                     "--history-end",
                     self.history_end,
+                    "--inactive-work-center-share",
+                    str(DEMO_INACTIVE_WORK_CENTER_SHARE),
                 ],
                 self.url(o.simulators_port, "/_admin/faults"),
             ),
