@@ -44,8 +44,17 @@ ADMIN_URL = os.environ.get(
 def start_simulators(port: int, confirmation_delay: float) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "threadline", "simulators", "serve", "--port", str(port),
-            "--seed", "7", "--confirmation-delay", str(confirmation_delay),
+            sys.executable,
+            "-m",
+            "threadline",
+            "simulators",
+            "serve",
+            "--port",
+            str(port),
+            "--seed",
+            "7",
+            "--confirmation-delay",
+            str(confirmation_delay),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -68,9 +77,7 @@ def prepare(base: str, ecos: int, latency_ms: float) -> list[str]:
         for wc in world["work_centers"]:
             if not wc["active"]:
                 client.post(f"/erp/plants/{wc['plant']}/work-centers/{wc['code']}/activate")
-        faults = {
-            system: {"latency_ms": latency_ms} for system in ("plm", "erp", "mes")
-        }
+        faults = {system: {"latency_ms": latency_ms} for system in ("plm", "erp", "mes")}
         faults["procurement"] = {"latency_ms": latency_ms, "unreliable_portal_rate": 0}
         client.put("/_admin/faults", json=faults).raise_for_status()
         numbers: list[str] = []

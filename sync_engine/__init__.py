@@ -1,1 +1,41 @@
-"""sync_engine package."""
+"""The sync engine: plans approved ECOs into steps and propagates them to ERP, MES and
+procurement, recording every state transition as a CloudEvent in its outbox.
+
+Modules: ``planner`` (pure plan of an ECO), ``states`` (the transition table), ``store``
+(every query; claiming, leases, the one transition function, the outbox), ``commands``
+(operator retry, bulk retry, skip, cancel), ``retry`` (policies as data), ``errors``,
+``connectors`` (one per system), ``runner`` (the jobs), ``scheduler`` (APScheduler wiring
+and :func:`run_engine`), ``relay``, ``reconcile``, ``metrics``, ``config``, ``testing``.
+
+Public names are re-exported here lazily, so importing the package (as ``threadline
+--help`` does) stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "plan": "sync_engine.planner",
+    "PlannedStep": "sync_engine.planner",
+    "CommandResult": "sync_engine.commands",
+    "retry_step": "sync_engine.commands",
+    "retry_matching": "sync_engine.commands",
+    "skip_step": "sync_engine.commands",
+    "cancel_eco": "sync_engine.commands",
+    "EngineConfig": "sync_engine.config",
+    "SyncEngine": "sync_engine.runner",
+    "run_engine": "sync_engine.scheduler",
+    "RetryPolicy": "sync_engine.retry",
+    "SyncError": "sync_engine.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sync_engine' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

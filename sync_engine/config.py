@@ -13,9 +13,9 @@ from threadline.settings import Settings
 
 DEFAULT_BULKHEADS: Mapping[System, int] = {
     System.PLM: 4,
-    System.ERP: 64,
-    System.MES: 32,
-    System.PROCUREMENT: 16,
+    System.ERP: 24,
+    System.MES: 12,
+    System.PROCUREMENT: 8,
 }
 
 

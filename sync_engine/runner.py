@@ -258,11 +258,7 @@ class SyncEngine:
                 ]
                 rejected.append((number or "unnumbered", violations, entry.eco))
         missing = sorted({i for eco, _ in fresh for i in eco.items} - set(self._items))
-        for number in missing:
-            try:
-                self._items[number] = await self.plm.item(number)
-            except CallError as exc:
-                log.warning("PLM item %s unavailable, planning from the ECO alone: %s", number, exc)
+        await asyncio.gather(*(self._fetch_item(number) for number in missing))
         items = dict(self._items)
         planned = [(eco, at, plan(eco, items)) for eco, at in fresh]
 
@@ -279,6 +275,13 @@ class SyncEngine:
         if acted and self._wake is not None:
             self._wake()
         return acted
+
+    async def _fetch_item(self, number: str) -> None:
+        async with self._semaphores[System.PLM]:
+            try:
+                self._items[number] = await self.plm.item(number)
+            except CallError as exc:
+                log.warning("PLM item %s unavailable, planning from the ECO alone: %s", number, exc)
 
     @staticmethod
     def _record_cancellations(connection: sa.Connection, entries: list[Any]) -> int:
