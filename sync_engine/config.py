@@ -13,8 +13,8 @@ from threadline.settings import Settings
 
 DEFAULT_BULKHEADS: Mapping[System, int] = {
     System.PLM: 4,
-    System.ERP: 24,
-    System.MES: 12,
+    System.ERP: 16,
+    System.MES: 8,
     System.PROCUREMENT: 8,
 }
 

@@ -22,7 +22,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -94,7 +94,7 @@ class SyncEngine:
         self,
         config: EngineConfig,
         db: sa.Engine,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | Mapping[System, httpx.AsyncClient],
         *,
         holder: str | None = None,
         metrics: Metrics | None = None,
@@ -102,14 +102,17 @@ class SyncEngine:
     ) -> None:
         self.config = config
         self.db = db
-        self.client = client
+        # One client (one connection pool) per system keeps each pool small: httpcore
+        # scans its whole pool on every request.
+        clients = client if isinstance(client, Mapping) else {s: client for s in System}
+        self.client = clients[System.ERP]
         self.holder = holder or store.new_holder()
         self.metrics = metrics or Metrics()
         self.sqlite = is_sqlite(db.url)
-        self.plm = PlmConnector(client, config.plm_url)
-        self.erp = ErpConnector(client, config.erp_url)
-        self.mes = MesConnector(client, config.mes_url)
-        self.procurement = ProcurementConnector(client, config.procurement_url)
+        self.plm = PlmConnector(clients[System.PLM], config.plm_url)
+        self.erp = ErpConnector(clients[System.ERP], config.erp_url)
+        self.mes = MesConnector(clients[System.MES], config.mes_url)
+        self.procurement = ProcurementConnector(clients[System.PROCUREMENT], config.procurement_url)
         self._rng = rng or random.Random()
         self._executor = ThreadPoolExecutor(
             max_workers=1 if self.sqlite else 4, thread_name_prefix="engine-db"
@@ -126,7 +129,7 @@ class SyncEngine:
             token = config.collector_token.get_secret_value() if config.collector_token else None
             self.relay_worker = Relay(
                 self.run_db,
-                client,
+                clients.get(System.PLM, self.client),
                 config.collector_url,
                 token,
                 batch=config.relay_batch,

@@ -19,6 +19,7 @@ import httpx
 import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from contracts.steps import System
 from sync_engine.config import EngineConfig
 from sync_engine.connectors import new_client
 from sync_engine.runner import SyncEngine
@@ -111,10 +112,17 @@ async def run_engine(
 ) -> None:
     """Run one engine until ``stop`` is set, then stop cleanly (in-flight calls finish and
     are recorded, leases are released). Raises ``EngineAlreadyRunning`` on a busy SQLite."""
-    own_client = client is None
-    http = client or new_client(
-        timeout=config.http_timeout, max_connections=sum(config.bulkheads.values()) + 8
-    )
+    owned: dict[System, httpx.AsyncClient] = {}
+    if client is None:
+        owned = {
+            system: new_client(
+                timeout=config.http_timeout,
+                max_connections=config.bulkheads.get(system, 4)
+                + (4 if system is System.PLM else 2),
+            )
+            for system in System
+        }
+    http: httpx.AsyncClient | dict[System, httpx.AsyncClient] = client or owned
     engine = SyncEngine(config, db, http)
     try:
         await engine.start()
@@ -137,5 +145,5 @@ async def run_engine(
             log.info("engine %s stopped", engine.holder)
     finally:
         engine.metrics.close()
-        if own_client:
-            await http.aclose()
+        for owned_client in owned.values():
+            await owned_client.aclose()

@@ -91,7 +91,7 @@ class Settings(BaseSettings):
         default=10.0, description="Timeout of one call to ERP, MES, PLM or procurement, seconds."
     )
     engine_bulkheads: dict[str, int] = Field(
-        default_factory=lambda: {"plm": 4, "erp": 24, "mes": 12, "procurement": 8},
+        default_factory=lambda: {"plm": 4, "erp": 16, "mes": 8, "procurement": 8},
         description='Calls in flight at once per system, as JSON: {"erp": 64}.',
     )
     engine_claim_batch: int = Field(
