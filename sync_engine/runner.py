@@ -65,6 +65,7 @@ PLM_LEASE = "sync_engine.plm_poller"
 RELAY_LEASE = "sync_engine.relay"
 RECONCILE_LEASE = "sync_engine.reconciler"
 FLUSH_GATHER_SECONDS = 0.02
+MAX_POLL_PAUSE = 30.0
 NOTHING_TO_WITHDRAW = frozenset({"BOM_ALREADY_EFFECTIVE", "BOM_NOT_FOUND"})
 
 
@@ -490,7 +491,7 @@ class SyncEngine:
     async def poll_confirmations(self) -> int:
         """Ask ERP about awaiting production versions; return how many were settled."""
         waiting: list[store.StepRecord] = await self.run_db(
-            store.awaiting_confirmations, limit=1000
+            store.awaiting_confirmations, limit=1000, now=utcnow()
         )
         if not waiting:
             return 0
@@ -511,6 +512,7 @@ class SyncEngine:
     ) -> int:
         now = utcnow()
         settled = 0
+        later: dict[str, datetime] = {}
         for step, answer in answers:
             try:
                 if isinstance(answer, CallError):
@@ -531,11 +533,16 @@ class SyncEngine:
                     settled += 1
                 else:
                     sla = self.config.sla_for(step.plant or "")
-                    requested = step.requested_at or now
-                    if (now - requested).total_seconds() > sla:
+                    age = (now - (step.requested_at or now)).total_seconds()
+                    if age > sla:
                         store.mark_overdue(connection, step, now=now, sla_seconds=sla)
+                    # Ask again after half the time waited so far: few calls for slow
+                    # confirmations, at most half again the wait for quick ones.
+                    pause = min(MAX_POLL_PAUSE, max(self.config.confirmation_interval, age / 2))
+                    later[step.step_id] = now + timedelta(seconds=pause)
             except StaleStep:
                 continue
+        store.defer_polls(connection, later)
         if settled and self._wake is not None:
             self._wake()
         return settled

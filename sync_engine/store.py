@@ -906,15 +906,30 @@ def await_confirmation(connection: sa.Connection, step: StepRecord, *, now: date
     return waiting
 
 
-def awaiting_confirmations(connection: sa.Connection, *, limit: int) -> list[StepRecord]:
-    """Steps waiting for ERP to confirm a production version, longest waiting first."""
-    rows = connection.execute(
-        sa.select(t.steps)
-        .where(t.steps.c.state == StepState.AWAITING_CONFIRMATION.value)
-        .order_by(t.steps.c.requested_at)
-        .limit(limit)
-    ).all()
+def awaiting_confirmations(
+    connection: sa.Connection, *, limit: int, now: datetime | None = None
+) -> list[StepRecord]:
+    """Steps waiting for ERP to confirm a production version, longest waiting first;
+    with ``now``, only those due for another look (see :func:`defer_polls`)."""
+    query = sa.select(t.steps).where(t.steps.c.state == StepState.AWAITING_CONFIRMATION.value)
+    if now is not None:
+        query = query.where(
+            sa.or_(t.steps.c.next_attempt_at.is_(None), t.steps.c.next_attempt_at <= now)
+        )
+    rows = connection.execute(query.order_by(t.steps.c.requested_at).limit(limit)).all()
     return [_record(row) for row in rows]
+
+
+def defer_polls(connection: sa.Connection, due: Mapping[str, datetime]) -> None:
+    """When to ask ERP again about each still-pending confirmation (not a state change)."""
+    if due:
+        connection.execute(
+            sa.update(t.steps)
+            .where(t.steps.c.step_id == sa.bindparam("b_step_id"))
+            .where(t.steps.c.state == StepState.AWAITING_CONFIRMATION.value)
+            .values(next_attempt_at=sa.bindparam("b_due", type_=t.steps.c.next_attempt_at.type)),
+            [{"b_step_id": step_id, "b_due": at} for step_id, at in due.items()],
+        )
 
 
 def confirm(
