@@ -5,7 +5,10 @@ and GIL with the engine), approves a burst of ECOs, then runs one engine on a fr
 PostgreSQL database until every ECO is production-ready. Prints steps per second and the
 time to production-ready, and with ``--profile`` where the engine's own time goes.
 
-    python benchmarks/engine_burst.py [--ecos 1000] [--latency-ms 20] [--profile]
+    python benchmarks/engine_burst.py [--ecos 1000] [--latency-ms 20] [--engines 1] [--profile]
+
+``--engines N`` adds N-1 engine processes (``threadline engine run``) on the same
+database: steps are shared through ``FOR UPDATE SKIP LOCKED``.
 
 PostgreSQL comes from THREADLINE_TEST_DATABASE_URL (default: the local server); a
 throwaway database is created and dropped.
@@ -68,6 +71,27 @@ def start_simulators(port: int, confirmation_delay: float) -> subprocess.Popen[b
             time.sleep(0.1)
     process.kill()
     raise SystemExit("the simulators did not start")
+
+
+def extra_engines(count: int, base: str, url: str) -> list[subprocess.Popen[bytes]]:
+    env = {
+        **os.environ,
+        "THREADLINE_DATABASE_URL": url,
+        "THREADLINE_PLM_URL": f"{base}/plm",
+        "THREADLINE_ERP_URL": f"{base}/erp",
+        "THREADLINE_MES_URL": f"{base}/mes",
+        "THREADLINE_PROCUREMENT_URL": f"{base}/procurement",
+        "THREADLINE_COLLECTOR_URL": "",
+        "THREADLINE_ENGINE_PLM_POLL_INTERVAL": "0.5",
+        "THREADLINE_ENGINE_DISPATCH_INTERVAL": "0.05",
+        "THREADLINE_ENGINE_CONFIRMATION_INTERVAL": "0.25",
+        "THREADLINE_LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "-m", "threadline", "engine", "run", "--metrics-port", "0"]
+    return [
+        subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(count)
+    ]
 
 
 def prepare(base: str, ecos: int, latency_ms: float) -> list[str]:
@@ -165,6 +189,7 @@ def main() -> None:
     parser.add_argument("--ecos", type=int, default=1000)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--confirmation-delay", type=float, default=2.0)
+    parser.add_argument("--engines", type=int, default=1, help="engines sharing the work")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
 
@@ -183,7 +208,13 @@ def main() -> None:
             reconcile_interval=3600.0,
             metrics_port=None,
         )
-        asyncio.run(burst(config, url, numbers, args.profile))
+        others = extra_engines(args.engines - 1, base, url)
+        try:
+            asyncio.run(burst(config, url, numbers, args.profile))
+        finally:
+            for process in others:
+                process.terminate()
+                process.wait(timeout=30)
     finally:
         simulators.terminate()
         simulators.wait(timeout=10)
