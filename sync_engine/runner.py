@@ -144,7 +144,7 @@ class SyncEngine:
     async def run_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``fn(connection, *args, **kwargs)`` in one transaction, off the event loop.
 
-        Its events are written at the end, under the outbox lock (:func:`store.writing`).
+        The transaction takes the outbox lock first (see :func:`store.lock_outbox`).
         """
 
         def work() -> Any:

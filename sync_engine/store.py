@@ -12,11 +12,11 @@ time, and only one engine process runs (see :mod:`sync_engine.runner`).
 
 Outbox order: on PostgreSQL every transaction that writes the outbox holds one
 transaction-scoped advisory lock (:func:`lock_outbox`), so outbox ids commit in id order
-and the relay never sees a later id before an earlier one. A unit of work
-(:func:`writing`) buffers its events and takes the lock only for its last statement, the
-outbox insert, just before it commits: the lock is held for moments, and its holder never
-waits for a row lock, so it cannot take part in a deadlock. SQLite serialises writers
-anyway.
+and the relay never sees a later id before an earlier one. Writers take it first, before
+any row lock, so two engines' transactions cannot deadlock on each other, and checks that
+read other steps (is the ECO now production-ready? was it cancelled meanwhile?) see every
+earlier write: taken last, two transactions finishing an ECO's last two steps could each
+miss the other's and leave the ECO open. SQLite serialises writers anyway.
 """
 
 from __future__ import annotations
@@ -121,8 +121,7 @@ def step_error(kind: StepKind, error: CallError) -> ev.StepError:
 def lock_outbox(connection: sa.Connection) -> None:
     """Take the outbox writers' lock for this transaction (PostgreSQL; a no-op on SQLite).
 
-    Held until commit. Take it either first, or (as :func:`writing` does) only for the
-    transaction's last statement, so its holder never waits for a row lock.
+    Call it first in a transaction that may write events, before locking any row.
     """
     if connection.dialect.name != "postgresql":
         return
@@ -188,9 +187,10 @@ def flush_outbox(connection: sa.Connection) -> int:
 
 @contextlib.contextmanager
 def writing(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """One unit of work: a transaction that buffers the events it emits and writes them,
-    under the outbox lock, as its last statement before it commits."""
+    """One unit of work: a transaction that takes the outbox lock first, buffers the
+    events it emits and writes them just before it commits."""
     with engine.begin() as connection:
+        lock_outbox(connection)
         connection.info[OUTBOX_BUFFER] = []
         try:
             yield connection
@@ -274,6 +274,7 @@ def apply_moves(
             )
     if not moves:
         return []
+    lock_outbox(connection)
     ids = list({m.step.step_id for m in moves})
     current: dict[str, tuple[str, str | None]] = {}
     if locked:
