@@ -28,6 +28,7 @@ def run(
     and token, THREADLINE_ENGINE_* timings). On SQLite only one engine may run.
     """
     import asyncio
+    import logging
     import signal
 
     from sync_engine.config import EngineConfig
@@ -39,6 +40,8 @@ def run(
 
     settings = get_settings()
     configure(settings.log_level)
+    # Several jobs run every second; their "running"/"executed" lines would bury the log.
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     overrides = {}
     if metrics_port is not None:
         overrides["metrics_port"] = metrics_port or None
