@@ -14,7 +14,11 @@ httptools) in a subprocess and posts realistic engine events (whole ECO propagat
 - one transaction per event (``EventStore.append`` of each event in turn, in process):
   what single events would cost without group commit;
 - the HTTP floor: the same single-event requests against a bare uvicorn ASGI app that
-  answers 202 at once (what HTTP alone costs on this machine).
+  answers 202 at once (what HTTP alone costs on this machine);
+- where the time goes, in process and in CPU (steadier than wall time on a shared
+  machine): validating the batches (``parse_request``), storing them with every
+  projection (``EventStore.append_many``, Python and PostgreSQL apart), and the bare
+  insert of the raw ceiling.
 
 Prints events/s and p50/p99 request latency for each.
 """
@@ -41,9 +45,11 @@ import psycopg
 import sqlalchemy as sa
 
 from collector.app import create_engine_for_collector
+from collector.auth import ProducerGrant
 from collector.samples import many_propagations
 from collector.store import EventStore, event_row
 from collector.tables import PROJECTIONS, events
+from collector.validation import parse_request
 from threadline.migrate import upgrade
 
 ADMIN_URL = os.environ.get(
@@ -225,7 +231,8 @@ def stored(url: str) -> int:
     return int(count)
 
 
-def raw_ceiling(url: str, stream: list[dict[str, Any]]) -> tuple[float, list[float]]:
+def raw_ceiling(url: str, stream: list[dict[str, Any]]) -> tuple[float, list[float], float]:
+    """The bare insert's throughput, latencies and PostgreSQL CPU seconds."""
     dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     received_at = datetime.now(UTC)
     rows = [event_row(event, "engine", received_at) for event in stream]
@@ -247,6 +254,8 @@ def raw_ceiling(url: str, stream: list[dict[str, Any]]) -> tuple[float, list[flo
             "CREATE TABLE events_raw (LIKE events INCLUDING DEFAULTS, UNIQUE (source, id))"
         )
         connection.commit()
+        backend = connection.info.backend_pid
+        cpu_before = cpu_seconds(backend)
         started = time.perf_counter()
         for position in range(0, len(values), 100):
             batch_started = time.perf_counter()
@@ -255,9 +264,39 @@ def raw_ceiling(url: str, stream: list[dict[str, Any]]) -> tuple[float, list[flo
             connection.commit()
             latencies.append(time.perf_counter() - batch_started)
         elapsed = time.perf_counter() - started
+        database_cpu = cpu_seconds(backend) - cpu_before
         connection.execute("DROP TABLE events_raw")
         connection.commit()
-    return elapsed, latencies
+    return elapsed, latencies, database_cpu
+
+
+def where_time_goes(url: str, stream: list[dict[str, Any]]) -> None:
+    """CPU per event of validation and of the store (Python, PostgreSQL), in process."""
+    grant = ProducerGrant(producer="engine", sources=("",))
+    bodies = [orjson.dumps(stream[i : i + 100]) for i in range(0, len(stream), 100)]
+    started = time.process_time()
+    parsed = [
+        parse_request("application/cloudevents-batch+json", [], body, grant) for body in bodies
+    ]
+    validation = time.process_time() - started
+    reset(url)
+    engine = create_engine_for_collector(url)
+    store = EventStore(engine)
+    store.append_many([(parsed[0], "engine")])
+    backends = backend_pids(url)
+    database_before = sum(cpu_seconds(pid) for pid in backends)
+    started = time.process_time()
+    for batch in parsed[1:]:
+        store.append_many([(batch, "engine")])
+    python = time.process_time() - started
+    database = sum(cpu_seconds(pid) for pid in backends) - database_before
+    engine.dispose()
+    stored_count = sum(len(batch) for batch in parsed[1:])
+    print(
+        f"in process, CPU per event: validation {1e6 * validation / len(stream):4.0f} us; "
+        f"store with projections: Python {1e6 * python / stored_count:4.0f} us, "
+        f"PostgreSQL {1e6 * database / stored_count:4.0f} us"
+    )
 
 
 BARE_SERVER = """
@@ -332,6 +371,28 @@ def main() -> None:
         f"PostgreSQL database {DATABASE}; collector on port {port} ({args.workers} process); "
         f"projections on; load average {os.getloadavg()[0]:.1f}"
     )
+    try:
+        measure_http(url, port, args, batch_stream, single_stream)
+        elapsed, latencies, database_cpu = raw_ceiling(url, batch_stream)
+        report("raw ceiling (executemany, 100/tx)", len(batch_stream), elapsed, latencies)
+        per_event = 1e6 * database_cpu / len(batch_stream)
+        print(f"{'':34} CPU per event: PostgreSQL {per_event:5.0f} us")
+        elapsed, latencies = one_commit_each(url, single_stream[:2000])
+        report("one transaction per event", min(len(single_stream), 2000), elapsed, latencies)
+        where_time_goes(url, batch_stream)
+    finally:
+        # Also after a failure: no benchmark database is left behind.
+        drop_database()
+
+
+def measure_http(
+    url: str,
+    port: int,
+    args: argparse.Namespace,
+    batch_stream: list[dict[str, Any]],
+    single_stream: list[dict[str, Any]],
+) -> None:
+    """Batches and single events through the collector, then the bare HTTP floor."""
     server = start_server(url, port, args.profile, args.workers)
     try:
         batches = [
@@ -363,12 +424,6 @@ def main() -> None:
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=60)
-
-    elapsed, latencies = raw_ceiling(url, batch_stream)
-    report("raw ceiling (executemany, 100/tx)", len(batch_stream), elapsed, latencies)
-    elapsed, latencies = one_commit_each(url, single_stream[:2000])
-    report("one transaction per event", min(len(single_stream), 2000), elapsed, latencies)
-    drop_database()
 
 
 def drop_database() -> None:
