@@ -20,18 +20,13 @@ from contracts.events import (
     OperatorActionTaken,
     PlantRevisionChanged,
     ProductionVersionConfirmed,
-    StepAwaitingConfirmation,
-    StepBlocked,
     StepError,
-    StepRetrying,
-    StepScheduled,
-    StepStarted,
-    StepSucceeded,
     SupplierNoticeFailed,
     SupplierNoticeSent,
     new_event,
+    step_transition,
 )
-from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState
+from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, step_id
 
 ENGINE_SOURCE = "/threadline/engine"
 START = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -80,28 +75,19 @@ class _Emitter:
         attempt: int = 0,
         **extra: Any,
     ) -> None:
-        step_id = f"{self.eco}/{kind}/{plant or '-'}/{item or supplier or '-'}"
-        models: dict[StepState, Any] = {
-            StepState.WAITING: StepScheduled,
-            StepState.PENDING: StepScheduled,
-            StepState.RUNNING: StepStarted,
-            StepState.SUCCEEDED: StepSucceeded,
-            StepState.RETRYING: StepRetrying,
-            StepState.BLOCKED: StepBlocked,
-            StepState.AWAITING_CONFIRMATION: StepAwaitingConfirmation,
-        }
-        data = models[to_state](
+        ident = step_id(self.eco, kind, plant, item or supplier)
+        data = step_transition(
+            to_state,
             eco=self.eco,
-            step_id=step_id,
+            step_id=ident,
             kind=kind,
             system=kind.system,
             plant=plant,
             item=item,
             supplier=supplier,
             revision=revision,
-            to_state=to_state,
             attempt=attempt,
-            idempotency_key=f"{step_id}/{revision or '-'}",
+            idempotency_key=f"{ident}/{revision or '-'}",
             **extra,
         )
         self.emit(STEP_EVENT_TYPES[to_state], data)

@@ -11,6 +11,7 @@ from contracts.events import (
     lookup,
     new_event,
     parse_data,
+    step_transition,
 )
 from contracts.model import (
     AffectedItem,
@@ -32,7 +33,7 @@ from contracts.model import (
     next_revision,
     revision_key,
 )
-from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System
+from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System, step_id
 
 __all__ = [
     "CATALOG",
@@ -66,4 +67,6 @@ __all__ = [
     "next_revision",
     "parse_data",
     "revision_key",
+    "step_id",
+    "step_transition",
 ]

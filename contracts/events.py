@@ -361,6 +361,17 @@ STEP_EVENT_TYPES: dict[StepState, str] = {
 """The event type that records a step's arrival in each state."""
 
 
+def step_transition(to_state: StepState, **fields: Any) -> StepTransition:
+    """The data of the event that records a step's arrival in ``to_state``.
+
+    Picks the state's catalog model (``STEP_EVENT_TYPES``) and validates ``fields`` with it.
+    """
+    model = CATALOG[STEP_EVENT_TYPES[to_state]].model
+    data = model.model_validate({**fields, "to_state": to_state})
+    assert isinstance(data, StepTransition)
+    return data
+
+
 class UnknownEventType(KeyError):
     """The type is not in the catalog."""
 

@@ -74,6 +74,11 @@ class ErrorCategory(StrEnum):
     CONTRACT = "contract"  # a response that breaks the contract: a dead letter
 
 
+def step_id(eco: str, kind: StepKind, plant: str | None, target: str | None) -> str:
+    """A step's identity: ``{eco}/{kind}/{plant or '-'}/{item or supplier or '-'}``."""
+    return f"{eco}/{kind.value}/{plant or '-'}/{target or '-'}"
+
+
 class OperatorAction(StrEnum):
     """What an operator can do from the console or the command line."""
 

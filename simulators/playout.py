@@ -29,7 +29,14 @@ from typing import Any
 
 from contracts import events as ev
 from contracts.model import ItemKind, next_revision
-from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System
+from contracts.steps import (
+    ErrorCategory,
+    OperatorAction,
+    StepKind,
+    StepState,
+    System,
+    step_id,
+)
 from simulators.generator import REASONS, TITLES
 from simulators.world import World
 
@@ -53,17 +60,6 @@ UNRELIABLE_PORTAL_SHARE = 0.35
 MAX_ATTEMPTS = 6
 
 S = StepState
-TRANSITION_MODELS: dict[StepState, type[ev.StepTransition]] = {
-    S.WAITING: ev.StepScheduled,
-    S.PENDING: ev.StepScheduled,
-    S.RUNNING: ev.StepStarted,
-    S.SUCCEEDED: ev.StepSucceeded,
-    S.RETRYING: ev.StepRetrying,
-    S.BLOCKED: ev.StepBlocked,
-    S.SKIPPED: ev.StepSkipped,
-    S.CANCELLED: ev.StepCancelled,
-    S.AWAITING_CONFIRMATION: ev.StepAwaitingConfirmation,
-}
 
 
 _NAMESPACE_BYTES = NAMESPACE.bytes
@@ -194,7 +190,7 @@ class Playout:
             revision = self.new[item] if item else None
             steps.append(
                 _Step(
-                    step_id=f"{self.number}/{kind.value}/{plant or '-'}/{target or '-'}",
+                    step_id=step_id(self.number, kind, plant, target),
                     kind=kind,
                     plant=plant,
                     item=item,
@@ -258,7 +254,6 @@ class Playout:
             "revision": step.revision,
             "supplier": step.supplier,
             "from_state": step.state,
-            "to_state": to,
             "attempt": step.attempt,
             "idempotency_key": step.key,
             "error": error,
@@ -268,7 +263,7 @@ class Playout:
         }
         if production_version is not None:
             fields["production_version"] = production_version
-        data = TRANSITION_MODELS[to](**fields)
+        data = ev.step_transition(to, **fields)
         step.emitted += 1
         self.add(at, ev.STEP_EVENT_TYPES[to], data, f"{step.step_id}|{step.emitted}", self.number)
         step.state = to

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from contracts.model import Eco, Item, ItemKind, RoutingChange
-from contracts.steps import StepKind, System
+from contracts.steps import StepKind, System, step_id
 
 BUILT_IN_HOUSE = frozenset({ItemKind.FINISHED_GOOD, ItemKind.ASSEMBLY})
 
@@ -46,11 +46,6 @@ class PlannedStep(BaseModel):
     def system(self) -> System:
         """The system the step calls."""
         return self.kind.system
-
-
-def step_id(eco: str, kind: StepKind, plant: str | None, target: str | None) -> str:
-    """The step's identity: ``{eco}/{kind}/{plant or '-'}/{item or supplier or '-'}``."""
-    return f"{eco}/{kind.value}/{plant or '-'}/{target or '-'}"
 
 
 def idempotency_key(

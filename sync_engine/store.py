@@ -327,26 +327,24 @@ def apply_moves(
 def _step_event(connection: sa.Connection, move: Move, updated: StepRecord, now: datetime) -> None:
     step = move.step
     event_type = ev.STEP_EVENT_TYPES[move.to]
-    data = ev.lookup(event_type).model.model_validate(
-        {
-            "eco": step.eco,
-            "step_id": step.step_id,
-            "kind": step.kind,
-            "system": step.system,
-            "plant": step.plant,
-            "item": step.item,
-            "revision": step.revision,
-            "supplier": step.supplier,
-            "from_state": step.state,
-            "to_state": move.to,
-            "attempt": updated.attempt,
-            "idempotency_key": updated.idempotency_key,
-            "error": move.error,
-            "next_attempt_at": updated.next_attempt_at,
-            "reason": move.reason,
-            "actor": move.actor,
-            **(move.event_fields or {}),
-        }
+    data = ev.step_transition(
+        move.to,
+        eco=step.eco,
+        step_id=step.step_id,
+        kind=step.kind,
+        system=step.system,
+        plant=step.plant,
+        item=step.item,
+        revision=step.revision,
+        supplier=step.supplier,
+        from_state=step.state,
+        attempt=updated.attempt,
+        idempotency_key=updated.idempotency_key,
+        error=move.error,
+        next_attempt_at=updated.next_attempt_at,
+        reason=move.reason,
+        actor=move.actor,
+        **(move.event_fields or {}),
     )
     emit(connection, event_type, data, now=now, subject=step.eco, correlationid=step.eco)
 

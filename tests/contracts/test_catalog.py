@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from contracts import events as ev
 from contracts.events import CATALOG, STEP_EVENT_TYPES, lookup, new_event, parse_data
 from contracts.schemas import catalog_schemas, export
-from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System
+from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System, step_id
 
 AT = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
 ERROR = ev.StepError(
@@ -217,3 +217,13 @@ def test_step_transitions_round_trip_through_their_schema(
     as_json = json.loads(data.model_dump_json())
     jsonschema.validate(as_json, catalog_schemas()[event_type])
     assert parse_data(event_type, as_json) == data
+
+
+def test_step_transition_picks_the_model_of_the_state_and_names_the_step() -> None:
+    data = ev.step_transition(StepState.RETRYING, **STEP, error=ERROR, next_attempt_at=AT)
+    assert isinstance(data, ev.StepRetrying)
+    with pytest.raises(ValidationError):
+        ev.step_transition(StepState.BLOCKED, **STEP)
+    assert ev.step_transition(StepState.WAITING, **STEP).step_id == step_id(
+        "ECO-2026-00042", StepKind.ERP_ROUTING, "P100", "ASM-1001"
+    )

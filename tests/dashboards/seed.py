@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from collector.store import EventStore
 from contracts import events as ev
-from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState
+from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, step_id
 
 SOURCE = "/threadline/engine"
 PLANT_KINDS = (
@@ -26,20 +26,6 @@ PLANT_KINDS = (
     StepKind.ERP_CONFIRMATION,
     StepKind.MES_ROUTING,
 )
-_MODELS: dict[StepState, type[ev.StepTransition]] = {
-    StepState.WAITING: ev.StepScheduled,
-    StepState.PENDING: ev.StepScheduled,
-    StepState.RUNNING: ev.StepStarted,
-    StepState.SUCCEEDED: ev.StepSucceeded,
-    StepState.RETRYING: ev.StepRetrying,
-    StepState.FAILED: ev.StepFailed,
-    StepState.BLOCKED: ev.StepBlocked,
-    StepState.AWAITING_CONFIRMATION: ev.StepAwaitingConfirmation,
-}
-
-
-def step_id(eco: str, kind: StepKind, plant: str | None, target: str | None) -> str:
-    return f"{eco}/{kind}/{plant or '-'}/{target or '-'}"
 
 
 def error(kind: StepKind, code: str, message: str, category: ErrorCategory) -> ev.StepError:
@@ -120,7 +106,8 @@ class Story:
         **extra: Any,
     ) -> str:
         ident = step_id(self.eco, kind, plant, item or supplier)
-        data = _MODELS[to_state](
+        data = ev.step_transition(
+            to_state,
             eco=self.eco,
             step_id=ident,
             kind=kind,
@@ -129,7 +116,6 @@ class Story:
             item=item,
             revision=revision,
             supplier=supplier,
-            to_state=to_state,
             attempt=attempt,
             idempotency_key=f"{ident}/{revision or '-'}",
             **extra,
