@@ -40,17 +40,26 @@ PLANT_KINDS = (
 )
 
 
-@dataclass
-class _Emitter:
+@dataclass(kw_only=True)
+class Emitter:
+    """Builds one ECO's events in time order, as the engine emits them.
+
+    Each event is ``tick`` after the one before; ``sequence`` counts up behind an optional
+    ``sequence_prefix`` (zero-padded to 20 characters in all).
+    """
+
     eco: str
-    source: str
-    clock: datetime
-    sequence: int
+    source: str = ENGINE_SOURCE
+    clock: datetime = START
+    sequence: int = 0
+    tick: timedelta = timedelta(milliseconds=250)
+    sequence_prefix: str = ""
     events: list[dict[str, Any]] = field(default_factory=list)
 
     def emit(self, event_type: str, data: Any, subject: str | None = None) -> None:
-        self.clock += timedelta(milliseconds=250)
+        self.clock += self.tick
         self.sequence += 1
+        width = 20 - len(self.sequence_prefix)
         self.events.append(
             new_event(
                 event_type,
@@ -59,7 +68,7 @@ class _Emitter:
                 time=self.clock,
                 subject=subject or self.eco,
                 correlationid=self.eco,
-                sequence=f"{self.sequence:020d}",
+                sequence=f"{self.sequence_prefix}{self.sequence:0{width}d}",
             )
         )
 
@@ -74,7 +83,8 @@ class _Emitter:
         revision: str | None = None,
         attempt: int = 0,
         **extra: Any,
-    ) -> None:
+    ) -> str:
+        """Emit the step's arrival in ``to_state``; return its step id."""
         ident = step_id(self.eco, kind, plant, item or supplier)
         data = step_transition(
             to_state,
@@ -91,6 +101,7 @@ class _Emitter:
             **extra,
         )
         self.emit(STEP_EVENT_TYPES[to_state], data)
+        return ident
 
 
 def _error(kind: StepKind, category: ErrorCategory, code: str, message: str) -> StepError:
@@ -121,7 +132,7 @@ def propagation_events(
     ``blocked_plant`` that plant's routing is first rejected (``WORK_CENTER_INACTIVE``)
     and then retried by an operator; its confirmation is also reported overdue.
     """
-    out = _Emitter(eco, source, start, sequence_start)
+    out = Emitter(eco=eco, source=source, clock=start, sequence=sequence_start)
     step_count = len(items) * (1 + len(plants) * len(PLANT_KINDS)) + len(suppliers)
     out.emit(
         "io.threadline.eco.received.v1",
@@ -168,7 +179,7 @@ def propagation_events(
     return out.events
 
 
-def _supplier_notice(out: _Emitter, supplier: str, items: list[str]) -> None:
+def _supplier_notice(out: Emitter, supplier: str, items: list[str]) -> None:
     kind = StepKind.SUPPLIER_NOTICE
     out.step(kind, StepState.PENDING, supplier=supplier)
     out.step(kind, StepState.RUNNING, supplier=supplier, attempt=1)
@@ -203,7 +214,7 @@ def _supplier_notice(out: _Emitter, supplier: str, items: list[str]) -> None:
     out.step(kind, StepState.SUCCEEDED, supplier=supplier, attempt=2)
 
 
-def _plant(out: _Emitter, plant: str, item: str, revision: str, *, blocked: bool) -> None:
+def _plant(out: Emitter, plant: str, item: str, revision: str, *, blocked: bool) -> None:
     where: dict[str, Any] = {"plant": plant, "item": item, "revision": revision}
     for kind in (StepKind.ERP_BOM, StepKind.ERP_ROUTING):
         out.step(kind, StepState.PENDING, **where)

@@ -14,9 +14,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from collector.samples import Emitter
 from collector.store import EventStore
 from contracts import events as ev
-from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, step_id
+from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState
 
 SOURCE = "/threadline/engine"
 PLANT_KINDS = (
@@ -34,8 +35,8 @@ def error(kind: StepKind, code: str, message: str, category: ErrorCategory) -> e
     )
 
 
-@dataclass
-class Story:
+@dataclass(kw_only=True)
+class Story(Emitter):
     """The events of one ECO, told in time order."""
 
     eco: str
@@ -45,11 +46,11 @@ class Story:
     family: str = "PUMPS"
     suppliers: list[str] = field(default_factory=list)
     effectivity: date | None = None
-    events: list[dict[str, Any]] = field(default_factory=list)
-    sequence: int = 0
+    tick: timedelta = timedelta(milliseconds=10)
 
     def __post_init__(self) -> None:
         self.clock = self.approved_at
+        self.sequence_prefix = self.eco[-5:]
         steps = len(self.items) * (1 + len(self.plants) * len(PLANT_KINDS)) + len(self.suppliers)
         self.emit(
             "io.threadline.eco.received.v1",
@@ -77,51 +78,6 @@ class Story:
     def at(self, when: datetime) -> Story:
         self.clock = when
         return self
-
-    def emit(self, event_type: str, data: ev.EventData, subject: str | None = None) -> None:
-        self.clock += timedelta(milliseconds=10)
-        self.sequence += 1
-        self.events.append(
-            ev.new_event(
-                event_type,
-                source=SOURCE,
-                data=data,
-                time=self.clock,
-                subject=subject or self.eco,
-                correlationid=self.eco,
-                sequence=f"{self.eco[-5:]}{self.sequence:015d}",
-            )
-        )
-
-    def step(
-        self,
-        kind: StepKind,
-        to_state: StepState,
-        *,
-        plant: str | None = None,
-        item: str | None = None,
-        supplier: str | None = None,
-        revision: str | None = None,
-        attempt: int = 0,
-        **extra: Any,
-    ) -> str:
-        ident = step_id(self.eco, kind, plant, item or supplier)
-        data = ev.step_transition(
-            to_state,
-            eco=self.eco,
-            step_id=ident,
-            kind=kind,
-            system=kind.system,
-            plant=plant,
-            item=item,
-            revision=revision,
-            supplier=supplier,
-            attempt=attempt,
-            idempotency_key=f"{ident}/{revision or '-'}",
-            **extra,
-        )
-        self.emit(ev.STEP_EVENT_TYPES[to_state], data)
-        return ident
 
     def item_revisions(self) -> None:
         for item, revision in self.items.items():
