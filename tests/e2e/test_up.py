@@ -18,7 +18,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from sync_engine.commands import retry_step
+from contracts.steps import StepKind, StepState
+from sync_engine.commands import retry_matching
 from threadline.db import create_engine
 
 pytestmark = pytest.mark.e2e
@@ -169,14 +170,21 @@ def test_up_runs_the_product_and_stops_cleanly(up: Up, tmp_path: Path) -> None:
             ),
             timeout=180,
         )
-        step_id = wait_for(
+        # A supplier whose contact bounces would be refused again once the portal is back.
+        world = httpx.get(f"{sim}/plm/world", timeout=5).json()
+        reachable = ", ".join(
+            f"'{s['code']}'"
+            for s in world["suppliers"]
+            if not s["invalid_contact"] and not s["unreliable_portal"]
+        )
+        failed_notices = (
+            "SELECT n.step_id FROM supplier_notices n JOIN step_status s USING (step_id) "
+            f"WHERE n.status = 'failed' AND s.state = 'failed' AND n.supplier IN ({reachable}) "
+            "AND n.eco IN (SELECT correlationid FROM events WHERE source = '/threadline/engine')"
+        )
+        wait_for(
             "a failed supplier notice",
-            lambda: scalar(
-                engine,
-                "SELECT n.step_id FROM supplier_notices n JOIN step_status s USING (step_id) "
-                "WHERE n.status = 'failed' AND s.state = 'failed' AND n.eco IN "
-                "(SELECT correlationid FROM events WHERE source = '/threadline/engine') LIMIT 1",
-            ),
+            lambda: scalar(engine, failed_notices),
             timeout=180,
             explain=lambda: rows(
                 engine,
@@ -187,20 +195,39 @@ def test_up_runs_the_product_and_stops_cleanly(up: Up, tmp_path: Path) -> None:
         faults["procurement"] = {}
         httpx.put(f"{sim}/_admin/faults", json=faults, timeout=5).raise_for_status()
 
-        result = retry_step(engine, step_id, actor="e2e", reason="portal back", role="operator")
+        # Every such notice at once, so one whose ECO PLM cancels meanwhile cannot decide.
+        step_ids = [row[0] for row in rows(engine, failed_notices)]
+        result = retry_matching(
+            engine,
+            actor="e2e",
+            reason="portal back",
+            role="operator",
+            states=(StepState.FAILED,),
+            kind=StepKind.SUPPLIER_NOTICE,
+            step_ids=step_ids,
+        )
         assert result.outcome == "queued", result
+        assert set(result.step_ids) == set(step_ids)
+        listed = ", ".join(f"'{s}'" for s in step_ids)
         wait_for(
-            "the retried notice to be sent",
-            lambda: (
-                scalar(engine, f"SELECT status FROM supplier_notices WHERE step_id = '{step_id}'")
-                == "sent"
+            "a retried notice to be sent",
+            lambda: scalar(
+                engine,
+                f"SELECT count(*) FROM supplier_notices WHERE step_id IN ({listed}) "
+                "AND status = 'sent'",
             ),
             timeout=120,
+            explain=lambda: rows(
+                engine,
+                "SELECT s.state, s.attempt, s.last_error_code, e.state FROM sync_steps s "
+                f"JOIN eco_status e ON e.eco = s.eco WHERE s.step_id IN ({listed})",
+            ),
         )
         assert (
             scalar(
                 engine,
-                "SELECT count(*) FROM operator_actions WHERE actor = 'e2e' AND action = 'retry'",
+                "SELECT count(*) FROM operator_actions "
+                "WHERE actor = 'e2e' AND action = 'retry_bulk'",
             )
             == 1
         )
