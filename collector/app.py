@@ -28,7 +28,7 @@ from collector.projections import ConfirmationSla
 from collector.receiver import Receiver, json_response
 from collector.store import EventStore
 from contracts.schemas import catalog_schemas
-from threadline.db import create_engine
+from threadline.db import capabilities, create_engine
 from threadline.settings import Settings
 
 
@@ -48,7 +48,7 @@ def create_app(
         metrics,
         max_pending_requests=max_pending_requests,
         max_commit_events=max_commit_events,
-        writers=writers or (2 if store.engine.dialect.name == "postgresql" else 1),
+        writers=writers or (1 if capabilities(store.engine).single_writer else 2),
     )
     receiver = Receiver(store, tokens, committer, metrics, max_request_bytes)
     catalog = orjson.dumps(

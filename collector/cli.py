@@ -26,13 +26,13 @@ def serve(
     import uvicorn
 
     from collector.auth import load_tokens
-    from threadline.db import is_sqlite
+    from threadline.db import capabilities
     from threadline.logs import configure
     from threadline.settings import get_settings
 
     settings = get_settings()
     configure(settings.log_level)
-    if workers > 1 and is_sqlite(settings.database_url):
+    if workers > 1 and capabilities(settings.database_url).single_writer:
         raise typer.BadParameter("SQLite has one writer: use --workers 1", param_hint="--workers")
     if len(load_tokens(settings)) == 0:
         typer.echo("warning: no producer tokens configured; every POST will be refused", err=True)

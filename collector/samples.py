@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from contracts.events import (
-    STEP_EVENT_TYPES,
     ConfirmationOverdue,
     EcoProductionReady,
     EcoReceived,
+    EventData,
     OperatorActionTaken,
     PlantRevisionChanged,
     ProductionVersionConfirmed,
@@ -56,17 +56,16 @@ class Emitter:
     sequence_prefix: str = ""
     events: list[dict[str, Any]] = field(default_factory=list)
 
-    def emit(self, event_type: str, data: Any, subject: str | None = None) -> None:
+    def emit(self, data: EventData, subject: str | None = None) -> None:
         self.clock += self.tick
         self.sequence += 1
         width = 20 - len(self.sequence_prefix)
         self.events.append(
             new_event(
-                event_type,
+                data,
                 source=self.source,
-                data=data,
                 time=self.clock,
-                subject=subject or self.eco,
+                subject=subject,
                 correlationid=self.eco,
                 sequence=f"{self.sequence_prefix}{self.sequence:0{width}d}",
             )
@@ -100,7 +99,7 @@ class Emitter:
             idempotency_key=f"{ident}/{revision or '-'}",
             **extra,
         )
-        self.emit(STEP_EVENT_TYPES[to_state], data)
+        self.emit(data)
         return ident
 
 
@@ -135,7 +134,6 @@ def propagation_events(
     out = Emitter(eco=eco, source=source, clock=start, sequence=sequence_start)
     step_count = len(items) * (1 + len(plants) * len(PLANT_KINDS)) + len(suppliers)
     out.emit(
-        "io.threadline.eco.received.v1",
         EcoReceived(
             eco=eco,
             title=f"Change {eco}",
@@ -166,7 +164,6 @@ def propagation_events(
             _plant(out, plant, item, revision, blocked=plant == blocked_plant)
     ready_at = out.clock + timedelta(milliseconds=250)
     out.emit(
-        "io.threadline.eco.production_ready.v1",
         EcoProductionReady(
             eco=eco,
             approved_at=start,
@@ -194,7 +191,6 @@ def _supplier_notice(out: Emitter, supplier: str, items: list[str]) -> None:
         next_attempt_at=retry_at,
     )
     out.emit(
-        "io.threadline.supplier.notice_failed.v1",
         SupplierNoticeFailed(
             eco=out.eco,
             supplier=supplier,
@@ -206,7 +202,6 @@ def _supplier_notice(out: Emitter, supplier: str, items: list[str]) -> None:
     )
     out.step(kind, StepState.RUNNING, supplier=supplier, attempt=2)
     out.emit(
-        "io.threadline.supplier.notice_sent.v1",
         SupplierNoticeSent(
             eco=out.eco, supplier=supplier, notice_id=f"N-{supplier}", items=items, attempt=2
         ),
@@ -228,7 +223,6 @@ def _plant(out: Emitter, plant: str, item: str, revision: str, *, blocked: bool)
             )
             out.step(kind, StepState.BLOCKED, attempt=1, error=error, **where)
             out.emit(
-                "io.threadline.operator.action.v1",
                 OperatorActionTaken(
                     actor="sam",
                     role="support",
@@ -254,7 +248,6 @@ def _plant(out: Emitter, plant: str, item: str, revision: str, *, blocked: bool)
     requested_at = out.clock
     if blocked:
         out.emit(
-            "io.threadline.erp.confirmation_overdue.v1",
             ConfirmationOverdue(
                 eco=out.eco,
                 plant=plant,
@@ -265,7 +258,6 @@ def _plant(out: Emitter, plant: str, item: str, revision: str, *, blocked: bool)
             ),
         )
     out.emit(
-        "io.threadline.erp.production_version_confirmed.v1",
         ProductionVersionConfirmed(
             eco=out.eco,
             plant=plant,
@@ -278,7 +270,6 @@ def _plant(out: Emitter, plant: str, item: str, revision: str, *, blocked: bool)
     )
     out.step(kind, StepState.SUCCEEDED, attempt=1, **where)
     out.emit(
-        "io.threadline.plant.revision_changed.v1",
         PlantRevisionChanged(
             plant=plant,
             item=item,

@@ -26,7 +26,6 @@ import orjson
 import psycopg
 import sqlalchemy as sa
 from psycopg.rows import dict_row
-from sqlalchemy.dialects import postgresql, sqlite
 
 from collector.errors import CollectorError
 from collector.projections import (
@@ -48,6 +47,7 @@ from collector.tables import (
     supplier_notices,
 )
 from contracts.events import CATALOG
+from threadline.db import capabilities
 
 # CloudEvent attributes with a column of their own; every other attribute is an extension.
 COLUMN_ATTRIBUTES = (
@@ -355,10 +355,8 @@ class EventStore:
         self.engine = engine
         self.projector = Projector(sla)
         self.clock = clock or (lambda: datetime.now(UTC))
-        if engine.dialect.name == "postgresql":
-            self._writer: _Writer = _PostgresWriter(postgresql.insert)
-        else:
-            self._writer = _Writer(sqlite.insert)
+        caps = capabilities(engine)
+        self._writer: _Writer = (_PostgresWriter if caps.jsonb else _Writer)(caps.insert)
 
     def append(self, batch: Sequence[Mapping[str, Any]], producer: str) -> AppendResult:
         """Store ``batch`` (structured CloudEvents, already validated) all or nothing.

@@ -27,9 +27,32 @@ DATASCHEMA_BASE = "urn:threadline:schema:"
 
 
 class EventData(BaseModel):
-    """Base of every event's data: immutable; unknown fields are refused."""
+    """Base of every event's data: immutable; unknown fields are refused.
+
+    The event's ``subject`` and ``correlationid`` come from the data: the ECO number where
+    the model has one; plant-level facts (:class:`PlantFact`) are keyed ``<plant>/<item>``.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def event_subject(self) -> str | None:
+        """The business key the event is about (its CloudEvents ``subject``)."""
+        return self.event_correlation()
+
+    def event_correlation(self) -> str | None:
+        """The ECO whose propagation the event belongs to (``correlationid``), if any."""
+        eco = getattr(self, "eco", None)
+        return eco if isinstance(eco, str) else None
+
+
+class PlantFact(EventData):
+    """Data about one (plant, item) pair: its events' subject is ``<plant>/<item>``."""
+
+    plant: Code
+    item: Code
+
+    def event_subject(self) -> str | None:
+        return f"{self.plant}/{self.item}"
 
 
 class Violation(EventData):
@@ -202,33 +225,27 @@ class ConfirmationOverdue(EventData):
     sla_seconds: float = Field(gt=0)
 
 
-class PlantRevisionChanged(EventData):
+class PlantRevisionChanged(PlantFact):
     """A plant now builds an item at a new revision (the ECO's production version is active)."""
 
-    plant: Code
-    item: Code
     old_revision: Revision | None = None
     new_revision: Revision
     eco: EcoNumber
     effective_from: date
 
 
-class PlantRevisionObserved(EventData):
+class PlantRevisionObserved(PlantFact):
     """Reconciliation read a plant's revision that differs from what was last recorded."""
 
-    plant: Code
-    item: Code
     system: Literal[System.ERP, System.MES]
     observed_revision: Revision | None = None
     expected_revision: Revision | None = None
     eco: EcoNumber | None = None
 
 
-class ReconciliationException(EventData):
+class ReconciliationException(PlantFact):
     """Reconciliation found something a person must look at."""
 
-    plant: Code
-    item: Code
     kind: Literal["erp_mes_disagree", "stale_revision"]
     detail: str
     erp_revision: Revision | None = None
@@ -346,6 +363,11 @@ def _entries() -> list[EventType]:
 CATALOG: dict[str, EventType] = {entry.type: entry for entry in _entries()}
 """Every known event type, by its ``type`` attribute."""
 
+TYPE_OF_MODEL: dict[builtins.type[EventData], str] = {
+    entry.model: entry.type for entry in CATALOG.values()
+}
+"""Every catalog model's event type: the one place a model is tied to its type."""
+
 STEP_EVENT_TYPES: dict[StepState, str] = {
     StepState.WAITING: "io.threadline.step.scheduled.v1",
     StepState.PENDING: "io.threadline.step.scheduled.v1",
@@ -373,7 +395,16 @@ def step_transition(to_state: StepState, **fields: Any) -> StepTransition:
 
 
 class UnknownEventType(KeyError):
-    """The type is not in the catalog."""
+    """The type (or the data model) is not in the catalog."""
+
+
+def type_of(data: EventData | builtins.type[EventData]) -> str:
+    """The catalog type of an event's data (or of its model class)."""
+    model = data if isinstance(data, builtins.type) else type(data)
+    try:
+        return TYPE_OF_MODEL[model]
+    except KeyError:
+        raise UnknownEventType(model.__name__) from None
 
 
 def lookup(event_type: str) -> EventType:
@@ -390,10 +421,9 @@ def parse_data(event_type: str, data: Any) -> EventData:
 
 
 def new_event(
-    event_type: str,
+    data: EventData,
     *,
     source: str,
-    data: EventData,
     time: datetime,
     subject: str | None = None,
     correlationid: str | None = None,
@@ -401,15 +431,19 @@ def new_event(
     event_id: str | None = None,
     **extensions: str,
 ) -> dict[str, Any]:
-    """A structured-mode CloudEvent (a JSON-ready ``dict``) of a catalog type."""
-    entry = lookup(event_type)
-    if not isinstance(data, entry.model):
-        raise TypeError(f"{event_type} carries {entry.model.__name__}, not {type(data).__name__}")
+    """A structured-mode CloudEvent (a JSON-ready ``dict``) carrying ``data``.
+
+    The type comes from the data's class (:func:`type_of`); ``subject`` and
+    ``correlationid`` default to what the data names (:meth:`EventData.event_subject`).
+    """
+    entry = CATALOG[type_of(data)]
+    subject = subject if subject is not None else data.event_subject()
+    correlationid = correlationid if correlationid is not None else data.event_correlation()
     event: dict[str, Any] = {
         "specversion": "1.0",
         "id": event_id or str(uuid.uuid4()),
         "source": source,
-        "type": event_type,
+        "type": entry.type,
         "time": time.isoformat().replace("+00:00", "Z"),
         "datacontenttype": "application/json",
         "dataschema": entry.dataschema,

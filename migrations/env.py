@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from threadline.db import create_engine, is_sqlite, load_all_tables
+from threadline.db import capabilities, create_engine, load_all_tables
 
 config = context.config
 target_metadata = load_all_tables()
@@ -29,7 +29,7 @@ def _run(connection: object, url: str) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=is_sqlite(url),
+        render_as_batch=capabilities(url).batch_alter,
         compare_type=True,
     )
     with context.begin_transaction():

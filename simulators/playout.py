@@ -123,7 +123,7 @@ class Playout:
         self.end = end
         self.rng = random.Random(f"{seed}:history:{planned.number}")
         self.plant_revisions = plant_revisions
-        self.pending: list[tuple[datetime, int, str, ev.EventData, str, str]] = []
+        self.pending: list[tuple[datetime, int, ev.EventData, str]] = []
         self.counter = 0
         self.old = {item: revisions[item] for item in self.items}
         self.new = {item: next_revision(self.old[item]) for item in self.items}
@@ -134,11 +134,9 @@ class Playout:
         self.truncated = False
         """Whether the ECO's propagation reaches past ``end`` (set by :meth:`run`)."""
 
-    def add(
-        self, at: datetime, event_type: str, data: ev.EventData, key: str, subject: str
-    ) -> None:
+    def add(self, at: datetime, data: ev.EventData, key: str) -> None:
         self.counter += 1
-        self.pending.append((at, self.counter, event_type, data, key, subject))
+        self.pending.append((at, self.counter, data, key))
 
     def _draw_eco(self) -> None:
         rng, world = self.rng, self.world
@@ -265,7 +263,7 @@ class Playout:
             fields["production_version"] = production_version
         data = ev.step_transition(to, **fields)
         step.emitted += 1
-        self.add(at, ev.STEP_EVENT_TYPES[to], data, f"{step.step_id}|{step.emitted}", self.number)
+        self.add(at, data, f"{step.step_id}|{step.emitted}")
         step.state = to
         step.trail.append((at, to))
 
@@ -362,13 +360,7 @@ class Playout:
                 items=list(self.items),
                 attempt=step.attempt,
             )
-            self.add(
-                at,
-                "io.threadline.supplier.notice_sent.v1",
-                notice,
-                f"{step.step_id}|sent",
-                self.number,
-            )
+            self.add(at, notice, f"{step.step_id}|sent")
 
     def _confirm(self, step: _Step, at: datetime) -> None:
         assert step.plant is not None and step.item is not None and step.revision is not None
@@ -388,7 +380,7 @@ class Playout:
             confirmed_at=confirmed,
         )
         key = f"{step.step_id}|confirmed"
-        self.add(seen, "io.threadline.erp.production_version_confirmed.v1", data, key, self.number)
+        self.add(seen, data, key)
         where = (step.plant, step.item)
         changed = ev.PlantRevisionChanged(
             plant=step.plant,
@@ -400,8 +392,7 @@ class Playout:
         )
         self.plant_revisions[where] = step.revision
         key = f"{step.step_id}|revision"
-        subject = f"{step.plant}/{step.item}"
-        self.add(seen, "io.threadline.plant.revision_changed.v1", changed, key, subject)
+        self.add(seen, changed, key)
 
     def _block(self, step: _Step, at: datetime, code: str) -> None:
         rng = self.rng
@@ -460,7 +451,7 @@ class Playout:
             affected=max(1, len(step_ids)),
         )
         key = f"{self.number}|operator|{self.counter}"
-        self.add(at, "io.threadline.operator.action.v1", data, key, self.number)
+        self.add(at, data, key)
 
     def _notice_failed(
         self,
@@ -481,7 +472,7 @@ class Playout:
             next_attempt_at=next_at,
         )
         key = f"{step.step_id}|failed|{step.attempt}"
-        self.add(at, "io.threadline.supplier.notice_failed.v1", data, key, self.number)
+        self.add(at, data, key)
 
     def run(self) -> list[dict[str, Any]]:
         """Every event of the ECO up to ``end``, in time order."""
@@ -491,7 +482,6 @@ class Playout:
         families = sorted({self.world.items[i].product_family for i in self.items})
         self.add(
             received,
-            "io.threadline.eco.received.v1",
             ev.EcoReceived(
                 eco=self.number,
                 title=self.title,
@@ -505,7 +495,6 @@ class Playout:
                 steps=len(steps),
             ),
             f"{self.number}|received",
-            self.number,
         )
         for step in steps:
             self.move(step, S.WAITING, received)
@@ -535,9 +524,7 @@ class Playout:
             cycle_time_seconds=(at - self.approved_at).total_seconds(),
             plants=list(self.plants),
         )
-        self.add(
-            at, "io.threadline.eco.production_ready.v1", data, f"{self.number}|ready", self.number
-        )
+        self.add(at, data, f"{self.number}|ready")
 
     def _cancel(self, steps: list[_Step], at: datetime) -> None:
         self.pending = [e for e in self.pending if e[0] <= at]
@@ -568,9 +555,7 @@ class Playout:
             cancelled_steps=cancelled,
             withdrawals=len(withdrawals),
         )
-        self.add(
-            at, "io.threadline.eco.cancelled.v1", data, f"{self.number}|cancelled", self.number
-        )
+        self.add(at, data, f"{self.number}|cancelled")
         for bom in withdrawals:
             assert bom.plant is not None and bom.item is not None
             kind = StepKind.ERP_BOM_WITHDRAWAL
@@ -596,17 +581,15 @@ class Playout:
         self.pending.sort(key=lambda e: (e[0], e[1]))
         rendered = []
         self.truncated = False
-        for at, _, event_type, data, key, subject in self.pending:
+        for at, _, data, key in self.pending:
             if at > self.end:
                 self.truncated = True
                 break
             rendered.append(
                 ev.new_event(
-                    event_type,
+                    data,
                     source=SOURCE,
-                    data=data,
                     time=at,
-                    subject=subject,
                     correlationid=self.number,
                     event_id=event_id(key),
                 )

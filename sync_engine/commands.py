@@ -55,7 +55,6 @@ def _audit(
 ) -> CommandResult:
     store.emit(
         connection,
-        "io.threadline.operator.action.v1",
         ev.OperatorActionTaken(
             actor=actor,
             role=role,

@@ -56,7 +56,6 @@ def record_plant(
             if observed != last:
                 store.emit(
                     connection,
-                    "io.threadline.plant.revision_observed.v1",
                     ev.PlantRevisionObserved(
                         plant=plant,
                         item=item,
@@ -78,7 +77,6 @@ def record_plant(
         if store.set_last_exception(connection, plant, item, key, now=now) and finding:
             store.emit(
                 connection,
-                "io.threadline.plant.reconciliation_exception.v1",
                 finding,
                 now=now,
                 subject=f"{plant}/{item}",

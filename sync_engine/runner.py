@@ -56,7 +56,7 @@ from sync_engine.reconcile import reconcile
 from sync_engine.relay import Relay
 from sync_engine.retry import decide
 from threadline import leases
-from threadline.db import is_sqlite
+from threadline.db import capabilities
 
 log = logging.getLogger(__name__)
 
@@ -109,14 +109,14 @@ class SyncEngine:
         self.client = clients[System.ERP]
         self.holder = holder or store.new_holder()
         self.metrics = metrics or Metrics()
-        self.sqlite = is_sqlite(db.url)
+        self.capabilities = capabilities(db)
         self.plm = PlmConnector(clients[System.PLM], config.plm_url)
         self.erp = ErpConnector(clients[System.ERP], config.erp_url)
         self.mes = MesConnector(clients[System.MES], config.mes_url)
         self.procurement = ProcurementConnector(clients[System.PROCUREMENT], config.procurement_url)
         self._rng = rng or random.Random()
         self._executor = ThreadPoolExecutor(
-            max_workers=1 if self.sqlite else 4, thread_name_prefix="engine-db"
+            max_workers=1 if self.capabilities.single_writer else 4, thread_name_prefix="engine-db"
         )
         self._semaphores = {s: asyncio.Semaphore(n) for s, n in config.bulkheads.items()}
         self._flight = _Flight(counts={s: 0 for s in System})
@@ -157,7 +157,7 @@ class SyncEngine:
     async def read_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a read-only ``fn(connection, ...)`` off the event loop, without the outbox
         lock (on SQLite every transaction serialises anyway)."""
-        if self.sqlite:
+        if self.capabilities.single_writer:
             return await self.run_db(fn, *args, **kwargs)
 
         def work() -> Any:
@@ -183,7 +183,7 @@ class SyncEngine:
 
     async def start(self) -> None:
         """Take the single-engine lease on SQLite (or refuse to run)."""
-        if not self.sqlite:
+        if not self.capabilities.single_writer:
             return
         if not await self._lead(SQLITE_LEASE, self.config.reap_interval):
             current = await self.read_db(leases.current, SQLITE_LEASE)
@@ -201,7 +201,7 @@ class SyncEngine:
             await asyncio.wait(set(self._flight.tasks), timeout=timeout)
         await self._flush_now()
         names = [PLM_LEASE, RELAY_LEASE, RECONCILE_LEASE]
-        if self.sqlite:
+        if self.capabilities.single_writer:
             names.append(SQLITE_LEASE)
         for name in names:
             await self.run_db(leases.release, name, self.holder)
@@ -565,7 +565,9 @@ class SyncEngine:
 
     async def reap(self) -> int:
         """Hand back expired leases, keep this engine's own leases, refresh gauges."""
-        if self.sqlite and not await self._lead(SQLITE_LEASE, self.config.reap_interval):
+        if self.capabilities.single_writer and not await self._lead(
+            SQLITE_LEASE, self.config.reap_interval
+        ):
             log.error("lost the SQLite engine lease to another process")
         reaped = await self.run_db(store.reap_expired, now=utcnow())
         counts = await self.read_db(store.count_by_state)

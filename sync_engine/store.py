@@ -38,7 +38,7 @@ from sync_engine import tables as t
 from sync_engine.errors import CallError, StaleStep, TransitionNotAllowed
 from sync_engine.planner import PlannedStep, idempotency_key, withdrawal_step
 from sync_engine.states import CANCELLABLE, allowed
-from threadline.db import insert_ignoring_conflicts
+from threadline.db import capabilities, insert_ignoring_conflicts
 
 SOURCE = "/threadline/engine"
 """The CloudEvents ``source`` of everything the engine emits."""
@@ -123,7 +123,7 @@ def lock_outbox(connection: sa.Connection) -> None:
 
     Call it first in a transaction that may write events, before locking any row.
     """
-    if connection.dialect.name != "postgresql":
+    if not capabilities(connection).advisory_locks:
         return
     transaction = connection.get_transaction()
     if connection.info.get("outbox_locked_by") is transaction:
@@ -134,24 +134,25 @@ def lock_outbox(connection: sa.Connection) -> None:
 
 def emit(
     connection: sa.Connection,
-    event_type: str,
     data: ev.EventData,
     *,
     now: datetime,
-    subject: str | None,
+    subject: str | None = None,
     correlationid: str | None = None,
     causationid: str | None = None,
 ) -> str:
-    """Write one CloudEvent of a catalog type to the outbox; return its id.
+    """Write the CloudEvent carrying ``data`` to the outbox; return its id.
+
+    The type comes from the data's class, subject and correlation id from what it names
+    (:func:`contracts.events.new_event`).
 
     Inside :func:`writing` events are buffered and written in one statement when the unit
     of work ends; otherwise at once. The ``sequence`` extension is the outbox row id,
     added by the relay when it sends.
     """
     event = ev.new_event(
-        event_type,
+        data,
         source=SOURCE,
-        data=data,
         time=now,
         subject=subject,
         correlationid=correlationid,
@@ -159,8 +160,8 @@ def emit(
     )
     row = {
         "event_id": event["id"],
-        "type": event_type,
-        "subject": subject,
+        "type": event["type"],
+        "subject": event.get("subject"),
         "event": event,
         "created_at": now,
     }
@@ -326,7 +327,6 @@ def apply_moves(
 
 def _step_event(connection: sa.Connection, move: Move, updated: StepRecord, now: datetime) -> None:
     step = move.step
-    event_type = ev.STEP_EVENT_TYPES[move.to]
     data = ev.step_transition(
         move.to,
         eco=step.eco,
@@ -346,7 +346,7 @@ def _step_event(connection: sa.Connection, move: Move, updated: StepRecord, now:
         actor=move.actor,
         **(move.event_fields or {}),
     )
-    emit(connection, event_type, data, now=now, subject=step.eco, correlationid=step.eco)
+    emit(connection, data, now=now)
 
 
 def transition(
@@ -478,7 +478,6 @@ def record_eco(
     families = sorted({items[i].product_family for i in eco.items if i in items})
     emit(
         connection,
-        "io.threadline.eco.received.v1",
         ev.EcoReceived(
             eco=eco.number,
             title=eco.title,
@@ -538,7 +537,6 @@ def _insert_steps(
     for p in planned:
         emit(
             connection,
-            ev.STEP_EVENT_TYPES[state],
             ev.StepScheduled(
                 eco=p.eco,
                 step_id=p.step_id,
@@ -584,7 +582,6 @@ def record_rejected(
     if inserted:
         emit(
             connection,
-            "io.threadline.eco.rejected.v1",
             ev.EcoRejected(eco=number, violations=list(violations)),
             now=now,
             subject=number,
@@ -638,7 +635,6 @@ def _production_ready_many(
         approved_at: datetime = row.approved_at
         emit(
             connection,
-            "io.threadline.eco.production_ready.v1",
             ev.EcoProductionReady(
                 eco=row.number,
                 approved_at=approved_at,
@@ -831,7 +827,6 @@ def succeed_many(
         elif step.kind is StepKind.SUPPLIER_NOTICE:
             emit(
                 connection,
-                "io.threadline.supplier.notice_sent.v1",
                 ev.SupplierNoticeSent(
                     eco=step.eco,
                     supplier=step.supplier or "",
@@ -941,7 +936,6 @@ def confirm(
     requested_at = step.requested_at or now
     emit(
         connection,
-        "io.threadline.erp.production_version_confirmed.v1",
         ev.ProductionVersionConfirmed(
             eco=step.eco,
             plant=plant,
@@ -961,7 +955,6 @@ def confirm(
     ).scalar_one()
     emit(
         connection,
-        "io.threadline.plant.revision_changed.v1",
         ev.PlantRevisionChanged(
             plant=plant,
             item=item,
@@ -998,7 +991,6 @@ def mark_overdue(
         return False
     emit(
         connection,
-        "io.threadline.erp.confirmation_overdue.v1",
         ev.ConfirmationOverdue(
             eco=step.eco,
             plant=step.plant or "",
@@ -1100,7 +1092,6 @@ def _notice_failed(
         return
     emit(
         connection,
-        "io.threadline.supplier.notice_failed.v1",
         ev.SupplierNoticeFailed(
             eco=step.eco,
             supplier=step.supplier or "",
@@ -1230,7 +1221,6 @@ def cancel_eco(
             withdrawals += _schedule_withdrawal(connection, step, now)
     emit(
         connection,
-        "io.threadline.eco.cancelled.v1",
         ev.EcoCancelled(
             eco=number,
             cause=cause,

@@ -12,12 +12,15 @@ SQLite mode is for one machine and one engine process; PostgreSQL is for everyth
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
 
 NAMING_CONVENTION = {
@@ -65,9 +68,57 @@ JSONDoc = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 """A JSON document column: JSONB on PostgreSQL, JSON text on SQLite."""
 
 
-def is_sqlite(url: str | sa.URL) -> bool:
-    """Whether a database URL names SQLite."""
-    return sa.make_url(url).get_backend_name() == "sqlite"
+@dataclass(frozen=True)
+class Capabilities:
+    """What a database can do that callers must plan around, decided once per dialect.
+
+    Modules ask these flags instead of comparing dialect names.
+    """
+
+    skip_locked: bool
+    """``SELECT ... FOR UPDATE SKIP LOCKED``: several engines may claim work side by side."""
+    advisory_locks: bool
+    """Transaction-scoped advisory locks (``pg_advisory_xact_lock``)."""
+    single_writer: bool
+    """One write transaction at a time (SQLite): one engine process, one collector writer."""
+    jsonb: bool
+    """A binary JSON column type the server parses itself (PostgreSQL ``JSONB``)."""
+    batch_alter: bool
+    """``ALTER TABLE`` is limited: migrations copy and move tables (Alembic batch mode)."""
+    insert: Callable[[sa.Table], Any]
+    """The dialect's ``INSERT`` construct, which knows ``ON CONFLICT``."""
+
+
+POSTGRESQL = Capabilities(
+    skip_locked=True,
+    advisory_locks=True,
+    single_writer=False,
+    jsonb=True,
+    batch_alter=False,
+    insert=postgresql.insert,
+)
+SQLITE = Capabilities(
+    skip_locked=False,
+    advisory_locks=False,
+    single_writer=True,
+    jsonb=False,
+    batch_alter=True,
+    insert=sqlite.insert,
+)
+
+
+@cache
+def _capabilities_of(backend: str) -> Capabilities:
+    if backend not in ("postgresql", "sqlite"):
+        raise ValueError(f"Threadline runs on PostgreSQL or SQLite, not {backend}")
+    return POSTGRESQL if backend == "postgresql" else SQLITE
+
+
+def capabilities(bind: str | sa.URL | sa.Engine | sa.Connection) -> Capabilities:
+    """The :class:`Capabilities` of a database, from its URL, engine or connection."""
+    if isinstance(bind, sa.Engine | sa.Connection):
+        return _capabilities_of(bind.dialect.name)
+    return _capabilities_of(sa.make_url(bind).get_backend_name())
 
 
 def create_engine(url: str | sa.URL, *, read_only: bool = False, **kwargs: Any) -> Engine:
@@ -77,7 +128,7 @@ def create_engine(url: str | sa.URL, *, read_only: bool = False, **kwargs: Any) 
     readers never take the write lock; on PostgreSQL their transactions are READ ONLY.
     """
     url = sa.make_url(url)
-    if url.get_backend_name() == "sqlite":
+    if capabilities(url).single_writer:
         return _sqlite_engine(url, read_only=read_only, **kwargs)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
@@ -135,14 +186,7 @@ def insert_ignoring_conflicts(
     """
     if not rows:
         return 0
-    dialect = connection.dialect.name
-    insert: Any
-    if dialect == "postgresql":
-        insert = postgresql.insert(table)
-    else:
-        from sqlalchemy.dialects import sqlite
-
-        insert = sqlite.insert(table)
+    insert = capabilities(connection).insert(table)
     # RETURNING counts exactly on both dialects, where executemany's rowcount does not.
     statement = insert.on_conflict_do_nothing().returning(sa.literal_column("1"))
     return len(connection.execute(statement, rows).all())

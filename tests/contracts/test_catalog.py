@@ -169,9 +169,24 @@ def test_round_trip_through_json_and_the_exported_schema(event_type: str) -> Non
     as_json = json.loads(data.model_dump_json())
     jsonschema.validate(as_json, catalog_schemas()[event_type])
     assert parse_data(event_type, as_json) == data
-    event = new_event(event_type, source="/threadline/engine", data=data, time=AT, subject="S")
+    event = new_event(data, source="/threadline/engine", time=AT, subject="S")
+    assert event["type"] == event_type
     assert event["dataschema"] == lookup(event_type).dataschema
     assert parse_data(event["type"], json.loads(json.dumps(event["data"]))) == data
+
+
+def test_every_model_names_one_type_and_the_event_takes_its_keys_from_the_data() -> None:
+    assert len(ev.TYPE_OF_MODEL) == len(CATALOG)
+    assert all(ev.type_of(entry.model) == t for t, entry in CATALOG.items())
+    with pytest.raises(ev.UnknownEventType):
+        ev.type_of(ev.StepTransition)
+    ready = EXAMPLES["io.threadline.eco.production_ready.v1"]
+    event = new_event(ready, source="/threadline/engine", time=AT)
+    assert (event["subject"], event["correlationid"]) == (ready.eco, ready.eco)  # type: ignore[attr-defined]
+    changed = EXAMPLES["io.threadline.plant.revision_changed.v1"]
+    event = new_event(changed, source="/threadline/engine", time=AT)
+    assert event["subject"] == f"{changed.plant}/{changed.item}"  # type: ignore[attr-defined]
+    assert event["correlationid"] == changed.eco  # type: ignore[attr-defined]
 
 
 def test_export_writes_a_valid_schema_per_type_and_an_index(tmp_path: Path) -> None:

@@ -53,7 +53,6 @@ class Story(Emitter):
         self.sequence_prefix = self.eco[-5:]
         steps = len(self.items) * (1 + len(self.plants) * len(PLANT_KINDS)) + len(self.suppliers)
         self.emit(
-            "io.threadline.eco.received.v1",
             ev.EcoReceived(
                 eco=self.eco,
                 title=f"Change {self.eco}",
@@ -104,7 +103,6 @@ class Story(Emitter):
                     )
                     requested = self.clock
                     self.emit(
-                        "io.threadline.erp.production_version_confirmed.v1",
                         ev.ProductionVersionConfirmed(
                             eco=self.eco,
                             plant=plant,
@@ -116,7 +114,6 @@ class Story(Emitter):
                         ),
                     )
                     self.emit(
-                        "io.threadline.plant.revision_changed.v1",
                         ev.PlantRevisionChanged(
                             plant=plant,
                             item=item,
@@ -134,7 +131,6 @@ class Story(Emitter):
         ident = self.step(kind, StepState.RUNNING, supplier=supplier, attempt=1)
         if code is None:
             self.emit(
-                "io.threadline.supplier.notice_sent.v1",
                 ev.SupplierNoticeSent(
                     eco=self.eco,
                     supplier=supplier,
@@ -160,7 +156,6 @@ class Story(Emitter):
                 next_attempt_at=retry_at,
             )
         self.emit(
-            "io.threadline.supplier.notice_failed.v1",
             ev.SupplierNoticeFailed(
                 eco=self.eco,
                 supplier=supplier,
@@ -174,7 +169,6 @@ class Story(Emitter):
 
     def production_ready(self) -> None:
         self.emit(
-            "io.threadline.eco.production_ready.v1",
             ev.EcoProductionReady(
                 eco=self.eco,
                 approved_at=self.approved_at,
@@ -187,7 +181,6 @@ class Story(Emitter):
 
     def operator_retry(self, ident: str, actor: str = "sam") -> None:
         self.emit(
-            "io.threadline.operator.action.v1",
             ev.OperatorActionTaken(
                 actor=actor,
                 role="operator",

@@ -423,7 +423,10 @@ def test_events_wait_out_a_collector_outage_and_arrive_once_in_order(
         relay_batch=50,
     ) as engine:
         wait_until(lambda: db.ready(numbers), 30, "the ECOs to finish while the collector is down")
-        assert engine.relay_worker is not None and engine.relay_worker.paused
+        relay = engine.relay_worker
+        assert relay is not None
+        # The relay backs off between attempts; between two pauses it is briefly trying again.
+        wait_until(lambda: relay.paused, 5, "the relay to back off", step=0.02)
         time.sleep(max(0.0, downtime - (time.monotonic() - started)))
         with _collector_on(port, database_url, token):
 
