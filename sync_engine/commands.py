@@ -67,8 +67,6 @@ def _audit(
             affected=result.affected,
         ),
         now=utcnow(),
-        subject=eco,
-        correlationid=eco,
     )
     return result
 

@@ -65,8 +65,6 @@ def record_plant(
                         eco=expected.get(item, (None, None))[1],
                     ),
                     now=now,
-                    subject=f"{plant}/{item}",
-                    correlationid=expected.get(item, (None, None))[1],
                 )
                 store.observe_revision(connection, plant, item, system, observed, now=now)
                 emitted += 1
@@ -79,8 +77,6 @@ def record_plant(
                 connection,
                 finding,
                 now=now,
-                subject=f"{plant}/{item}",
-                correlationid=finding.eco,
             )
             emitted += 1
     return emitted

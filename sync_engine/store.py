@@ -33,10 +33,10 @@ from pydantic import BaseModel, ConfigDict
 
 from contracts import events as ev
 from contracts.model import Eco, Item
+from contracts.plan import PlannedStep, idempotency_key, withdrawal_step
 from contracts.steps import ErrorCategory, StepKind, StepState, System
 from sync_engine import tables as t
 from sync_engine.errors import CallError, StaleStep, TransitionNotAllowed
-from sync_engine.planner import PlannedStep, idempotency_key, withdrawal_step
 from sync_engine.states import CANCELLABLE, allowed
 from threadline.db import capabilities, insert_ignoring_conflicts
 
@@ -491,8 +491,6 @@ def record_eco(
             steps=len(planned),
         ),
         now=now,
-        subject=eco.number,
-        correlationid=eco.number,
     )
     _insert_steps(connection, planned, eco.approved_at, StepState.WAITING, now)
     return True
@@ -551,8 +549,6 @@ def _insert_steps(
                 idempotency_key=p.idempotency_key,
             ),
             now=now,
-            subject=p.eco,
-            correlationid=p.eco,
         )
 
 
@@ -584,8 +580,6 @@ def record_rejected(
             connection,
             ev.EcoRejected(eco=number, violations=list(violations)),
             now=now,
-            subject=number,
-            correlationid=number,
         )
     return bool(inserted)
 
@@ -644,8 +638,6 @@ def _production_ready_many(
                 plants=list(row.document.get("plants", [])),
             ),
             now=now,
-            subject=row.number,
-            correlationid=row.number,
         )
     return [str(row.number) for row in rows]
 
@@ -835,8 +827,6 @@ def succeed_many(
                     attempt=max(1, step.attempt),
                 ),
                 now=now,
-                subject=step.eco,
-                correlationid=step.eco,
             )
         elif (
             step.kind is StepKind.ERP_BOM
@@ -946,8 +936,6 @@ def confirm(
             confirmed_at=confirmed_at,
         ),
         now=now,
-        subject=step.eco,
-        correlationid=step.eco,
     )
     old = _record_plant_revision(connection, step, System.ERP, now)
     effective = connection.execute(
@@ -964,8 +952,6 @@ def confirm(
             effective_from=effective or confirmed_at.date(),
         ),
         now=now,
-        subject=f"{plant}/{item}",
-        correlationid=step.eco,
     )
     connection.execute(
         sa.update(t.ecos)
@@ -1000,8 +986,6 @@ def mark_overdue(
             sla_seconds=sla_seconds,
         ),
         now=now,
-        subject=step.eco,
-        correlationid=step.eco,
     )
     return True
 
@@ -1101,8 +1085,6 @@ def _notice_failed(
             next_attempt_at=step.next_attempt_at,
         ),
         now=now,
-        subject=step.eco,
-        correlationid=step.eco,
     )
 
 
@@ -1231,8 +1213,6 @@ def cancel_eco(
             withdrawals=withdrawals,
         ),
         now=now,
-        subject=number,
-        correlationid=number,
     )
     return cancelled, withdrawals
 
