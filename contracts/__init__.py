@@ -1,4 +1,4 @@
-"""The canonical model and the CloudEvent catalog, shared by every Threadline service."""
+"""The canonical model, the CloudEvent catalog and the plan, shared by every Threadline service."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ from contracts.model import (
     next_revision,
     revision_key,
 )
+from contracts.plan import PlannedStep, idempotency_key, plan, withdrawal_step
+from contracts.readmodel import EcoState, NoticeStatus, PlantState
 from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System, step_id
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "BomChange",
     "BomLine",
     "Eco",
+    "EcoState",
     "EcoStatus",
     "ErrorCategory",
     "EventData",
@@ -50,9 +53,12 @@ __all__ = [
     "Item",
     "ItemKind",
     "ItemRevision",
+    "NoticeStatus",
     "Operation",
     "OperatorAction",
+    "PlannedStep",
     "Plant",
+    "PlantState",
     "Routing",
     "RoutingChange",
     "StepKind",
@@ -62,11 +68,14 @@ __all__ = [
     "UnitOfMeasure",
     "UnknownEventType",
     "WorkCenter",
+    "idempotency_key",
     "lookup",
     "new_event",
     "next_revision",
     "parse_data",
+    "plan",
     "revision_key",
     "step_id",
     "step_transition",
+    "withdrawal_step",
 ]

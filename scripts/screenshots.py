@@ -27,13 +27,13 @@ import sqlalchemy as sa
 from collector.store import EventStore
 from console.auth import Account, Role, hash_password, save_account
 from console.routes import ROUTES
+from contracts.plan import plan
 from contracts.steps import StepKind
 from simulators.generator import EcoGenerator
 from simulators.history import history_events
 from simulators.world import build_world
 from sync_engine import store
 from sync_engine.errors import BusinessError, TransientError
-from sync_engine.planner import plan
 from sync_engine.relay import with_sequence
 from threadline.db import create_engine
 from threadline.migrate import upgrade

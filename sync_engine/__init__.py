@@ -1,7 +1,7 @@
 """The sync engine: plans approved ECOs into steps and propagates them to ERP, MES and
 procurement, recording every state transition as a CloudEvent in its outbox.
 
-Modules: ``planner`` (pure plan of an ECO), ``states`` (the transition table), ``store``
+Modules (the plan itself is ``contracts.plan``): ``states`` (the transition table), ``store``
 (every query; claiming, leases, the one transition function, the outbox), ``commands``
 (operator retry, bulk retry, skip, cancel), ``retry`` (policies as data), ``errors``,
 ``connectors`` (one per system), ``runner`` (the jobs), ``scheduler`` (APScheduler wiring
@@ -17,8 +17,8 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "plan": "sync_engine.planner",
-    "PlannedStep": "sync_engine.planner",
+    "plan": "contracts.plan",
+    "PlannedStep": "contracts.plan",
     "CommandResult": "sync_engine.commands",
     "retry_step": "sync_engine.commands",
     "retry_matching": "sync_engine.commands",

@@ -34,6 +34,7 @@ from pydantic import ValidationError
 
 from contracts import events as ev
 from contracts.model import Eco, EcoStatus, Item, utcnow
+from contracts.plan import plan
 from contracts.steps import StepKind, StepState, System
 from sync_engine import store
 from sync_engine.config import EngineConfig
@@ -51,7 +52,6 @@ from sync_engine.errors import (
     StaleStep,
 )
 from sync_engine.metrics import Metrics
-from sync_engine.planner import plan
 from sync_engine.reconcile import reconcile
 from sync_engine.relay import Relay
 from sync_engine.retry import decide

@@ -14,10 +14,10 @@ import sqlalchemy as sa
 
 from collector.store import EventStore
 from contracts.model import Item, ItemKind
+from contracts.plan import plan
 from contracts.steps import StepKind
 from sync_engine import store
 from sync_engine.errors import TransientError
-from sync_engine.planner import plan
 from sync_engine.relay import with_sequence
 from tests.factories import make_eco
 

@@ -8,10 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from contracts.model import Eco, Item, ItemKind
+from contracts.plan import plan
 from contracts.steps import StepKind, StepState
 from sync_engine import store
 from sync_engine import tables as t
-from sync_engine.planner import plan
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 ITEMS = {

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.model import Eco, Item, ItemKind
+from contracts.plan import PlannedStep, idempotency_key, plan, step_id
 from contracts.steps import StepKind
-from sync_engine.planner import PlannedStep, idempotency_key, plan, step_id
 from tests.factories import make_eco
 
 ITEMS = {

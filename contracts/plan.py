@@ -1,4 +1,7 @@
-"""Planning: a pure function from an ECO to its propagation steps (DESIGN.md section 3).
+"""The plan: a pure function from an ECO to its propagation steps (DESIGN.md section 3).
+
+The engine stores these steps and the simulators' history plays them out, so both name
+the same steps, dependencies and idempotency keys.
 
 For every affected item the ECO releases the new revision in ERP once (globally). For
 every plant it writes the effective-dated BOM of each changed assembly and each changed
