@@ -7,33 +7,39 @@
 
 from __future__ import annotations
 
-from simulators.app import SimulatorConfig, Simulators, build_simulators, create_app
-from simulators.errors import SimulatorError
-from simulators.faults import ErpFaults, Faults, LatencyDistribution, SystemFaults
-from simulators.generator import EcoGenerator, EcoShape, GeneratorConfig
-from simulators.history import final_revisions, history_events
-from simulators.ledger import LEDGER_CAP, Ledger, LedgerEntry
-from simulators.world import World, advance_world, build_world
+import importlib
+from typing import Any
 
-__all__ = [
-    "LEDGER_CAP",
-    "EcoGenerator",
-    "EcoShape",
-    "ErpFaults",
-    "Faults",
-    "GeneratorConfig",
-    "LatencyDistribution",
-    "Ledger",
-    "LedgerEntry",
-    "SimulatorConfig",
-    "SimulatorError",
-    "Simulators",
-    "SystemFaults",
-    "World",
-    "advance_world",
-    "build_simulators",
-    "build_world",
-    "create_app",
-    "final_revisions",
-    "history_events",
-]
+# Re-exported lazily: ``threadline --help`` imports ``simulators.cli`` and must not pay
+# for FastAPI and the world generator.
+_EXPORTS = {
+    "SimulatorConfig": "simulators.app",
+    "Simulators": "simulators.app",
+    "build_simulators": "simulators.app",
+    "create_app": "simulators.app",
+    "SimulatorError": "simulators.errors",
+    "ErpFaults": "simulators.faults",
+    "Faults": "simulators.faults",
+    "LatencyDistribution": "simulators.faults",
+    "SystemFaults": "simulators.faults",
+    "EcoGenerator": "simulators.generator",
+    "EcoShape": "simulators.generator",
+    "GeneratorConfig": "simulators.generator",
+    "final_revisions": "simulators.history",
+    "history_events": "simulators.history",
+    "LEDGER_CAP": "simulators.ledger",
+    "Ledger": "simulators.ledger",
+    "LedgerEntry": "simulators.ledger",
+    "World": "simulators.world",
+    "advance_world": "simulators.world",
+    "build_world": "simulators.world",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'simulators' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

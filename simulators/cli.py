@@ -1,7 +1,9 @@
-"""``threadline simulators ...``: serve the simulators, backfill history into a collector.
+"""``threadline simulators serve`` and ``threadline simulators history``.
 
-The functions here do the work; ``threadline/cli.py`` declares the options and imports
-this module only when a command runs, so ``threadline --help`` stays fast.
+``simulators_app`` declares the commands; :func:`serve` and :func:`backfill` do the work.
+Heavy imports stay inside the functions so ``threadline --help`` stays fast. The commands
+are the one place in the simulators that reads Threadline's settings (log level, the
+collector's URL and token), because they run as part of the ``threadline`` command.
 """
 
 from __future__ import annotations
@@ -11,11 +13,121 @@ import logging
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from simulators.errors import SimulatorError
 
 logger = logging.getLogger(__name__)
+
+simulators_app = typer.Typer(
+    help="The reference PLM, ERP, MES and procurement simulators.", no_args_is_help=True
+)
+
+
+@simulators_app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8090,
+    seed: Annotated[int, typer.Option(help="Seed of the world, the ECO stream and faults.")] = 7,
+    eco_rate: Annotated[
+        float, typer.Option("--eco-rate", help="Approved ECOs per minute (0: only on demand).")
+    ] = 0.0,
+    faults: Annotated[
+        Path | None,
+        typer.Option(help="JSON file of faults, in the shape of PUT /_admin/faults.", exists=True),
+    ] = None,
+    confirmation_delay: Annotated[
+        float | None,
+        typer.Option("--confirmation-delay", help="Seconds until ERP confirms a version."),
+    ] = None,
+    history_days: Annotated[
+        int,
+        typer.Option(
+            "--history-days",
+            help="Continue item revisions after this many days of backfilled history.",
+        ),
+    ] = 0,
+    history_ecos_per_day: Annotated[
+        float,
+        typer.Option("--history-ecos-per-day", help="The ECO rate of that history."),
+    ] = 6.0,
+    history_end: Annotated[
+        datetime | None,
+        typer.Option(
+            "--history-end",
+            help="When that history ended, UTC (give the backfill the same); default now.",
+        ),
+    ] = None,
+    inactive_work_center_share: Annotated[
+        float | None,
+        typer.Option(
+            "--inactive-work-center-share",
+            min=0.0,
+            max=1.0,
+            help="Share of new ECOs whose routing uses an inactive work center (default 0.05).",
+        ),
+    ] = None,
+) -> None:
+    """Serve PLM, ERP, MES and procurement on one port, over one seeded plant world."""
+    from threadline.settings import get_settings
+
+    serve(
+        host=host,
+        port=port,
+        seed=seed,
+        eco_rate=eco_rate,
+        faults_file=faults,
+        confirmation_delay=confirmation_delay,
+        history_days=history_days,
+        history_ecos_per_day=history_ecos_per_day,
+        history_end=_utc(history_end),
+        inactive_work_center_share=inactive_work_center_share,
+        log_level=get_settings().log_level,
+    )
+
+
+@simulators_app.command("history")
+def history_command(
+    days: Annotated[int, typer.Option(help="Days of history before now.")] = 365,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated plant world.")] = 7,
+    ecos_per_day: Annotated[
+        float, typer.Option("--ecos-per-day", help="Approved ECOs per day in the past.")
+    ] = 6.0,
+    collector_url: Annotated[
+        str | None, typer.Option("--collector-url", help="Overrides THREADLINE_COLLECTOR_URL.")
+    ] = None,
+    end: Annotated[
+        datetime | None,
+        typer.Option("--end", help="When the history ends, UTC (as the simulators were told)."),
+    ] = None,
+) -> None:
+    """Post past ECO propagations to the collector as CloudEvents (safe to repeat)."""
+    from threadline.settings import get_settings
+
+    settings = get_settings()
+    token = settings.collector_token.get_secret_value() if settings.collector_token else None
+    try:
+        ecos, events = backfill(
+            collector_url=collector_url or settings.collector_url,
+            token=token,
+            days=days,
+            seed=seed,
+            ecos_per_day=ecos_per_day,
+            end=_utc(end),
+        )
+    except BackfillError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"posted {events} events of {ecos} ECOs over {days} days")
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A command-line time: naive means UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 def serve(
