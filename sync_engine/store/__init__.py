@@ -1,0 +1,148 @@
+"""The step store: every query on the engine's tables, and the one :func:`transition`.
+
+Each function takes a :class:`sqlalchemy.Connection` inside a transaction the caller
+opened (``with writing(engine) as connection``, or ``engine.begin()``), so a state change
+and the CloudEvent that records it always commit together.
+
+Claiming: on PostgreSQL due steps are selected ``FOR UPDATE SKIP LOCKED`` and leased
+(``lease_holder``, ``lease_until``), so any number of engines share the work; a crashed
+engine's lease expires and :func:`reap_expired` hands its steps back. On SQLite the
+clause is not rendered: write transactions start with ``BEGIN IMMEDIATE`` and run one at a
+time, and only one engine process runs (see :mod:`sync_engine.runner`).
+
+Outbox order: on PostgreSQL every transaction that writes the outbox holds one
+transaction-scoped advisory lock (:func:`lock_outbox`), so outbox ids commit in id order
+and the relay never sees a later id before an earlier one. Writers take it first, before
+any row lock, so two engines' transactions cannot deadlock on each other, and checks that
+read other steps (is the ECO now production-ready? was it cancelled meanwhile?) see every
+earlier write: taken last, two transactions finishing an ECO's last two steps could each
+miss the other's and leave the ECO open. SQLite serialises writers anyway.
+
+Modules, each importing only those listed before it: ``outbox`` (emit, the lock,
+delivery), ``steps`` (the record, the one transition writer, queries), ``ecos`` (the ECO
+lifecycle), ``claims``, ``plants`` (plant revisions, cursors), ``outcomes``,
+``confirmations`` and ``interventions`` (operator actions, cancellation). The public names
+are re-exported here, so callers write ``store.claim_due(...)``.
+"""
+
+from __future__ import annotations
+
+from sync_engine.store.claims import claim_due, promote_ready, reap_expired
+from sync_engine.store.confirmations import (
+    await_confirmation,
+    await_confirmations,
+    awaiting_confirmations,
+    confirm,
+    defer_polls,
+    mark_overdue,
+    reject_confirmation,
+)
+from sync_engine.store.ecos import (
+    NOT_PLANT_WORK,
+    EcoState,
+    eco_row,
+    eco_states,
+    record_eco,
+    record_rejected,
+)
+from sync_engine.store.interventions import cancel_eco, record_plm_cancellation, requeue, skip
+from sync_engine.store.outbox import (
+    OUTBOX_BUFFER,
+    OUTBOX_LOCK_KEY,
+    SOURCE,
+    emit,
+    flush_outbox,
+    lock_outbox,
+    mark_delivered,
+    outbox_backlog,
+    prune_delivered,
+    undelivered,
+    writing,
+)
+from sync_engine.store.outcomes import Success, fail, succeed, succeed_many
+from sync_engine.store.plants import (
+    expected_revisions,
+    get_cursor,
+    items_at,
+    new_holder,
+    observe_revision,
+    open_work,
+    plants_in_use,
+    recorded_revisions,
+    set_cursor,
+    set_last_exception,
+)
+from sync_engine.store.steps import (
+    DONE,
+    FINAL,
+    Move,
+    StepRecord,
+    apply_moves,
+    count_by_state,
+    find_steps,
+    fingerprint,
+    get_step,
+    step_error,
+    steps_of,
+    transition,
+)
+
+__all__ = [
+    "DONE",
+    "FINAL",
+    "NOT_PLANT_WORK",
+    "OUTBOX_BUFFER",
+    "OUTBOX_LOCK_KEY",
+    "SOURCE",
+    "EcoState",
+    "Move",
+    "StepRecord",
+    "Success",
+    "apply_moves",
+    "await_confirmation",
+    "await_confirmations",
+    "awaiting_confirmations",
+    "cancel_eco",
+    "claim_due",
+    "confirm",
+    "count_by_state",
+    "defer_polls",
+    "eco_row",
+    "eco_states",
+    "emit",
+    "expected_revisions",
+    "fail",
+    "find_steps",
+    "fingerprint",
+    "flush_outbox",
+    "get_cursor",
+    "get_step",
+    "items_at",
+    "lock_outbox",
+    "mark_delivered",
+    "mark_overdue",
+    "new_holder",
+    "observe_revision",
+    "open_work",
+    "outbox_backlog",
+    "plants_in_use",
+    "promote_ready",
+    "prune_delivered",
+    "reap_expired",
+    "record_eco",
+    "record_plm_cancellation",
+    "record_rejected",
+    "recorded_revisions",
+    "reject_confirmation",
+    "requeue",
+    "set_cursor",
+    "set_last_exception",
+    "skip",
+    "step_error",
+    "steps_of",
+    "succeed",
+    "succeed_many",
+    "transition",
+    "undelivered",
+    "writing",
+]

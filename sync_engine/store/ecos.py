@@ -1,0 +1,261 @@
+"""The ECOs the engine knows: recording one with its planned steps (or its rejection),
+production readiness, and the bookkeeping a cancellation needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from contracts import events as ev
+from contracts.model import Eco, Item
+from contracts.plan import PlannedStep, withdrawal_step
+from contracts.steps import StepKind, StepState
+from sync_engine import tables as t
+from sync_engine.store.outbox import emit
+from sync_engine.store.steps import DONE, StepRecord, get_step
+from threadline.db import insert_ignoring_conflicts
+
+NOT_PLANT_WORK = (StepKind.SUPPLIER_NOTICE.value, StepKind.ERP_BOM_WITHDRAWAL.value)
+
+
+class EcoState:
+    """Where an ECO stands in the engine (``sync_ecos.state``)."""
+
+    IN_PROGRESS = "in_progress"
+    PRODUCTION_READY = "production_ready"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
+def eco_row(connection: sa.Connection, number: str) -> sa.Row[Any] | None:
+    """The stored ECO, if the engine has seen it."""
+    return connection.execute(sa.select(t.ecos).where(t.ecos.c.number == number)).one_or_none()
+
+
+def eco_states(connection: sa.Connection) -> dict[str, str]:
+    """Every known ECO's engine state."""
+    rows = connection.execute(sa.select(t.ecos.c.number, t.ecos.c.state)).all()
+    return {row.number: row.state for row in rows}
+
+
+def record_eco(
+    connection: sa.Connection,
+    eco: Eco,
+    items: Mapping[str, Item],
+    planned: Sequence[PlannedStep],
+    *,
+    now: datetime,
+    plm_updated_at: datetime | None = None,
+) -> bool:
+    """Store a newly approved ECO with its planned steps (all ``waiting``).
+
+    Returns ``False`` (and writes nothing) if the ECO is already known, so polling the same
+    ECO twice, from one engine or two, plans it once.
+    """
+    inserted = insert_ignoring_conflicts(
+        connection,
+        t.ecos,
+        [
+            {
+                "number": eco.number,
+                "title": eco.title,
+                "plm_status": eco.status.value,
+                "state": EcoState.IN_PROGRESS,
+                "approved_at": eco.approved_at,
+                "effectivity": eco.effectivity,
+                "plm_updated_at": plm_updated_at,
+                "received_at": now,
+                "document": eco.model_dump(mode="json"),
+            }
+        ],
+    )
+    if not inserted:
+        return False
+    families = sorted({items[i].product_family for i in eco.items if i in items})
+    emit(
+        connection,
+        ev.EcoReceived(
+            eco=eco.number,
+            title=eco.title,
+            approved_at=eco.approved_at,
+            effectivity=eco.effectivity,
+            items=list(eco.items),
+            revisions={a.item: a.new_revision for a in eco.affected_items},
+            product_families=families,
+            plants=list(eco.plants),
+            suppliers=list(eco.suppliers),
+            steps=len(planned),
+        ),
+        now=now,
+    )
+    insert_steps(connection, planned, eco.approved_at, StepState.WAITING, now)
+    return True
+
+
+def insert_steps(
+    connection: sa.Connection,
+    planned: Sequence[PlannedStep],
+    approved_at: datetime,
+    state: StepState,
+    now: datetime,
+) -> None:
+    if not planned:
+        return
+    connection.execute(
+        sa.insert(t.steps),
+        [
+            {
+                "step_id": p.step_id,
+                "eco": p.eco,
+                "eco_approved_at": approved_at,
+                "kind": p.kind.value,
+                "system": p.system.value,
+                "plant": p.plant,
+                "item": p.item,
+                "revision": p.revision,
+                "supplier": p.supplier,
+                "state": state.value,
+                "attempt": 0,
+                "generation": 0,
+                "idempotency_key": p.idempotency_key,
+                "payload": p.payload,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for p in planned
+        ],
+    )
+    dependencies = [{"step_id": p.step_id, "depends_on": d} for p in planned for d in p.depends_on]
+    if dependencies:
+        connection.execute(sa.insert(t.step_dependencies), dependencies)
+    for p in planned:
+        emit(
+            connection,
+            ev.StepScheduled(
+                eco=p.eco,
+                step_id=p.step_id,
+                kind=p.kind,
+                system=p.system,
+                plant=p.plant,
+                item=p.item,
+                revision=p.revision,
+                supplier=p.supplier,
+                from_state=None,
+                to_state=state,
+                idempotency_key=p.idempotency_key,
+            ),
+            now=now,
+        )
+
+
+def record_rejected(
+    connection: sa.Connection,
+    number: str,
+    violations: Sequence[ev.Violation],
+    document: Mapping[str, Any],
+    *,
+    now: datetime,
+) -> bool:
+    """Record an ECO that broke the contract and emit ``eco.rejected`` once."""
+    inserted = insert_ignoring_conflicts(
+        connection,
+        t.ecos,
+        [
+            {
+                "number": number,
+                "title": str(document.get("title") or "")[:200],
+                "plm_status": str(document.get("status") or "approved")[:20],
+                "state": EcoState.REJECTED,
+                "received_at": now,
+                "document": dict(document),
+            }
+        ],
+    )
+    if inserted:
+        emit(
+            connection,
+            ev.EcoRejected(eco=number, violations=list(violations)),
+            now=now,
+        )
+    return bool(inserted)
+
+
+def eco_cancelled(connection: sa.Connection, number: str) -> bool:
+    state = connection.execute(
+        sa.select(t.ecos.c.state).where(t.ecos.c.number == number)
+    ).scalar_one_or_none()
+    return state == EcoState.CANCELLED
+
+
+def cancelled_among(connection: sa.Connection, numbers: set[str]) -> set[str]:
+    if not numbers:
+        return set()
+    rows = connection.execute(
+        sa.select(t.ecos.c.number)
+        .where(t.ecos.c.number.in_(sorted(numbers)))
+        .where(t.ecos.c.state == EcoState.CANCELLED)
+    ).all()
+    return {str(row.number) for row in rows}
+
+
+def maybe_production_ready(connection: sa.Connection, number: str, now: datetime) -> bool:
+    return bool(production_ready_many(connection, {number}, now))
+
+
+def production_ready_many(connection: sa.Connection, numbers: set[str], now: datetime) -> list[str]:
+    """Mark the ECOs among ``numbers`` whose plant work is all done production-ready and
+    emit ``eco.production_ready`` for each, once."""
+    if not numbers:
+        return []
+    candidates = sorted(numbers)
+    still_open = {
+        str(row.eco)
+        for row in connection.execute(
+            sa.select(t.steps.c.eco)
+            .where(t.steps.c.eco.in_(candidates))
+            .where(t.steps.c.kind.not_in(NOT_PLANT_WORK))
+            .where(t.steps.c.state.not_in(DONE))
+            .distinct()
+        ).all()
+    }
+    ready = [n for n in candidates if n not in still_open]
+    if not ready:
+        return []
+    rows = connection.execute(
+        sa.update(t.ecos)
+        .where(t.ecos.c.number.in_(ready))
+        .where(t.ecos.c.state == EcoState.IN_PROGRESS)
+        .values(state=EcoState.PRODUCTION_READY, production_ready_at=now)
+        .returning(
+            t.ecos.c.number, t.ecos.c.approved_at, t.ecos.c.first_confirmed_at, t.ecos.c.document
+        )
+    ).all()
+    for row in sorted(rows, key=lambda r: str(r.number)):
+        approved_at: datetime = row.approved_at
+        emit(
+            connection,
+            ev.EcoProductionReady(
+                eco=row.number,
+                approved_at=approved_at,
+                erp_confirmed_at=row.first_confirmed_at,
+                production_ready_at=now,
+                cycle_time_seconds=max(0.0, (now - approved_at).total_seconds()),
+                plants=list(row.document.get("plants", [])),
+            ),
+            now=now,
+        )
+    return [str(row.number) for row in rows]
+
+
+def schedule_withdrawal(connection: sa.Connection, bom: StepRecord, now: datetime) -> int:
+    planned = withdrawal_step(
+        bom.eco, bom.plant or "", bom.item or "", bom.revision or "A", bom.external_id or ""
+    )
+    if get_step(connection, planned.step_id) is not None:
+        return 0
+    insert_steps(connection, [planned], bom.eco_approved_at, StepState.PENDING, now)
+    return 1
