@@ -13,25 +13,12 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from collector.store import EventStore
-from contracts.model import Item, ItemKind
 from contracts.plan import plan
 from contracts.steps import StepKind
 from sync_engine import store
 from sync_engine.errors import TransientError
 from sync_engine.relay import with_sequence
-from tests.factories import make_eco
-
-ITEMS = {
-    "ASM-1001": Item(
-        number="ASM-1001",
-        description="Pump housing",
-        kind=ItemKind.ASSEMBLY,
-        product_family="PUMPS",
-    ),
-    "CMP-2001": Item(
-        number="CMP-2001", description="Bracket", kind=ItemKind.COMPONENT, product_family="PUMPS"
-    ),
-}
+from tests.factories import ITEMS, make_eco
 
 
 class EngineWorld:

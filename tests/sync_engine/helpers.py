@@ -7,27 +7,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from contracts.model import Eco, Item, ItemKind
+from contracts.model import Eco
 from contracts.plan import plan
 from contracts.steps import StepKind, StepState
 from sync_engine import store
 from sync_engine import tables as t
+from tests.factories import ITEMS
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-ITEMS = {
-    "ASM-1001": Item(
-        number="ASM-1001",
-        description="Pump housing",
-        kind=ItemKind.ASSEMBLY,
-        product_family="Pumps",
-    ),
-    "CMP-2001": Item(
-        number="CMP-2001",
-        description="Bracket",
-        kind=ItemKind.COMPONENT,
-        product_family="Pumps",
-    ),
-}
 
 
 def receive(engine: sa.Engine, eco: Eco, now: datetime = T0) -> bool:
