@@ -22,9 +22,9 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from collector.auth import Tokens, load_tokens
+from collector.derived import ConfirmationSla
 from collector.ingest import GroupCommitter
 from collector.metrics import Metrics
-from collector.projections import ConfirmationSla
 from collector.receiver import Receiver, json_response
 from collector.store import EventStore
 from contracts.schemas import catalog_schemas

@@ -60,7 +60,7 @@ def rebuild(
     import time
 
     from collector.app import create_engine_for_collector
-    from collector.projections import ConfirmationSla
+    from collector.derived import ConfirmationSla
     from collector.store import EventStore
     from threadline.settings import get_settings
 

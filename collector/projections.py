@@ -13,85 +13,69 @@ every field is merged by a commutative rule:
 - *derived*: counts and states recomputed from the merged rows (an ECO's state from its
   steps, a plant's state from its steps) every time an ECO is touched.
 
-Only catalog types (``io.threadline.*``) feed projections; other events are stored only.
-Events are assumed valid (the receiver validated them against the catalog models).
+Only catalog types feed projections (their handlers are keyed by the catalog's models);
+other events are stored only. Events are assumed valid (the receiver validated them against
+the catalog models), so no handler validates them again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
+from datetime import UTC, date, datetime
 from typing import Any
 
+from collector.derived import ConfirmationSla, derive
+from collector.rows import (
+    Needs,
+    Row,
+    Working,
+    new_eco_row,
+    new_notice_row,
+    new_plant_row,
+    new_revision_row,
+    new_step_row,
+)
+from contracts.events import (
+    CATALOG,
+    STEP_EVENT_TYPES,
+    ConfirmationOverdue,
+    EcoCancelled,
+    EcoProductionReady,
+    EcoReceived,
+    EcoRejected,
+    OperatorActionTaken,
+    PlantRevisionChanged,
+    PlantRevisionObserved,
+    ProductionVersionConfirmed,
+    SupplierNoticeFailed,
+    SupplierNoticeSent,
+    type_of,
+)
+from contracts.readmodel import EcoState, NoticeStatus
 from contracts.steps import StepKind, StepState
-
-Row = dict[str, Any]
 
 SEQUENCE_WIDTH = 64
 
-
-class EcoState(StrEnum):
-    """Where an ECO stands, as the console shows it."""
-
-    RECEIVED = "received"  # planned; no step has started
-    IN_PROGRESS = "in_progress"  # steps are running or due
-    BLOCKED = "blocked"  # a step is blocked or failed: a person must act
-    AWAITING_CONFIRMATION = "awaiting_confirmation"  # only ERP confirmations outstanding
-    PRODUCTION_READY = "production_ready"  # every plant's last step succeeded
-    CANCELLED = "cancelled"  # cancelled or superseded
-    REJECTED = "rejected"  # broke governance rules
-
-
-class PlantState(StrEnum):
-    """Where one plant of an ECO stands."""
-
-    WAITING = "waiting"  # no step of the plant has started
-    IN_PROGRESS = "in_progress"  # steps running or due
-    AWAITING_CONFIRMATION = "awaiting_confirmation"  # waiting for ERP only
-    BLOCKED = "blocked"  # a business rejection stopped the plant
-    FAILED = "failed"  # a step is dead-lettered
-    PRODUCTION_READY = "production_ready"  # every step of the plant succeeded or was skipped
-    CANCELLED = "cancelled"  # the plant's remaining steps were cancelled
-
-
-NOTICE_STATUS: dict[str, str] = {
-    StepState.WAITING: "pending",
-    StepState.PENDING: "pending",
-    StepState.RUNNING: "pending",
-    StepState.AWAITING_CONFIRMATION: "pending",
-    StepState.RETRYING: "retrying",
-    StepState.SUCCEEDED: "sent",
-    StepState.FAILED: "failed",
-    StepState.BLOCKED: "failed",
-    StepState.SKIPPED: "skipped",
-    StepState.CANCELLED: "cancelled",
+NOTICE_STATUS: dict[str, NoticeStatus] = {
+    StepState.WAITING: NoticeStatus.PENDING,
+    StepState.PENDING: NoticeStatus.PENDING,
+    StepState.RUNNING: NoticeStatus.PENDING,
+    StepState.AWAITING_CONFIRMATION: NoticeStatus.PENDING,
+    StepState.RETRYING: NoticeStatus.RETRYING,
+    StepState.SUCCEEDED: NoticeStatus.SENT,
+    StepState.FAILED: NoticeStatus.FAILED,
+    StepState.BLOCKED: NoticeStatus.FAILED,
+    StepState.SKIPPED: NoticeStatus.SKIPPED,
+    StepState.CANCELLED: NoticeStatus.CANCELLED,
 }
 """A supplier notice's status for each state of its step."""
 
-ACTIVE_STATES = frozenset({StepState.PENDING, StepState.RUNNING, StepState.RETRYING})
-DONE_STATES = frozenset({StepState.SUCCEEDED, StepState.SKIPPED})
-
-STEP_PREFIX = "io.threadline.step."
-
-# Strings from event data that land in bounded columns; validation refuses longer ones so
-# a valid event can never fail at the database.
-FIELD_LIMITS: dict[str, int] = {
-    "step_id": 512,
-    "eco": 100,
-    "plant": 100,
-    "item": 100,
-    "supplier": 100,
-    "code": 200,
-    "fingerprint": 200,
-    "notice_id": 200,
-    "actor": 200,
-    "role": 100,
-    "outcome": 200,
-    "production_version": 200,
-}
-LIST_LIMITS: dict[str, int] = {"plants": 100, "items": 100, "product_families": 100}
+STEP_TYPES = frozenset(STEP_EVENT_TYPES.values())
+"""Every step transition's event type."""
+RECEIVED_TYPE = type_of(EcoReceived)
+# Plant facts that name a (plant, item) pair whose revision row they change.
+REVISION_TYPES = frozenset({type_of(PlantRevisionChanged), type_of(PlantRevisionObserved)})
 
 
 def order_key(time: datetime, sequence: str | None, seq: int) -> str:
@@ -118,44 +102,6 @@ class StoredEvent:
     def __post_init__(self) -> None:
         if not self.key:
             object.__setattr__(self, "key", order_key(self.time, self.sequence, self.seq))
-
-
-@dataclass(frozen=True)
-class ConfirmationSla:
-    """How long an ERP confirmation may take, by plant (seconds)."""
-
-    default_seconds: float = 900.0
-    by_plant: Mapping[str, float] = field(default_factory=dict)
-
-    def due(self, plant: str | None, requested_at: datetime) -> datetime | None:
-        """When a confirmation requested at ``requested_at`` becomes overdue."""
-        seconds = self.by_plant.get(plant or "", self.default_seconds)
-        try:
-            return requested_at + timedelta(seconds=seconds)
-        except OverflowError:
-            # A request time at the very end of the calendar has no due time.
-            return None
-
-
-@dataclass(frozen=True)
-class Needs:
-    """The projection rows a batch of events reads and writes."""
-
-    ecos: frozenset[str]
-    plants: frozenset[str]
-    items: frozenset[str]
-
-
-@dataclass
-class Working:
-    """The rows one batch works on, keyed by primary key."""
-
-    ecos: dict[str, Row] = field(default_factory=dict)
-    plants: dict[tuple[str, str], Row] = field(default_factory=dict)
-    steps: dict[str, Row] = field(default_factory=dict)
-    revisions: dict[tuple[str, str], Row] = field(default_factory=dict)
-    notices: dict[tuple[str, str], Row] = field(default_factory=dict)
-    actions: list[Row] = field(default_factory=list)
 
 
 def _time(value: str | None) -> datetime | None:
@@ -188,38 +134,10 @@ def _later(key: str, stored: str | None) -> bool:
 
 def eco_of(event_type: str, data: Any) -> str | None:
     """The ECO a catalog event concerns, if any."""
-    if not event_type.startswith("io.threadline.") or not isinstance(data, dict):
+    if event_type not in CATALOG or not isinstance(data, dict):
         return None
     eco = data.get("eco")
     return eco if isinstance(eco, str) else None
-
-
-def limit_problems(data: Any) -> list[tuple[str, str]]:
-    """``(field, message)`` for every string of catalog ``data`` too long for its column."""
-    if not isinstance(data, dict):
-        return []
-    problems = []
-    for name, value in _bounded_fields(data):
-        limit = FIELD_LIMITS.get(name) or LIST_LIMITS[name.split("[", 1)[0]]
-        if isinstance(value, str) and len(value) > limit:
-            problems.append((name, f"longer than {limit} characters"))
-    return problems
-
-
-def _bounded_fields(data: dict[str, Any]) -> Iterable[tuple[str, Any]]:
-    for name in FIELD_LIMITS:
-        if name in data:
-            yield name, data[name]
-    error = data.get("error")
-    if isinstance(error, dict):
-        for name in ("code", "fingerprint"):
-            if name in error:
-                yield name, error[name]
-    for name in LIST_LIMITS:
-        values = data.get(name)
-        if isinstance(values, list):
-            for index, value in enumerate(values):
-                yield f"{name}[{index}]", value
 
 
 class Projector:
@@ -237,13 +155,10 @@ class Projector:
             eco = eco_of(event_type, data)
             if eco is not None:
                 ecos.add(eco)
-            if event_type == "io.threadline.eco.received.v1":
+            if event_type == RECEIVED_TYPE:
                 plants.update(data["plants"])
                 items.update(data["items"])
-            elif event_type in (
-                "io.threadline.plant.revision_changed.v1",
-                "io.threadline.plant.revision_observed.v1",
-            ):
+            elif event_type in REVISION_TYPES:
                 plants.add(data["plant"])
                 items.add(data["item"])
         return Needs(frozenset(ecos), frozenset(plants), frozenset(items))
@@ -257,8 +172,6 @@ class Projector:
         handler = self._handlers.get(event.type)
         if handler is not None:
             handler(self, work, event)
-        elif event.type.startswith(STEP_PREFIX):
-            self._step(work, event)
 
     def _touch_eco(self, work: Working, eco: str, event: StoredEvent) -> None:
         row = work.ecos.get(eco)
@@ -393,7 +306,7 @@ class Projector:
         self,
         notice: Row,
         event: StoredEvent,
-        status: str,
+        status: NoticeStatus,
         error: str | None,
         next_retry_at: datetime | None,
     ) -> None:
@@ -401,7 +314,7 @@ class Projector:
         if _later(key, notice["last_event_key"]):
             notice.update(
                 last_event_key=key,
-                status=status,
+                status=status.value,
                 last_error=error,
                 next_retry_at=next_retry_at,
                 updated_at=event.time,
@@ -412,13 +325,13 @@ class Projector:
         notice = self._notice(work, data["eco"], data["supplier"])
         notice["notice_id"] = _max(notice["notice_id"], data["notice_id"])
         notice["attempts"] = max(notice["attempts"], data["attempt"])
-        self._notice_state(notice, event, "sent", None, None)
+        self._notice_state(notice, event, NoticeStatus.SENT, None, None)
 
     def _notice_failed(self, work: Working, event: StoredEvent) -> None:
         data = event.data
         notice = self._notice(work, data["eco"], data["supplier"])
         notice["attempts"] = max(notice["attempts"], data["attempt"])
-        status = "failed" if data["final"] else "retrying"
+        status = NoticeStatus.FAILED if data["final"] else NoticeStatus.RETRYING
         next_retry_at = _time(data.get("next_attempt_at"))
         self._notice_state(notice, event, status, data["error"]["message"], next_retry_at)
 
@@ -481,18 +394,20 @@ class Projector:
             }
         )
 
-    _handlers: Mapping[str, Any] = {
-        "io.threadline.eco.received.v1": _received,
-        "io.threadline.eco.rejected.v1": _rejected,
-        "io.threadline.eco.cancelled.v1": _cancelled,
-        "io.threadline.eco.production_ready.v1": _production_ready,
-        "io.threadline.erp.production_version_confirmed.v1": _confirmed,
-        "io.threadline.erp.confirmation_overdue.v1": _overdue,
-        "io.threadline.plant.revision_changed.v1": _revision_changed,
-        "io.threadline.plant.revision_observed.v1": _revision_observed,
-        "io.threadline.supplier.notice_sent.v1": _notice_sent,
-        "io.threadline.supplier.notice_failed.v1": _notice_failed,
-        "io.threadline.operator.action.v1": _operator_action,
+    # Keyed by the catalog's type of each data model: one dict lookup per event.
+    _handlers: Mapping[str, Callable[[Projector, Working, StoredEvent], None]] = {
+        type_of(EcoReceived): _received,
+        type_of(EcoRejected): _rejected,
+        type_of(EcoCancelled): _cancelled,
+        type_of(EcoProductionReady): _production_ready,
+        type_of(ProductionVersionConfirmed): _confirmed,
+        type_of(ConfirmationOverdue): _overdue,
+        type_of(PlantRevisionChanged): _revision_changed,
+        type_of(PlantRevisionObserved): _revision_observed,
+        type_of(SupplierNoticeSent): _notice_sent,
+        type_of(SupplierNoticeFailed): _notice_failed,
+        type_of(OperatorActionTaken): _operator_action,
+        **dict.fromkeys(STEP_TYPES, _step),
     }
 
     def derive(self, work: Working, ecos: Iterable[str]) -> None:
@@ -500,208 +415,4 @@ class Projector:
 
         ``work`` must hold every step and plant row of those ECOs.
         """
-        steps_by_eco: dict[str, list[Row]] = {}
-        for step in work.steps.values():
-            steps_by_eco.setdefault(step["eco"], []).append(step)
-        plants_by_eco: dict[str, list[Row]] = {}
-        for (eco, _plant), plant_row in work.plants.items():
-            plants_by_eco.setdefault(eco, []).append(plant_row)
-        for revision in work.revisions.values():
-            revision["behind"] = (
-                revision["target_revision"] is not None
-                and revision["current_revision"] != revision["target_revision"]
-            )
-        for eco in ecos:
-            row = work.ecos[eco]
-            steps = steps_by_eco.get(eco, [])
-            for step in steps:
-                self._derive_step(step)
-            for step in steps:
-                if step["plant"] is not None and (eco, step["plant"]) not in work.plants:
-                    plant_row = new_plant_row(eco, step["plant"])
-                    work.plants[(eco, step["plant"])] = plant_row
-                    plants_by_eco.setdefault(eco, []).append(plant_row)
-            complete = row["steps_total"] > 0 and len(steps) >= row["steps_total"]
-            plant_steps: dict[str, list[Row]] = {}
-            for step in steps:
-                if step["plant"] is not None:
-                    plant_steps.setdefault(step["plant"], []).append(step)
-            plants = plants_by_eco.get(eco, [])
-            for plant_row in plants:
-                _derive_plant(plant_row, plant_steps.get(plant_row["plant"], []), complete)
-            _derive_eco(row, steps, plants)
-
-    def _derive_step(self, step: Row) -> None:
-        requested_at = step["requested_at"]
-        if step["kind"] == StepKind.ERP_CONFIRMATION and requested_at is not None:
-            step["sla_due_at"] = self.sla.due(step["plant"], requested_at)
-        else:
-            step["sla_due_at"] = None
-        reported = step["overdue_reported_at"]
-        step["overdue"] = (
-            step["state"] == StepState.AWAITING_CONFIRMATION
-            and reported is not None
-            and (requested_at is None or reported >= requested_at)
-        )
-
-
-def _derive_plant(row: Row, steps: list[Row], complete: bool) -> None:
-    states = [step["state"] for step in steps]
-    done = sum(state in DONE_STATES for state in states)
-    row["steps_total"] = len(steps)
-    row["steps_done"] = done
-    row["updated_at"] = max((s["last_event_at"] for s in steps if s["last_event_at"]), default=None)
-    problems = sorted(
-        (s for s in steps if s["state"] in (StepState.BLOCKED, StepState.FAILED)),
-        key=lambda s: str(s["step_id"]),
-    )
-    row["blocked_reason"] = problems[0]["error_message"] if problems else None
-    row["production_ready_at"] = None
-    if not steps:
-        state = PlantState.WAITING
-    elif StepState.BLOCKED in states:
-        state = PlantState.BLOCKED
-    elif StepState.FAILED in states:
-        state = PlantState.FAILED
-    elif done == len(states) and complete:
-        state = PlantState.PRODUCTION_READY
-        row["production_ready_at"] = max(s["state_since"] for s in steps)
-    elif all(s in DONE_STATES or s == StepState.CANCELLED for s in states) and (
-        StepState.CANCELLED in states
-    ):
-        state = PlantState.CANCELLED
-    elif StepState.AWAITING_CONFIRMATION in states and not ACTIVE_STATES.intersection(states):
-        state = PlantState.AWAITING_CONFIRMATION
-    elif all(s == StepState.WAITING for s in states):
-        state = PlantState.WAITING
-    else:
-        state = PlantState.IN_PROGRESS
-    row["state"] = state.value
-
-
-def _derive_eco(row: Row, steps: list[Row], plants: list[Row]) -> None:
-    states = [step["state"] for step in steps]
-    row["blocked_count"] = states.count(StepState.BLOCKED)
-    row["failed_count"] = states.count(StepState.FAILED)
-    row["plants_done"] = sum(p["state"] == PlantState.PRODUCTION_READY for p in plants)
-    if row["received_key"] is None:
-        row["plants_total"] = len(plants)
-    if row["terminal_state"] is not None:
-        state = EcoState(row["terminal_state"])
-    elif row["blocked_count"] or row["failed_count"]:
-        state = EcoState.BLOCKED
-    elif StepState.AWAITING_CONFIRMATION in states and not ACTIVE_STATES.intersection(states):
-        state = EcoState.AWAITING_CONFIRMATION
-    elif any(s != StepState.WAITING for s in states):
-        state = EcoState.IN_PROGRESS
-    else:
-        state = EcoState.RECEIVED
-    row["state"] = state.value
-
-
-def new_eco_row(eco: str) -> Row:
-    """An ``eco_status`` row before any event has filled it."""
-    return {
-        "eco": eco,
-        "title": None,
-        "state": EcoState.RECEIVED.value,
-        "approved_at": None,
-        "effectivity": None,
-        "product_family": None,
-        "plants_total": 0,
-        "plants_done": 0,
-        "steps_total": 0,
-        "blocked_count": 0,
-        "failed_count": 0,
-        "erp_confirmed_at": None,
-        "production_ready_at": None,
-        "cycle_time_seconds": None,
-        "cancelled_at": None,
-        "rejected_at": None,
-        "state_reason": None,
-        "last_event_at": None,
-        "last_event_seq": None,
-        "received_key": None,
-        "terminal_key": None,
-        "terminal_state": None,
-        "last_event_key": None,
-    }
-
-
-def new_plant_row(eco: str, plant: str) -> Row:
-    """An ``eco_plants`` row before any step of the plant has reported."""
-    return {
-        "eco": eco,
-        "plant": plant,
-        "state": PlantState.WAITING.value,
-        "steps_total": 0,
-        "steps_done": 0,
-        "erp_confirmed_at": None,
-        "production_ready_at": None,
-        "blocked_reason": None,
-        "updated_at": None,
-    }
-
-
-def new_step_row(step_id: str, eco: str, kind: str) -> Row:
-    """A ``step_status`` row before its first transition is known."""
-    return {
-        "step_id": step_id,
-        "eco": eco,
-        "kind": str(kind),
-        "system": StepKind(kind).system.value,
-        "plant": None,
-        "item": None,
-        "revision": None,
-        "supplier": None,
-        "state": StepState.WAITING.value,
-        "attempt": 0,
-        "error_code": None,
-        "error_message": None,
-        "error_category": None,
-        "fingerprint": None,
-        "next_attempt_at": None,
-        "state_since": None,
-        "requested_at": None,
-        "sla_due_at": None,
-        "overdue": False,
-        "overdue_reported_at": None,
-        "last_event_at": None,
-        "last_event_seq": None,
-        "last_event_key": None,
-    }
-
-
-def new_revision_row(plant: str, item: str) -> Row:
-    """A ``plant_revisions`` row before anything is known of the pair."""
-    return {
-        "plant": plant,
-        "item": item,
-        "current_revision": None,
-        "mes_revision": None,
-        "target_revision": None,
-        "target_eco": None,
-        "target_effective": None,
-        "product_family": None,
-        "behind": False,
-        "updated_at": None,
-        "current_key": None,
-        "mes_key": None,
-        "target_key": None,
-    }
-
-
-def new_notice_row(eco: str, supplier: str) -> Row:
-    """A ``supplier_notices`` row before any attempt is known."""
-    return {
-        "eco": eco,
-        "supplier": supplier,
-        "step_id": None,
-        "status": "pending",
-        "attempts": 0,
-        "last_error": None,
-        "next_retry_at": None,
-        "notice_id": None,
-        "updated_at": None,
-        "last_event_key": None,
-    }
+        derive(work, ecos, self.sla)

@@ -16,6 +16,9 @@ time, paginated, over millions of events.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import sqlalchemy as sa
 
 from threadline.db import JSONDoc, UTCDateTime, metadata
@@ -68,7 +71,7 @@ eco_status = sa.Table(
     sa.Column("eco", sa.String(100), primary_key=True),
     sa.Column("title", sa.Text()),
     # received | in_progress | blocked | awaiting_confirmation | production_ready |
-    # cancelled | rejected (see collector.projections.EcoState).
+    # cancelled | rejected (see contracts.readmodel.EcoState).
     sa.Column("state", sa.String(40), nullable=False),
     sa.Column("approved_at", UTCDateTime()),
     sa.Column("effectivity", sa.Date()),
@@ -112,7 +115,7 @@ eco_plants = sa.Table(
     sa.Column("eco", sa.String(100), primary_key=True),
     sa.Column("plant", sa.String(100), primary_key=True),
     # waiting | in_progress | awaiting_confirmation | blocked | failed | production_ready |
-    # cancelled (see collector.projections.PlantState).
+    # cancelled (see contracts.readmodel.PlantState).
     sa.Column("state", sa.String(40), nullable=False),
     sa.Column("steps_total", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("steps_done", sa.Integer(), nullable=False, server_default="0"),
@@ -202,7 +205,7 @@ supplier_notices = sa.Table(
     sa.Column("eco", sa.String(100), primary_key=True),
     sa.Column("supplier", sa.String(100), primary_key=True),
     sa.Column("step_id", sa.String(KEY_LENGTH)),
-    # pending | sent | retrying | failed | skipped | cancelled
+    # pending | sent | retrying | failed | skipped | cancelled (contracts.readmodel.NoticeStatus)
     sa.Column("status", sa.String(40), nullable=False),
     sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("last_error", sa.Text()),
@@ -245,3 +248,49 @@ PROJECTIONS: tuple[sa.Table, ...] = (
     operator_actions,
 )
 """Every table rebuilt from ``events`` by ``threadline collector rebuild``."""
+
+# Strings from event data that land in bounded columns; validation refuses longer ones so
+# a valid event can never fail at the database.
+FIELD_LIMITS: dict[str, int] = {
+    "step_id": KEY_LENGTH,
+    "eco": 100,
+    "plant": 100,
+    "item": 100,
+    "supplier": 100,
+    "code": 200,
+    "fingerprint": 200,
+    "notice_id": 200,
+    "actor": 200,
+    "role": 100,
+    "outcome": 200,
+    "production_version": 200,
+}
+LIST_LIMITS: dict[str, int] = {"plants": 100, "items": 100, "product_families": 100}
+
+
+def limit_problems(data: Any) -> list[tuple[str, str]]:
+    """``(field, message)`` for every string of catalog ``data`` too long for its column."""
+    if not isinstance(data, dict):
+        return []
+    problems = []
+    for name, value in _bounded_fields(data):
+        limit = FIELD_LIMITS.get(name) or LIST_LIMITS[name.split("[", 1)[0]]
+        if isinstance(value, str) and len(value) > limit:
+            problems.append((name, f"longer than {limit} characters"))
+    return problems
+
+
+def _bounded_fields(data: dict[str, Any]) -> Iterable[tuple[str, Any]]:
+    for name in FIELD_LIMITS:
+        if name in data:
+            yield name, data[name]
+    error = data.get("error")
+    if isinstance(error, dict):
+        for name in ("code", "fingerprint"):
+            if name in error:
+                yield name, error[name]
+    for name in LIST_LIMITS:
+        values = data.get(name)
+        if isinstance(values, list):
+            for index, value in enumerate(values):
+                yield f"{name}[{index}]", value

@@ -21,7 +21,7 @@ import uvicorn
 
 from collector.app import create_app, create_engine_for_collector
 from collector.auth import ProducerGrant, Tokens
-from collector.projections import ConfirmationSla
+from collector.derived import ConfirmationSla
 from collector.store import EventStore
 
 STARTUP_TIMEOUT_SECONDS = 15.0

@@ -38,8 +38,7 @@ from pydantic import ValidationError
 
 from collector.auth import ProducerGrant
 from collector.errors import Problem, Rejected
-from collector.projections import limit_problems
-from collector.tables import KEY_LENGTH
+from collector.tables import KEY_LENGTH, limit_problems
 from contracts.events import CATALOG
 
 STRUCTURED = "application/cloudevents+json"

@@ -6,15 +6,11 @@ from typing import Any
 
 import pytest
 
-from collector.projections import (
-    ConfirmationSla,
-    Projector,
-    StoredEvent,
-    Working,
-    limit_problems,
-    order_key,
-)
+from collector.derived import ConfirmationSla
+from collector.projections import Projector, StoredEvent, order_key
+from collector.rows import Working
 from collector.samples import many_propagations, propagation_events
+from collector.tables import limit_problems
 
 SEQ_DEPENDENT = {"last_event_seq", "event_seq"}
 
