@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from collector.tables import eco_status, plant_revisions, step_status
+from contracts.steps import StepState
 from dashboards.paging import DEFAULT_LIMIT, Page, paginate
 
 # The item's family where the plant's revision row knows it, else the ECO's.
@@ -67,7 +68,7 @@ def awaiting_confirmation(
             step_status.c.step_id,
         )
         .select_from(_JOINED)
-        .where(step_status.c.state == "awaiting_confirmation")
+        .where(step_status.c.state == StepState.AWAITING_CONFIRMATION)
         .order_by(since, step_status.c.step_id)
     )
     if criteria.plants:
@@ -91,7 +92,7 @@ def awaiting_confirmation(
 
 def awaiting_filter_options(engine: sa.Engine) -> tuple[Sequence[str], Sequence[str]]:
     """The plants and product families that currently have something awaiting confirmation."""
-    awaiting = step_status.c.state == "awaiting_confirmation"
+    awaiting = step_status.c.state == StepState.AWAITING_CONFIRMATION
     with engine.connect() as connection:
         plants = (
             connection.execute(

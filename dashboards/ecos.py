@@ -10,10 +10,13 @@ import pandas as pd
 import sqlalchemy as sa
 
 from collector.tables import eco_plants, eco_status, events, operator_actions, step_status
+from contracts.events import STEP_EVENT_TYPES
+from contracts.steps import StepState
 from dashboards.paging import DEFAULT_LIMIT, Page, frame, paginate
 
 SEARCH_LIMIT = 20
-STEP_EVENT_PREFIX = "io.threadline.step."
+# Every step transition's event type, from the catalog.
+STEP_TYPES = sorted(set(STEP_EVENT_TYPES.values()))
 # A cap on the timeline's input: an ECO's steps emit a few hundred transitions at most.
 TIMELINE_EVENT_LIMIT = 5_000
 
@@ -131,7 +134,7 @@ def step_timeline(
             sa.select(events.c.type, order.label("at"), events.c.data)
             .where(
                 events.c.correlationid == correlationid,
-                events.c.type.startswith(STEP_EVENT_PREFIX),
+                events.c.type.in_(STEP_TYPES),
             )
             .order_by(order, events.c.sequence, events.c.seq)
             .limit(TIMELINE_EVENT_LIMIT)
@@ -168,7 +171,15 @@ def step_timeline(
     )
 
 
-_FINAL_STATES = frozenset({"succeeded", "failed", "skipped", "cancelled", "blocked"})
+_FINAL_STATES = frozenset(
+    {
+        StepState.SUCCEEDED,
+        StepState.FAILED,
+        StepState.SKIPPED,
+        StepState.CANCELLED,
+        StepState.BLOCKED,
+    }
+)
 
 
 def raw_events(

@@ -6,9 +6,10 @@ import pandas as pd
 import sqlalchemy as sa
 
 from collector.tables import step_status
+from contracts.steps import StepState
 from dashboards.paging import DEFAULT_LIMIT, Page, frame, paginate
 
-OPEN_STATES = ("failed", "blocked")
+OPEN_STATES = (StepState.FAILED, StepState.BLOCKED)
 """Steps that wait for a person: a dead letter or a business rejection."""
 
 _FINGERPRINT = sa.func.coalesce(step_status.c.fingerprint, "unclassified")
@@ -25,8 +26,11 @@ def failure_groups(engine: sa.Engine) -> pd.DataFrame:
         sa.select(
             _FINGERPRINT.label("fingerprint"),
             sa.func.count().label("steps"),
-            sa.func.sum(sa.case((step_status.c.state == "failed", 1), else_=0)).label("failed"),
-            sa.func.sum(sa.case((step_status.c.state == "blocked", 1), else_=0)).label("blocked"),
+            # One count per open state, each column named after its state.
+            *(
+                sa.func.sum(sa.case((step_status.c.state == state, 1), else_=0)).label(state.value)
+                for state in OPEN_STATES
+            ),
             sa.func.count(sa.distinct(step_status.c.eco)).label("ecos"),
             sa.func.min(step_status.c.kind).label("kind"),
             sa.func.min(step_status.c.error_code).label("error_code"),

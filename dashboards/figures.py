@@ -6,20 +6,21 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from contracts.steps import StepState
 from dashboards.cycle_time import PERCENTILES
 from dashboards.revisions import LagMatrix
 
-STATE_COLOURS = {
-    "waiting": "#b0b7c3",
-    "pending": "#8fa8c8",
-    "running": "#4c78a8",
-    "awaiting_confirmation": "#f2b134",
-    "retrying": "#f58518",
-    "succeeded": "#54a24b",
-    "failed": "#d62728",
-    "blocked": "#9d3c9d",
-    "skipped": "#7f7f7f",
-    "cancelled": "#3b3b3b",
+STATE_COLOURS: dict[str, str] = {
+    StepState.WAITING: "#b0b7c3",
+    StepState.PENDING: "#8fa8c8",
+    StepState.RUNNING: "#4c78a8",
+    StepState.AWAITING_CONFIRMATION: "#f2b134",
+    StepState.RETRYING: "#f58518",
+    StepState.SUCCEEDED: "#54a24b",
+    StepState.FAILED: "#d62728",
+    StepState.BLOCKED: "#9d3c9d",
+    StepState.SKIPPED: "#7f7f7f",
+    StepState.CANCELLED: "#3b3b3b",
 }
 
 

@@ -8,9 +8,10 @@ import pandas as pd
 import sqlalchemy as sa
 
 from collector.tables import step_status, supplier_notices
+from contracts.readmodel import NoticeStatus
 from dashboards.paging import DEFAULT_LIMIT, Page, frame, paginate
 
-FAILED_STATUSES = ("failed", "retrying")
+FAILED_STATUSES = (NoticeStatus.FAILED, NoticeStatus.RETRYING)
 """Notices that did not reach the supplier: given up (failed) or between attempts."""
 
 _JOINED = supplier_notices.outerjoin(
@@ -29,11 +30,12 @@ def notice_error_groups(
         sa.select(
             _ERROR.label("error"),
             sa.func.count().label("notices"),
-            sa.func.sum(sa.case((supplier_notices.c.status == "failed", 1), else_=0)).label(
-                "failed"
-            ),
-            sa.func.sum(sa.case((supplier_notices.c.status == "retrying", 1), else_=0)).label(
-                "retrying"
+            # One count per undelivered status, each column named after its status.
+            *(
+                sa.func.sum(sa.case((supplier_notices.c.status == status, 1), else_=0)).label(
+                    status.value
+                )
+                for status in FAILED_STATUSES
             ),
             sa.func.max(supplier_notices.c.updated_at).label("last_seen"),
         )

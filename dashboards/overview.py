@@ -8,9 +8,16 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 
 from collector.tables import eco_plants, eco_status, plant_revisions, step_status, supplier_notices
+from contracts.readmodel import EcoState, NoticeStatus, PlantState
+from contracts.steps import StepState
 from dashboards.stats import percentile
 
-IN_FLIGHT_STATES = ("received", "in_progress", "blocked", "awaiting_confirmation")
+IN_FLIGHT_STATES = (
+    EcoState.RECEIVED,
+    EcoState.IN_PROGRESS,
+    EcoState.BLOCKED,
+    EcoState.AWAITING_CONFIRMATION,
+)
 """ECO states that still need work (not production-ready, cancelled or rejected)."""
 
 CYCLE_WINDOW = timedelta(days=30)
@@ -48,7 +55,7 @@ def overview_kpis(engine: sa.Engine, *, now: datetime | None = None) -> Kpis:
     now = now or datetime.now(UTC)
     with engine.connect() as connection:
         in_flight = _count(connection, eco_status, eco_status.c.state.in_(IN_FLIGHT_STATES))
-        awaiting = step_status.c.state == "awaiting_confirmation"
+        awaiting = step_status.c.state == StepState.AWAITING_CONFIRMATION
         past_sla = sa.or_(step_status.c.overdue, step_status.c.sla_due_at < now)
         waiting_row = connection.execute(
             sa.select(
@@ -56,8 +63,10 @@ def overview_kpis(engine: sa.Engine, *, now: datetime | None = None) -> Kpis:
                 sa.func.coalesce(sa.func.sum(sa.case((past_sla, 1), else_=0)), 0),
             ).where(awaiting)
         ).one()
-        blocked = _count(connection, eco_plants, eco_plants.c.state == "blocked")
-        failed = _count(connection, supplier_notices, supplier_notices.c.status == "failed")
+        blocked = _count(connection, eco_plants, eco_plants.c.state == PlantState.BLOCKED)
+        failed = _count(
+            connection, supplier_notices, supplier_notices.c.status == NoticeStatus.FAILED
+        )
         behind_row = connection.execute(
             sa.select(sa.func.count(sa.distinct(plant_revisions.c.plant)), sa.func.count()).where(
                 *late_revision_filter(now.date())

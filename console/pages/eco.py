@@ -7,6 +7,7 @@ import streamlit as st
 
 from console import actions, login, state, widgets
 from console.auth import Permission
+from dashboards.exceptions import OPEN_STATES
 from dashboards.figures import step_timeline_figure
 from dashboards.stats import humanize_seconds
 
@@ -81,7 +82,7 @@ else:
 if eco is not None:
     st.subheader("Steps")
     st.dataframe(steps, hide_index=True, key="eco_steps")
-    open_ids = steps.loc[steps["state"].isin(["failed", "blocked"]), "step_id"].tolist()
+    open_ids = steps.loc[steps["state"].isin(OPEN_STATES), "step_id"].tolist()
     st.subheader("Operator actions")
     with st.container(border=True):
         columns = st.columns(3)

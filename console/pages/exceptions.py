@@ -6,6 +6,7 @@ import streamlit as st
 
 from console import actions, login, state, widgets
 from console.auth import Permission
+from contracts.steps import StepState
 
 KEY = "exceptions"
 
@@ -26,8 +27,8 @@ st.dataframe(
     column_config={
         "fingerprint": "Fingerprint",
         "steps": "Steps",
-        "failed": "Failed",
-        "blocked": "Blocked",
+        StepState.FAILED.value: "Failed",
+        StepState.BLOCKED.value: "Blocked",
         "ecos": "ECOs",
         "kind": "Kind",
         "error_code": "Error",

@@ -8,11 +8,12 @@ import streamlit as st
 
 from console import actions, login, state, widgets
 from console.auth import Permission
+from contracts.readmodel import NoticeStatus
 
 STATUSES = {
-    "Not delivered": ("failed", "retrying"),
-    "Failed for good": ("failed",),
-    "Retrying automatically": ("retrying",),
+    "Not delivered": (NoticeStatus.FAILED, NoticeStatus.RETRYING),
+    "Failed for good": (NoticeStatus.FAILED,),
+    "Retrying automatically": (NoticeStatus.RETRYING,),
 }
 WIDTHS = [0.5, 1.8, 1.0, 1.2, 0.8, 3.2, 1.8, 1.0]
 HEADERS = ["", "ECO", "Supplier", "Status", "Tries", "Last error", "Next automatic retry", ""]
