@@ -21,11 +21,16 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+from contracts.api import (
+    BomRequest,
+    ItemRevisionRequest,
+    MesRoutingRequest,
+    NoticeRequest,
+    ProductionVersionRequest,
+    RoutingRequest,
+)
 from simulators.app import SimulatorConfig, Simulators, build_simulators
-from simulators.erp import BomRequest, ItemRevisionRequest, ProductionVersionRequest, RoutingRequest
-from simulators.mes import MesRoutingRequest
 from simulators.problems import Problem
-from simulators.procurement import NoticeRequest
 
 
 def rss_mb() -> float:

@@ -18,14 +18,28 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
-from contracts.model import BomLines, Code, ItemKind, Operations, Revision
-from simulators.clock import Clock, rfc3339
+from contracts.api import (
+    BomCreated,
+    BomRequest,
+    BomWithdrawn,
+    ItemRevisionReleased,
+    ItemRevisionRequest,
+    PlantRevisions,
+    ProductionVersionRequest,
+    ProductionVersionState,
+    ProductionVersionStatus,
+    RoutingCreated,
+    RoutingRequest,
+    WorkCenterActivated,
+)
+from contracts.model import ItemKind, Revision
+from simulators.clock import Clock
 from simulators.faults import FaultInjector
 from simulators.idempotency import IdempotencyKey, IdempotencyStore
 from simulators.ledger import Ledger
@@ -35,42 +49,6 @@ from simulators.world import World, plant_today
 
 RECORD_CAP = 20_000
 SYSTEM = "erp"
-
-
-class Request(BaseModel):
-    """Base of request bodies: unknown fields are refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ItemRevisionRequest(Request):
-    """Release an item revision."""
-
-    description: str = ""
-
-
-class BomRequest(Request):
-    """An effective-dated BOM version of an assembly at one plant."""
-
-    assembly: Code
-    revision: Revision
-    valid_from: date
-    lines: BomLines
-
-
-class RoutingRequest(Request):
-    """An item revision's routing at one plant."""
-
-    item: Code
-    revision: Revision
-    operations: Operations
-
-
-class ProductionVersionRequest(Request):
-    """A production version: the plant builds ``item`` at ``revision`` once it is active."""
-
-    item: Code
-    revision: Revision
 
 
 @dataclass(slots=True)
@@ -95,28 +73,28 @@ class ProductionVersion:
     revision: str
     requested_at: datetime
     due: datetime
-    outcome: str
+    outcome: Literal["active", "rejected"]
     reason: str | None
     settled: bool = False
 
     @property
-    def status(self) -> str:
+    def status(self) -> ProductionVersionState:
         """``pending`` until settled, then ``active`` or ``rejected``."""
         return self.outcome if self.settled else "pending"
 
-    def to_json(self) -> dict[str, Any]:
+    def answer(self) -> ProductionVersionStatus:
         """The production version as the API shows it."""
         active = self.settled and self.outcome == "active"
-        return {
-            "id": self.id,
-            "status": self.status,
-            "plant": self.plant,
-            "item": self.item,
-            "revision": self.revision,
-            "requested_at": rfc3339(self.requested_at),
-            "activated_at": rfc3339(self.due) if active else None,
-            "reason": self.reason if self.settled else None,
-        }
+        return ProductionVersionStatus(
+            id=self.id,
+            status=self.status,
+            plant=self.plant,
+            item=self.item,
+            revision=self.revision,
+            requested_at=self.requested_at,
+            activated_at=self.due if active else None,
+            reason=self.reason if self.settled else None,
+        )
 
 
 def _bounded(records: OrderedDict[Any, Any], cap: int) -> None:
@@ -196,7 +174,7 @@ class Erp:
 
     def release_revision(
         self, item: str, revision: str, body: ItemRevisionRequest, key: str | None
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> tuple[int, ItemRevisionReleased]:
         """Release an item revision (a repeat is a no-op)."""
         self._item(item, status=404)
         if (item, revision) not in self._released:
@@ -211,18 +189,17 @@ class Erp:
                 revision=revision,
                 description=body.description,
             )
-        return 200, {"item": item, "revision": revision, "status": "released"}
+        return 200, ItemRevisionReleased(item=item, revision=revision, status="released")
 
-    def _bom_status(self, bom: BomRecord) -> str:
-        if bom.withdrawn:
-            return "withdrawn"
+    def _dated_status(self, bom: BomRecord) -> Literal["scheduled", "effective"]:
         plant = self.world.plant(bom.plant)
         assert plant is not None
         return "effective" if bom.valid_from <= plant_today(plant, self._clock()) else "scheduled"
 
-    def create_bom(
-        self, plant: str, body: BomRequest, key: str | None
-    ) -> tuple[int, dict[str, Any]]:
+    def _bom_status(self, bom: BomRecord) -> Literal["scheduled", "effective", "withdrawn"]:
+        return "withdrawn" if bom.withdrawn else self._dated_status(bom)
+
+    def create_bom(self, plant: str, body: BomRequest, key: str | None) -> tuple[int, BomCreated]:
         """A new BOM version of an assembly at a plant."""
         self._plant(plant)
         self._item(body.assembly)
@@ -247,16 +224,16 @@ class Erp:
             bom_id=bom.bom_id,
             valid_from=body.valid_from.isoformat(),
         )
-        return 201, {
-            "bom_id": bom.bom_id,
-            "plant": plant,
-            "assembly": bom.assembly,
-            "revision": bom.revision,
-            "valid_from": bom.valid_from.isoformat(),
-            "status": self._bom_status(bom),
-        }
+        return 201, BomCreated(
+            bom_id=bom.bom_id,
+            plant=plant,
+            assembly=bom.assembly,
+            revision=bom.revision,
+            valid_from=bom.valid_from,
+            status=self._dated_status(bom),
+        )
 
-    def withdraw_bom(self, plant: str, bom_id: str, key: str | None) -> tuple[int, dict[str, Any]]:
+    def withdraw_bom(self, plant: str, bom_id: str, key: str | None) -> tuple[int, BomWithdrawn]:
         """Withdraw a BOM version ERP has not made effective yet."""
         self._plant(plant)
         bom = self._boms.get(bom_id)
@@ -281,11 +258,11 @@ class Erp:
                 revision=bom.revision,
                 bom_id=bom_id,
             )
-        return 200, {"bom_id": bom_id, "status": "withdrawn"}
+        return 200, BomWithdrawn(bom_id=bom_id, status="withdrawn")
 
     def create_routing(
         self, plant: str, body: RoutingRequest, key: str | None
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> tuple[int, RoutingCreated]:
         """A routing for an item revision at a plant; every work center must be active."""
         self._plant(plant)
         self._item(body.item)
@@ -320,18 +297,18 @@ class Erp:
             revision=body.revision,
             routing_id=routing_id,
         )
-        return 201, {
-            "routing_id": routing_id,
-            "plant": plant,
-            "item": body.item,
-            "revision": body.revision,
-            "operations": len(body.operations),
-            "status": "created",
-        }
+        return 201, RoutingCreated(
+            routing_id=routing_id,
+            plant=plant,
+            item=body.item,
+            revision=body.revision,
+            operations=len(body.operations),
+            status="created",
+        )
 
     def request_production_version(
         self, plant: str, body: ProductionVersionRequest, key: str | None
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> tuple[int, ProductionVersionStatus]:
         """A pending production version, decided now and due after the confirmation delay."""
         self._plant(plant)
         self._item(body.item)
@@ -370,19 +347,22 @@ class Erp:
             production_version=pv.id,
         )
         self.settle(now)
-        return 202, pv.to_json()
+        return 202, pv.answer()
 
     def production_version(self, pv_id: str) -> ProductionVersion | None:
         """A production version (after settling what is due)."""
         self.settle()
         return self._pvs.get(pv_id)
 
-    def revisions(self, plant: str) -> dict[str, Any]:
+    def revisions(self, plant: str) -> PlantRevisions:
         """The plant's current revision of every item."""
         self._plant(plant)
-        return {"plant": plant, "revisions": dict(sorted(self._revisions.get(plant, {}).items()))}
+        revisions = dict(sorted(self._revisions.get(plant, {}).items()))
+        return PlantRevisions(plant=plant, revisions=revisions)
 
-    def activate_work_center(self, plant: str, code: str, key: str | None) -> dict[str, Any]:
+    def activate_work_center(
+        self, plant: str, code: str, key: str | None
+    ) -> tuple[int, WorkCenterActivated]:
         """Activate a work center (what a planner does before a blocked routing is retried)."""
         self._plant(plant)
         active = self._active.get((plant, code))
@@ -393,7 +373,7 @@ class Erp:
             self._ledger.append(
                 SYSTEM, "work_center.activate", key, self._clock(), plant=plant, work_center=code
             )
-        return {"plant": plant, "work_center": code, "active": True}
+        return 200, WorkCenterActivated(plant=plant, work_center=code, active=True)
 
     def work_center_active(self, plant: str, code: str) -> bool | None:
         """Whether a work center is active (``None`` if it does not exist)."""
@@ -411,25 +391,43 @@ def create_erp_app(
     )
     install_problem_handlers(app)
 
-    def run(key: str | None, apply: Callable[[], tuple[int, Any]]) -> Response:
+    def run(key: str | None, apply: Callable[[], tuple[int, BaseModel]]) -> Response:
         advance()
         return idempotency.run(SYSTEM, key, apply)
 
-    @app.put("/items/{item}/revisions/{revision}", summary="Release an item revision")
+    @app.put(
+        "/items/{item}/revisions/{revision}",
+        response_model=ItemRevisionReleased,
+        summary="Release an item revision",
+    )
     async def put_revision(
         item: str, revision: Revision, body: ItemRevisionRequest, key: IdempotencyKey = None
     ) -> Response:
         return run(key, lambda: erp.release_revision(item, revision, body, key))
 
-    @app.post("/plants/{plant}/boms", status_code=201, summary="Create a BOM version")
+    @app.post(
+        "/plants/{plant}/boms",
+        status_code=201,
+        response_model=BomCreated,
+        summary="Create a BOM version",
+    )
     async def post_bom(plant: str, body: BomRequest, key: IdempotencyKey = None) -> Response:
         return run(key, lambda: erp.create_bom(plant, body, key))
 
-    @app.delete("/plants/{plant}/boms/{bom_id}", summary="Withdraw a BOM not yet effective")
+    @app.delete(
+        "/plants/{plant}/boms/{bom_id}",
+        response_model=BomWithdrawn,
+        summary="Withdraw a BOM not yet effective",
+    )
     async def delete_bom(plant: str, bom_id: str, key: IdempotencyKey = None) -> Response:
         return run(key, lambda: erp.withdraw_bom(plant, bom_id, key))
 
-    @app.post("/plants/{plant}/routings", status_code=201, summary="Create a routing")
+    @app.post(
+        "/plants/{plant}/routings",
+        status_code=201,
+        response_model=RoutingCreated,
+        summary="Create a routing",
+    )
     async def post_routing(
         plant: str, body: RoutingRequest, key: IdempotencyKey = None
     ) -> Response:
@@ -438,6 +436,7 @@ def create_erp_app(
     @app.post(
         "/plants/{plant}/production-versions",
         status_code=202,
+        response_model=ProductionVersionStatus,
         summary="Request a production version (confirmed asynchronously)",
     )
     async def post_production_version(
@@ -445,21 +444,33 @@ def create_erp_app(
     ) -> Response:
         return run(key, lambda: erp.request_production_version(plant, body, key))
 
-    @app.get("/production-versions/{pv_id}", summary="A production version's status")
-    async def get_production_version(pv_id: str) -> dict[str, Any]:
+    @app.get(
+        "/production-versions/{pv_id}",
+        response_model=ProductionVersionStatus,
+        summary="A production version's status",
+    )
+    async def get_production_version(pv_id: str) -> ProductionVersionStatus:
         advance()
         pv = erp.production_version(pv_id)
         if pv is None:
             raise Problem(404, "PRODUCTION_VERSION_NOT_FOUND", f"no production version {pv_id}")
-        return pv.to_json()
+        return pv.answer()
 
-    @app.get("/plants/{plant}/revisions", summary="The plant's current revision of every item")
-    async def get_revisions(plant: str) -> dict[str, Any]:
+    @app.get(
+        "/plants/{plant}/revisions",
+        response_model=PlantRevisions,
+        summary="The plant's current revision of every item",
+    )
+    async def get_revisions(plant: str) -> PlantRevisions:
         advance()
         return erp.revisions(plant)
 
-    @app.post("/plants/{plant}/work-centers/{code}/activate", summary="Activate a work center")
+    @app.post(
+        "/plants/{plant}/work-centers/{code}/activate",
+        response_model=WorkCenterActivated,
+        summary="Activate a work center",
+    )
     async def activate(plant: str, code: str, key: IdempotencyKey = None) -> Response:
-        return run(key, lambda: (200, erp.activate_work_center(plant, code, key)))
+        return run(key, lambda: erp.activate_work_center(plant, code, key))
 
     return app

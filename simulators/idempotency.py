@@ -10,14 +10,14 @@ older than that is forgotten, which real systems do after a retention window too
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Header
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 IDEMPOTENCY_CAP = 50_000
 
@@ -58,14 +58,16 @@ class IdempotencyStore:
     def __len__(self) -> int:
         return len(self._answers)
 
-    def run(self, system: str, key: str | None, apply: Callable[[], tuple[int, Any]]) -> Response:
+    def run(
+        self, system: str, key: str | None, apply: Callable[[], tuple[int, BaseModel]]
+    ) -> Response:
         """The stored answer for ``key``, or ``apply()``'s answer (remembered if 2xx)."""
         if key is not None:
             stored = self._answers.get((system, key))
             if stored is not None:
                 return stored.response()
         status, body = apply()
-        encoded = json.dumps(body, separators=(",", ":")).encode()
+        encoded = body.model_dump_json().encode()
         if key is not None and 200 <= status < 300:
             self._answers[(system, key)] = StoredResponse(status, encoded)
             while len(self._answers) > self._cap:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import Response
 
-from contracts.model import Code, Operations, Revision
+from contracts.api import MesRoutingReleased, MesRoutingRequest, PlantRevisions
 from simulators.clock import Clock
-from simulators.erp import Erp, Request
+from simulators.erp import Erp
 from simulators.idempotency import IdempotencyKey, IdempotencyStore
 from simulators.ledger import Ledger
 from simulators.problems import Problem, install_problem_handlers
@@ -24,15 +23,6 @@ from simulators.world import World
 
 RECORD_CAP = 20_000
 SYSTEM = "mes"
-
-
-class MesRoutingRequest(Request):
-    """A routing released to the shop floor under an active production version."""
-
-    item: Code
-    revision: Revision
-    production_version: str
-    operations: Operations
 
 
 class Mes:
@@ -56,7 +46,7 @@ class Mes:
 
     def create_routing(
         self, plant: str, body: MesRoutingRequest, key: str | None
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> tuple[int, MesRoutingReleased]:
         """Release a routing, if ERP has the production version active for it."""
         self._plant(plant)
         if body.item not in self.world.items:
@@ -104,19 +94,20 @@ class Mes:
             production_version=pv.id,
             previous_revision=old,
         )
-        return 201, {
-            "routing_id": routing_id,
-            "plant": plant,
-            "item": body.item,
-            "revision": body.revision,
-            "production_version": pv.id,
-            "status": "released",
-        }
+        return 201, MesRoutingReleased(
+            routing_id=routing_id,
+            plant=plant,
+            item=body.item,
+            revision=body.revision,
+            production_version=pv.id,
+            status="released",
+        )
 
-    def revisions(self, plant: str) -> dict[str, Any]:
+    def revisions(self, plant: str) -> PlantRevisions:
         """The revision MES runs of every item at the plant."""
         self._plant(plant)
-        return {"plant": plant, "revisions": dict(sorted(self._revisions.get(plant, {}).items()))}
+        revisions = dict(sorted(self._revisions.get(plant, {}).items()))
+        return PlantRevisions(plant=plant, revisions=revisions)
 
 
 def create_mes_app(
@@ -130,15 +121,24 @@ def create_mes_app(
     )
     install_problem_handlers(app)
 
-    @app.post("/plants/{plant}/routings", status_code=201, summary="Release a routing")
+    @app.post(
+        "/plants/{plant}/routings",
+        status_code=201,
+        response_model=MesRoutingReleased,
+        summary="Release a routing",
+    )
     async def post_routing(
         plant: str, body: MesRoutingRequest, key: IdempotencyKey = None
     ) -> Response:
         advance()
         return idempotency.run(SYSTEM, key, lambda: mes.create_routing(plant, body, key))
 
-    @app.get("/plants/{plant}/revisions", summary="The revision MES runs of every item")
-    async def get_revisions(plant: str) -> dict[str, Any]:
+    @app.get(
+        "/plants/{plant}/revisions",
+        response_model=PlantRevisions,
+        summary="The revision MES runs of every item",
+    )
+    async def get_revisions(plant: str) -> PlantRevisions:
         advance()
         return mes.revisions(plant)
 

@@ -26,6 +26,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query
 from fastapi.responses import Response
 
+from contracts.api import EcoEntry, EcoPage
 from contracts.model import Eco, EcoStatus, Item
 from simulators.clock import Clock, rfc3339
 from simulators.generator import (
@@ -280,7 +281,9 @@ def create_plm_app(plm: Plm, *, advance: Callable[[], None]) -> FastAPI:
     )
     install_problem_handlers(app)
 
-    @app.get("/ecos", summary="List ECOs ordered by (updated_at, number)")
+    # The feed's answers are spliced from the stored JSON text: validating up to 500 ECOs
+    # a page only to serialise them again would dominate PLM's time.
+    @app.get("/ecos", response_model=EcoPage, summary="List ECOs ordered by (updated_at, number)")
     async def list_ecos(
         status: EcoStatus | None = None,
         updated_since: Annotated[datetime | None, Query(description="RFC 3339; inclusive")] = None,
@@ -297,7 +300,7 @@ def create_plm_app(plm: Plm, *, advance: Callable[[], None]) -> FastAPI:
         items = ",".join(r.to_json() for r in records)
         return _json(f'{{"items":[{items}],"next_cursor":{next_cursor}}}')
 
-    @app.get("/ecos/{number}", summary="One ECO in full")
+    @app.get("/ecos/{number}", response_model=EcoEntry, summary="One ECO in full")
     async def get_eco(number: str) -> Response:
         advance()
         record = plm.get(number)

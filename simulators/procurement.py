@@ -10,15 +10,12 @@ from __future__ import annotations
 import random
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import Response
-from pydantic import Field
 
-from contracts.model import Code, EcoNumber
-from simulators.clock import Clock, rfc3339
-from simulators.erp import Request
+from contracts.api import Notice, NoticeList, NoticeRequest
+from simulators.clock import Clock
 from simulators.faults import FaultInjector
 from simulators.idempotency import IdempotencyKey, IdempotencyStore
 from simulators.ledger import Ledger
@@ -27,15 +24,6 @@ from simulators.world import World
 
 NOTICE_CAP = 20_000
 SYSTEM = "procurement"
-
-
-class NoticeRequest(Request):
-    """A change notice to one supplier about one ECO."""
-
-    supplier: Code
-    eco: EcoNumber
-    items: list[Code] = Field(default_factory=list)
-    message: str = ""
 
 
 class Procurement:
@@ -57,10 +45,10 @@ class Procurement:
         self._cap = cap
         self._rng = random.Random(f"{world.seed}:procurement:portals")
         self._suppliers = {s.code: s for s in world.suppliers}
-        self._notices: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._notices: OrderedDict[str, Notice] = OrderedDict()
         self._serial = 0
 
-    def send(self, body: NoticeRequest, key: str | None) -> tuple[int, dict[str, Any]]:
+    def send(self, body: NoticeRequest, key: str | None) -> tuple[int, Notice]:
         """Deliver a notice through the supplier's portal."""
         supplier = self._suppliers.get(body.supplier)
         if supplier is None:
@@ -81,15 +69,15 @@ class Procurement:
         now = self._clock()
         self._serial += 1
         notice_id = f"N-{self._serial:06d}"
-        notice: dict[str, Any] = {
-            "id": notice_id,
-            "supplier": supplier.code,
-            "eco": body.eco,
-            "items": body.items,
-            "message": body.message,
-            "status": "sent",
-            "sent_at": rfc3339(now),
-        }
+        notice = Notice(
+            id=notice_id,
+            supplier=supplier.code,
+            eco=body.eco,
+            items=body.items,
+            message=body.message,
+            status="sent",
+            sent_at=now,
+        )
         self._notices[notice_id] = notice
         while len(self._notices) > self._cap:
             self._notices.popitem(last=False)
@@ -105,15 +93,15 @@ class Procurement:
         )
         return 201, notice
 
-    def notices(self, supplier: str | None, eco: str | None) -> list[dict[str, Any]]:
+    def notices(self, supplier: str | None, eco: str | None) -> list[Notice]:
         """Notices, oldest first, optionally of one supplier and/or one ECO."""
         return [
             n
             for n in self._notices.values()
-            if (supplier is None or n["supplier"] == supplier) and (eco is None or n["eco"] == eco)
+            if (supplier is None or n.supplier == supplier) and (eco is None or n.eco == eco)
         ]
 
-    def notice(self, notice_id: str) -> dict[str, Any] | None:
+    def notice(self, notice_id: str) -> Notice | None:
         """One notice."""
         return self._notices.get(notice_id)
 
@@ -129,17 +117,26 @@ def create_procurement_app(
     )
     install_problem_handlers(app)
 
-    @app.post("/notices", status_code=201, summary="Send a notice to a supplier")
+    @app.post(
+        "/notices",
+        status_code=201,
+        response_model=Notice,
+        summary="Send a notice to a supplier",
+    )
     async def post_notice(body: NoticeRequest, key: IdempotencyKey = None) -> Response:
         advance()
         return idempotency.run(SYSTEM, key, lambda: procurement.send(body, key))
 
-    @app.get("/notices", summary="Notices sent, optionally by supplier and ECO")
-    async def list_notices(supplier: str | None = None, eco: str | None = None) -> dict[str, Any]:
-        return {"items": procurement.notices(supplier, eco)}
+    @app.get(
+        "/notices",
+        response_model=NoticeList,
+        summary="Notices sent, optionally by supplier and ECO",
+    )
+    async def list_notices(supplier: str | None = None, eco: str | None = None) -> NoticeList:
+        return NoticeList(items=procurement.notices(supplier, eco))
 
-    @app.get("/notices/{notice_id}", summary="One notice")
-    async def get_notice(notice_id: str) -> dict[str, Any]:
+    @app.get("/notices/{notice_id}", response_model=Notice, summary="One notice")
+    async def get_notice(notice_id: str) -> Notice:
         notice = procurement.notice(notice_id)
         if notice is None:
             raise Problem(404, "NOTICE_NOT_FOUND", f"no notice {notice_id}")

@@ -203,7 +203,7 @@ def test_live_simulators_continue_the_revisions_the_history_left(world) -> None:
         assert affected.old_revision == last.get(
             affected.item, world.current_revision(affected.item)
         )
-    erp = sims.erp.revisions(world.plant_codes[0])["revisions"]
+    erp = sims.erp.revisions(world.plant_codes[0]).revisions
     behind = [i for i, r in erp.items() if r != sims.generator.revision_of(i)]
     assert len(behind) < len(erp) / 5, "plants build the newest revision but for a few laggards"
 
