@@ -7,11 +7,16 @@
 - another 4xx with a problem ``code`` -> ``BusinessError``; a 4xx without one (the system
   did not understand us) or any other unexpected status -> ``ContractError``;
 - a success whose body does not match the contract -> ``ContractError`` with the body.
+
+Request bodies are built from the contract's request models (``contracts.api``): a step's
+payload they refuse is a ``BusinessError("VALIDATION_ERROR")``, refused before the call
+exactly as the system would refuse it, and nothing is sent.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -121,16 +126,33 @@ class Connector:
                 payload=response.text[:2000],
             ) from exc
 
+    def request(self, model: type[M], payload: Mapping[str, Any]) -> M:
+        """A request body from a step's payload, checked against the contract's model."""
+        try:
+            return model.model_validate(payload)
+        except ValidationError as exc:
+            errors = _errors(exc, ("body",))
+            raise BusinessError(
+                "VALIDATION_ERROR",
+                f"{self.system} would refuse the request: {_describe(errors)}",
+                payload={"code": "VALIDATION_ERROR", "errors": errors},
+            ) from exc
+
     def parse(self, model: type[M], body: Any) -> M:
         """Validate a response body against the contract's model."""
         try:
             return model.model_validate(body)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-            )
             raise ContractError(
                 "INVALID_RESPONSE",
-                f"{self.system} answered out of contract: {problems}",
+                f"{self.system} answered out of contract: {_describe(_errors(exc))}",
                 payload=body,
             ) from exc
+
+
+def _errors(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    return [{"loc": [*prefix, *(str(p) for p in e["loc"])], "msg": e["msg"]} for e in exc.errors()]
+
+
+def _describe(errors: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)

@@ -2,54 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
+from contracts.api import (
+    BomCreated,
+    BomRequest,
+    BomWithdrawn,
+    ItemRevisionReleased,
+    ItemRevisionRequest,
+    PlantRevisions,
+    ProductionVersionRequest,
+    ProductionVersionStatus,
+    RoutingCreated,
+    RoutingRequest,
+)
 from contracts.steps import System
 from sync_engine.connectors.base import Connector
-
-
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-
-class RevisionReleased(_Answer):
-    item: str
-    revision: str
-    status: Literal["released"]
-
-
-class BomCreated(_Answer):
-    bom_id: str
-    status: Literal["scheduled", "effective"]
-
-
-class BomWithdrawn(_Answer):
-    bom_id: str
-    status: Literal["withdrawn"]
-
-
-class RoutingCreated(_Answer):
-    routing_id: str
-
-
-class ProductionVersionStatus(_Answer):
-    """A production version as ERP reports it."""
-
-    id: str
-    status: Literal["pending", "active", "rejected"]
-    plant: str
-    item: str
-    revision: str
-    activated_at: datetime | None = None
-    reason: str | None = None
-
-
-class PlantRevisions(_Answer):
-    plant: str
-    revisions: dict[str, str]
 
 
 class ErpConnector(Connector):
@@ -59,19 +28,25 @@ class ErpConnector(Connector):
 
     async def release_revision(self, item: str, revision: str, description: str, key: str) -> None:
         """Release an item revision (globally)."""
+        request = self.request(ItemRevisionRequest, {"description": description})
         body = await self.call(
             "PUT",
             f"/items/{item}/revisions/{revision}",
-            json_body={"description": description},
+            json_body=request.model_dump(mode="json"),
             key=key,
             ok=(200, 201),
         )
-        self.parse(RevisionReleased, body)
+        self.parse(ItemRevisionReleased, body)
 
-    async def create_bom(self, plant: str, bom: dict[str, Any], key: str) -> BomCreated:
+    async def create_bom(self, plant: str, bom: Mapping[str, Any], key: str) -> BomCreated:
         """Write an effective-dated BOM version; ERP says whether it is already effective."""
+        request = self.request(BomRequest, bom)
         body = await self.call(
-            "POST", f"/plants/{plant}/boms", json_body=bom, key=key, ok=(200, 201)
+            "POST",
+            f"/plants/{plant}/boms",
+            json_body=request.model_dump(mode="json"),
+            key=key,
+            ok=(200, 201),
         )
         return self.parse(BomCreated, body)
 
@@ -80,10 +55,15 @@ class ErpConnector(Connector):
         body = await self.call("DELETE", f"/plants/{plant}/boms/{bom_id}", key=key, ok=(200,))
         self.parse(BomWithdrawn, body)
 
-    async def create_routing(self, plant: str, routing: dict[str, Any], key: str) -> str:
+    async def create_routing(self, plant: str, routing: Mapping[str, Any], key: str) -> str:
         """Create a routing; an inactive work center is a business rejection."""
+        request = self.request(RoutingRequest, routing)
         body = await self.call(
-            "POST", f"/plants/{plant}/routings", json_body=routing, key=key, ok=(200, 201)
+            "POST",
+            f"/plants/{plant}/routings",
+            json_body=request.model_dump(mode="json"),
+            key=key,
+            ok=(200, 201),
         )
         return self.parse(RoutingCreated, body).routing_id
 
@@ -91,10 +71,11 @@ class ErpConnector(Connector):
         self, plant: str, item: str, revision: str, key: str
     ) -> ProductionVersionStatus:
         """Ask for a production version; ERP answers 202 with it pending."""
+        request = self.request(ProductionVersionRequest, {"item": item, "revision": revision})
         body = await self.call(
             "POST",
             f"/plants/{plant}/production-versions",
-            json_body={"item": item, "revision": revision},
+            json_body=request.model_dump(mode="json"),
             key=key,
             ok=(200, 201, 202),
         )

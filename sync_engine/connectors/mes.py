@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
+from contracts.api import MesRoutingReleased, MesRoutingRequest, PlantRevisions
 from contracts.steps import System
 from sync_engine.connectors.base import Connector
-from sync_engine.connectors.erp import PlantRevisions
-
-
-class RoutingReleased(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    routing_id: str
 
 
 class MesConnector(Connector):
@@ -23,17 +16,20 @@ class MesConnector(Connector):
     system = System.MES
 
     async def release_routing(
-        self, plant: str, routing: dict[str, Any], production_version: str, key: str
+        self, plant: str, routing: Mapping[str, Any], production_version: str, key: str
     ) -> str:
         """Release the routing; MES refuses unless ERP has the production version active."""
+        request = self.request(
+            MesRoutingRequest, {**routing, "production_version": production_version}
+        )
         body = await self.call(
             "POST",
             f"/plants/{plant}/routings",
-            json_body={**routing, "production_version": production_version},
+            json_body=request.model_dump(mode="json"),
             key=key,
             ok=(200, 201),
         )
-        return self.parse(RoutingReleased, body).routing_id
+        return self.parse(MesRoutingReleased, body).routing_id
 
     async def revisions(self, plant: str) -> dict[str, str]:
         """The revision MES runs of every item at the plant."""

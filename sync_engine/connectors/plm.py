@@ -5,27 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
+from contracts.api import EcoPage
 from contracts.model import Item
 from contracts.steps import System
 from sync_engine.connectors.base import Connector
-
-
-class PlmEntry(BaseModel):
-    """One feed entry; ``eco`` stays raw so a malformed ECO can be rejected by itself."""
-
-    model_config = ConfigDict(frozen=True)
-
-    updated_at: datetime
-    eco: dict[str, Any]
-
-
-class PlmPage(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    items: list[PlmEntry]
-    next_cursor: str | None = None
 
 
 class PlmConnector(Connector):
@@ -40,15 +23,18 @@ class PlmConnector(Connector):
         updated_since: datetime | None = None,
         cursor: str | None = None,
         limit: int = 500,
-    ) -> PlmPage:
-        """One page of ECOs in ``status``, ordered by (updated_at, number)."""
+    ) -> EcoPage:
+        """One page of ECOs in ``status``, ordered by (updated_at, number).
+
+        Each entry's ``eco`` stays raw, so that a malformed ECO is rejected by itself.
+        """
         params: dict[str, Any] = {"status": status, "limit": limit}
         if cursor:
             params["cursor"] = cursor
         elif updated_since is not None:
             params["updated_since"] = updated_since.isoformat()
         body = await self.call("GET", "/ecos", params=params, ok=(200,))
-        return self.parse(PlmPage, body)
+        return self.parse(EcoPage, body)
 
     async def item(self, number: str) -> Item:
         """PLM's record of an item (kind, description, product family)."""

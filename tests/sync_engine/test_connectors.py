@@ -16,6 +16,26 @@ from sync_engine.connectors import (
 from sync_engine.errors import BusinessError, CallError, ContractError, TransientError
 
 PROBLEM = "application/problem+json"
+BOM = {
+    "assembly": "ASM-1001",
+    "revision": "C",
+    "valid_from": "2026-03-09",
+    "lines": [{"position": 10, "component": "CMP-3001", "quantity": "2", "uom": "EA"}],
+}
+ROUTING = {
+    "item": "ASM-1001",
+    "revision": "C",
+    "operations": [
+        {
+            "number": 10,
+            "work_center": "WC-P100-01",
+            "description": "Cut",
+            "setup_minutes": "0",
+            "run_minutes": "1.5",
+        }
+    ],
+}
+NOTICE = {"supplier": "S010", "eco": "ECO-2026-00042", "items": ["CMP-3001"], "message": "Rev C"}
 
 
 def _client(handler: object) -> httpx.AsyncClient:
@@ -27,17 +47,39 @@ async def test_writes_carry_the_idempotency_key_and_parse_the_answer() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
+        created = {k: BOM[k] for k in ("assembly", "revision", "valid_from")}
         return httpx.Response(
-            201, json={"bom_id": "BOM-P100-000001", "status": "scheduled", "plant": "P100"}
+            201,
+            json={"bom_id": "BOM-P100-000001", "status": "scheduled", "plant": "P100"} | created,
         )
 
     async with _client(handler) as client:
         erp = ErpConnector(client, "http://erp.test/erp/")
-        bom = await erp.create_bom("P100", {"assembly": "ASM-1001"}, "key-1")
+        bom = await erp.create_bom("P100", BOM, "key-1")
     assert (bom.bom_id, bom.status) == ("BOM-P100-000001", "scheduled")
     assert seen[0].url == "http://erp.test/erp/plants/P100/boms"
     assert seen[0].headers["Idempotency-Key"] == "key-1"
-    assert json.loads(seen[0].content) == {"assembly": "ASM-1001"}
+    assert json.loads(seen[0].content) == BOM
+
+
+async def test_a_payload_out_of_contract_is_refused_before_the_call() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(500)
+
+    async with _client(handler) as client:
+        erp = ErpConnector(client, "http://erp.test/erp")
+        with pytest.raises(BusinessError) as caught:
+            await erp.create_routing("P100", ROUTING | {"operations": []}, "k")
+        with pytest.raises(BusinessError):
+            await ProcurementConnector(client, "http://p.test").send_notice(
+                NOTICE | {"eco": "ECO-42"}, "k"
+            )
+    assert caught.value.code == "VALIDATION_ERROR"
+    assert "body.operations" in caught.value.message
+    assert seen == [], "nothing the system would refuse is sent"
 
 
 @pytest.mark.parametrize(
@@ -70,6 +112,21 @@ async def test_writes_carry_the_idempotency_key_and_parse_the_answer() -> None:
         ),
         (httpx.Response(302, headers={"Location": "/elsewhere"}), ContractError, "HTTP_302"),
         (httpx.Response(201, json={"routing": "no id"}), ContractError, "INVALID_RESPONSE"),
+        (
+            httpx.Response(
+                201,
+                json={
+                    "routing_id": "RT-1",
+                    "plant": "P100",
+                    "item": "ASM-1001",
+                    "revision": "c",
+                    "operations": 1,
+                    "status": "created",
+                },
+            ),
+            ContractError,
+            "INVALID_RESPONSE",
+        ),
         (httpx.Response(201, text="<html>"), ContractError, "INVALID_JSON"),
     ],
 )
@@ -79,7 +136,7 @@ async def test_answers_are_classified_at_the_boundary(
     async with _client(lambda request: response) as client:
         erp = ErpConnector(client, "http://erp.test/erp")
         with pytest.raises(kind) as caught:
-            await erp.create_routing("P100", {"item": "ASM-1001"}, "k")
+            await erp.create_routing("P100", ROUTING, "k")
     assert caught.value.code == code
     if response.status_code in (429, 503):
         assert isinstance(caught.value, TransientError)
@@ -98,7 +155,7 @@ async def test_timeouts_and_connection_errors_are_transient() -> None:
     for handler, code in ((slow, "TIMEOUT"), (refused, "CONNECTION_ERROR")):
         async with _client(handler) as client:
             with pytest.raises(TransientError) as caught:
-                await ProcurementConnector(client, "http://p.test").send_notice({}, "k")
+                await ProcurementConnector(client, "http://p.test").send_notice(NOTICE, "k")
         assert caught.value.code == code
         assert caught.value.category is ErrorCategory.TRANSIENT
 
@@ -135,7 +192,9 @@ async def test_reads_of_plm_erp_and_mes() -> None:
                     "plant": "P100",
                     "item": "ASM-1001",
                     "revision": "C",
+                    "requested_at": "2026-03-02T10:00:00Z",
                     "activated_at": "2026-03-02T10:00:02Z",
+                    "reason": None,
                 },
             )
         if path == "/mes/plants/P100/revisions":
