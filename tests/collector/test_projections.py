@@ -7,10 +7,13 @@ from typing import Any
 import pytest
 
 from collector.derived import ConfirmationSla
-from collector.projections import Projector, StoredEvent, order_key
+from collector.projections import NOTICE_STATUS, Projector, StoredEvent, order_key
 from collector.rows import Working
 from collector.samples import many_propagations, propagation_events
 from collector.tables import limit_problems
+from contracts.events import CATALOG, ReconciliationException, StepTransition, type_of
+from contracts.readmodel import EcoState, NoticeStatus, PlantState
+from contracts.steps import StepState
 
 SEQ_DEPENDENT = {"last_event_seq", "event_seq"}
 
@@ -94,3 +97,31 @@ def test_strings_too_long_for_their_column_are_named() -> None:
         {"step_id": "x" * 600, "plant": "P1", "error": {"code": "C" * 300}, "items": ["I" * 101]}
     )
     assert [name for name, _ in problems] == ["step_id", "code", "items[0]"]
+
+
+def test_handlers_are_keyed_by_the_catalog() -> None:
+    handlers = Projector._handlers
+    assert set(handlers) <= set(CATALOG)
+    step_types = {t for t, entry in CATALOG.items() if issubclass(entry.model, StepTransition)}
+    assert step_types and {t for t in handlers if handlers[t] is Projector._step} == step_types
+    # Reconciliation findings are stored and listed, not projected.
+    assert set(CATALOG) - set(handlers) == {type_of(ReconciliationException)}
+
+
+def test_every_step_state_has_a_notice_status() -> None:
+    assert set(NOTICE_STATUS) == set(StepState)
+
+
+def test_projections_store_only_the_read_model_state_names() -> None:
+    events = stored(propagation_events(blocked_plant="P200"))
+    seen: dict[str, set[str]] = {"ecos": set(), "plants": set(), "notices": set(), "steps": set()}
+    # Every prefix of the story: the states an ECO passes through on its way.
+    for cut in range(1, len(events) + 1):
+        work = project(events[:cut], None)
+        for name, rows in seen.items():
+            column = "status" if name == "notices" else "state"
+            rows.update(row[column] for row in work[name].values())
+    assert seen["ecos"] <= set(EcoState) and len(seen["ecos"]) > 2
+    assert seen["plants"] <= set(PlantState) and len(seen["plants"]) > 2
+    assert seen["notices"] <= set(NoticeStatus) and len(seen["notices"]) > 2
+    assert seen["steps"] <= set(StepState)
