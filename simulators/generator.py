@@ -8,11 +8,14 @@ it past the first one's new revision, and approval times strictly increase.
 
 Content and fates (later cancellation or supersession) come from two ``random.Random``
 streams seeded from the world's seed, so the same seed gives the same ECO stream.
+
+:func:`history_eco` draws the past ECOs the history plays out, from a stream per ECO.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -37,6 +40,9 @@ from simulators.world import World
 LIVE_FIRST_SERIAL = 50001
 """Live ECO numbers start here each year; the history generator uses the serials below."""
 LAST_SERIAL = 99999
+HISTORY_ROUTING_CHANGE_SHARE = 0.75
+HISTORY_MAX_EFFECTIVITY_DAYS = 21
+HISTORY_MAX_SUPPLIERS = 6
 
 TITLES = (
     "Stiffer {noun}",
@@ -356,6 +362,72 @@ class EcoGenerator:
         if draw < config.cancel_share + config.supersede_share:
             return ScheduledFate(eco.number, Fate.SUPERSEDE, due)
         return None
+
+
+def history_eco(
+    world: World,
+    number: str,
+    approved_at: datetime,
+    revisions: Mapping[str, str],
+    rng: random.Random,
+) -> Eco:
+    """A past approved ECO moving every item of ``revisions`` (item -> its revision before)
+    to the next revision.
+
+    Plants, routing changes, suppliers, effectivity, title and reason are drawn from
+    ``rng``, the history's stream of this ECO. BOM changes carry the world's lines and
+    routing changes the world's operations: the history records where a change went and
+    how long it took, not what it changed.
+    """
+    items = list(revisions)
+    makes = [i for i in items if world.items[i].kind is not ItemKind.COMPONENT]
+    order = world.plant_codes
+    candidates = sorted(
+        {p for i in (makes or items) for p in world.item_plants[i]}, key=order.index
+    )
+    chosen = set(rng.sample(candidates, rng.randint(1, len(candidates))))
+    plants = [p for p in order if p in chosen]
+    routed = [
+        (item, plant)
+        for item in makes
+        if rng.random() < HISTORY_ROUTING_CHANGE_SHARE
+        for plant in plants
+        if (plant, item) in world.routings
+    ]
+    linked: list[str] = []
+    for item in items:
+        linked.extend(s for s in world.suppliers_of(item) if s not in linked)
+    suppliers = rng.sample(linked, min(len(linked), rng.randint(0, HISTORY_MAX_SUPPLIERS)))
+    effectivity = approved_at.date() + timedelta(days=rng.randint(0, HISTORY_MAX_EFFECTIVITY_DAYS))
+    noun = world.items[items[0]].description.lower()
+    title = rng.choice(TITLES).format(noun=noun)[:200]
+    reason = rng.choice(REASONS)
+    new = {item: next_revision(old) for item, old in revisions.items()}
+    return Eco(
+        number=number,
+        title=title,
+        reason=reason,
+        approved_at=approved_at,
+        effectivity=effectivity,
+        affected_items=tuple(
+            AffectedItem(item=item, old_revision=old, new_revision=new[item])
+            for item, old in revisions.items()
+        ),
+        plants=tuple(plants),
+        suppliers=tuple(suppliers),
+        bom_changes=tuple(
+            BomChange(assembly=m, revision=new[m], lines=world.bom_lines(m)) for m in makes
+        ),
+        routing_changes=tuple(
+            RoutingChange(
+                item=item,
+                revision=new[item],
+                plant=plant,
+                operations=world.routings[(plant, item)].operations,
+            )
+            for item, plant in routed
+        ),
+    )
 
 
 def seconds_between(rng: random.Random, rate_per_minute: float) -> float:

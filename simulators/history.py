@@ -2,10 +2,12 @@
 
 ``history_events`` streams one list of events per ECO approved from midnight UTC ``days``
 before ``end`` until ``end``, so a backfill of five years (about 50,000 ECOs and several
-million events) never holds more than one ECO in memory. Each ECO is planned the way
-DESIGN.md section 3 plans it (item revisions, then per plant BOMs and routings, a
-production version, its confirmation, the MES routing; supplier notices after the item
-revisions) and then played out against a model of the plants (``simulators.playout``):
+million events) never holds more than one ECO in memory. Each ECO is drawn from the world
+(``simulators.generator.history_eco``), planned by the engine's own plan
+(``contracts.plan``: item revisions, then per plant BOMs and routings, a production
+version, its confirmation, the MES routing; supplier notices after the item revisions),
+so its step ids, dependencies and idempotency keys are the engine's, and then played out
+against a model of the plants (``simulators.playout``):
 slow and drifting ERP confirmations, transient failures and retries, blocked routings an
 operator retries, bouncing supplier contacts and cancellations. Only ECOs whose whole
 propagation ends before ``end`` are yielded: what is still in flight is the live engine's.
@@ -21,15 +23,24 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contracts.model import ItemKind
-from simulators.generator import LIVE_FIRST_SERIAL
-from simulators.playout import SOURCE, PlannedEco, Playout
+from simulators.generator import LIVE_FIRST_SERIAL, history_eco
+from simulators.playout import SOURCE, Playout
 from simulators.world import World
 
-__all__ = ["SOURCE", "final_revisions", "history_events", "revision_at", "revision_index"]
+__all__ = [
+    "SOURCE",
+    "PlannedEco",
+    "final_revisions",
+    "history_events",
+    "play",
+    "revision_at",
+    "revision_index",
+]
 
 MAX_ECOS_PER_DAY = 100.0
 WEEKEND_KEEP = 0.3
@@ -52,6 +63,36 @@ def revision_index(revision: str) -> int:
     for letter in revision:
         n = n * 26 + (ord(letter) - 64)
     return n - 1
+
+
+@dataclass(frozen=True)
+class PlannedEco:
+    """One history ECO as scheduled: its number, approval time and touched items."""
+
+    number: str
+    approved_at: datetime
+    items: tuple[str, ...]
+
+
+def play(
+    world: World,
+    planned: PlannedEco,
+    revisions: dict[str, str],
+    plant_revisions: dict[tuple[str, str], str],
+    end: datetime,
+    seed: int,
+) -> tuple[Playout, list[dict[str, Any]]]:
+    """Draw one scheduled ECO and play it out: the playout and its events up to ``end``.
+
+    ``revisions`` (PLM's revision of every item) moves on to the ECO's new revisions and
+    ``plant_revisions`` to what its confirmations make the plants build.
+    """
+    rng = random.Random(f"{seed}:history:{planned.number}")
+    before = {item: revisions[item] for item in planned.items}
+    eco = history_eco(world, planned.number, planned.approved_at, before, rng)
+    revisions.update({a.item: a.new_revision for a in eco.affected_items})
+    playout = Playout(world, eco, plant_revisions, end, rng)
+    return playout, playout.run()
 
 
 class _Schedule:
@@ -124,9 +165,8 @@ def _finished_touches(
     for planned in schedule:
         if planned.approved_at < end - UNFINISHED_WINDOW:
             continue
-        play = Playout(world, planned, labels, at_plants, end, seed)
-        play.run()
-        if play.truncated:
+        playout, _ = play(world, planned, labels, at_plants, end, seed)
+        if playout.truncated:
             for item in planned.items:
                 touches[item] -= 1
     return touches
@@ -209,9 +249,8 @@ def _played(
             for plant in world.item_plants.get(item, ())
             if (plant, item) in plant_revisions
         }
-        play = Playout(world, planned, revisions, plant_revisions, end, seed)
-        events = play.run()
-        if play.truncated:
+        playout, events = play(world, planned, revisions, plant_revisions, end, seed)
+        if playout.truncated:
             # Still in flight at the end: the live engine's business, so it never happened.
             revisions.update(before)
             plant_revisions.update(at_plants)

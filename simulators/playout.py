@@ -13,8 +13,9 @@ The model of the plants behind the history:
   the history leaves it out, because what is still in flight belongs to the live engine
   (a console could otherwise offer to retry a step no engine holds).
 
-Steps follow DESIGN.md section 3 and the step ids of the agreed interfaces; idempotency
-keys are derived from (ECO, step, target, revision) as the engine derives them.
+The steps, their dependencies and idempotency keys are the engine's own: the playout
+plays out what ``contracts.plan`` plans for the ECO (and ``withdrawal_step`` for a
+withdrawal), wrapping each planned step with the simulated state it moves through.
 """
 
 from __future__ import annotations
@@ -28,16 +29,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from contracts import events as ev
-from contracts.model import ItemKind, next_revision
-from contracts.steps import (
-    ErrorCategory,
-    OperatorAction,
-    StepKind,
-    StepState,
-    System,
-    step_id,
-)
-from simulators.generator import REASONS, TITLES
+from contracts.model import Eco
+from contracts.plan import PlannedStep, plan, withdrawal_step
+from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System
 from simulators.world import World
 
 SOURCE = "/threadline/history"
@@ -72,62 +66,78 @@ def event_id(key: str) -> str:
     return f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{variant}{digest[17:20]}-{digest[20:32]}"
 
 
-@dataclass(frozen=True)
-class PlannedEco:
-    """One history ECO before it is played out."""
-
-    number: str
-    approved_at: datetime
-    items: tuple[str, ...]
-
-
 @dataclass(slots=True)
 class _Step:
-    step_id: str
-    kind: StepKind
-    plant: str | None
-    item: str | None
-    revision: str | None
-    supplier: str | None
+    """A planned step as the playout moves it: the plan's step and its simulated state."""
+
+    planned: PlannedStep
     deps: tuple[int, ...]
-    key: str
-    system: System = System.ERP
+    """Indexes of the steps this one waits for (``planned.depends_on``, resolved)."""
     state: StepState | None = None
     attempt: int = 0
     done_at: datetime | None = None
     trail: list[tuple[datetime, StepState]] = field(default_factory=list)
     emitted: int = 0
+    system: System = field(init=False)
 
+    def __post_init__(self) -> None:
+        self.system = self.planned.system  # asked on every transition: computed once
 
-def _idempotency_key(eco: str, kind: StepKind, target: str, revision: str | None) -> str:
-    parts = [eco, kind.value, target, revision or "-"]
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:40]
+    @property
+    def step_id(self) -> str:
+        return self.planned.step_id
+
+    @property
+    def kind(self) -> StepKind:
+        return self.planned.kind
+
+    @property
+    def plant(self) -> str | None:
+        return self.planned.plant
+
+    @property
+    def item(self) -> str | None:
+        return self.planned.item
+
+    @property
+    def revision(self) -> str | None:
+        return self.planned.revision
+
+    @property
+    def supplier(self) -> str | None:
+        return self.planned.supplier
 
 
 class Playout:
-    """Plays one ECO out: plans its steps, times every transition, renders the events."""
+    """Plays one ECO out: its planned steps, every transition's time, the events.
+
+    ``rng`` is the ECO's own stream; the playout draws the ECO's fates (a refused routing,
+    a cancellation in PLM) from it first, then every time and failure.
+    """
 
     def __init__(
         self,
         world: World,
-        planned: PlannedEco,
-        revisions: dict[str, str],
+        eco: Eco,
         plant_revisions: dict[tuple[str, str], str],
         end: datetime,
-        seed: int,
+        rng: random.Random,
     ) -> None:
         self.world = world
-        self.number = planned.number
-        self.approved_at = planned.approved_at
-        self.items = planned.items
+        self.eco = eco
+        self.number = eco.number
+        self.approved_at = eco.approved_at
+        self.items = eco.items
+        self.new = {a.item: a.new_revision for a in eco.affected_items}
+        self.effectivity = eco.effectivity
         self.end = end
-        self.rng = random.Random(f"{seed}:history:{planned.number}")
+        self.rng = rng
         self.plant_revisions = plant_revisions
         self.pending: list[tuple[datetime, int, ev.EventData, str]] = []
         self.counter = 0
-        self.old = {item: revisions[item] for item in self.items}
-        self.new = {item: next_revision(self.old[item]) for item in self.items}
-        revisions.update(self.new)
+        self.steps: list[_Step] = []
+        """The planned steps as played out (set by :meth:`run`; withdrawals not included)."""
+        self.inactive: tuple[str, str] | None = None
         self.cancel_at: datetime | None = None
         self.cancel_cause = "plm_cancelled"
         self.cancel_actor: str | None = None
@@ -138,97 +148,18 @@ class Playout:
         self.counter += 1
         self.pending.append((at, self.counter, data, key))
 
-    def _draw_eco(self) -> None:
-        rng, world = self.rng, self.world
-        self.makes = [i for i in self.items if world.items[i].kind is not ItemKind.COMPONENT]
-        order = world.plant_codes
-        candidates = sorted(
-            {p for i in (self.makes or list(self.items)) for p in world.item_plants[i]},
-            key=order.index,
-        )
-        chosen = set(rng.sample(candidates, rng.randint(1, len(candidates))))
-        self.plants = [p for p in order if p in chosen]
-        self.routings = [
-            (item, plant)
-            for item in self.makes
-            if rng.random() < 0.75
-            for plant in self.plants
-            if (plant, item) in world.routings
-        ]
-        linked: list[str] = []
-        for item in self.items:
-            linked.extend(s for s in world.suppliers_of(item) if s not in linked)
-        self.suppliers = rng.sample(linked, min(len(linked), rng.randint(0, 6)))
-        self.effectivity = self.approved_at.date() + timedelta(days=rng.randint(0, 21))
-        noun = world.items[self.items[0]].description.lower()
-        self.title = rng.choice(TITLES).format(noun=noun)[:200]
-        self.reason = rng.choice(REASONS)
-        self.family = world.items[self.items[0]].product_family
-        self.inactive = (
-            self.routings[rng.randrange(len(self.routings))]
-            if self.routings and rng.random() < INACTIVE_SHARE
-            else None
-        )
+    def _draw_fates(self) -> None:
+        rng = self.rng
+        routed = [(change.item, change.plant) for change in self.eco.routing_changes]
+        if routed and rng.random() < INACTIVE_SHARE:
+            self.inactive = routed[rng.randrange(len(routed))]
         if rng.random() < CANCEL_SHARE:
             self.cancel_at = self.approved_at + timedelta(hours=rng.uniform(0.2, 30))
 
     def _plan(self) -> list[_Step]:
-        steps: list[_Step] = []
-        release: dict[str, int] = {}
-
-        def make(
-            kind: StepKind,
-            *,
-            plant: str | None = None,
-            item: str | None = None,
-            supplier: str | None = None,
-            deps: tuple[int, ...] = (),
-        ) -> int:
-            target = item or supplier
-            revision = self.new[item] if item else None
-            steps.append(
-                _Step(
-                    step_id=step_id(self.number, kind, plant, target),
-                    kind=kind,
-                    plant=plant,
-                    item=item,
-                    revision=revision,
-                    supplier=supplier,
-                    deps=deps,
-                    key=_idempotency_key(
-                        self.number, kind, f"{plant or '-'}/{target or '-'}", revision
-                    ),
-                    system=kind.system,
-                )
-            )
-            return len(steps) - 1
-
-        for item in self.items:
-            release[item] = make(StepKind.ERP_ITEM_REVISION, item=item)
-        for plant in self.plants:
-            writes = [
-                make(StepKind.ERP_BOM, plant=plant, item=m, deps=(release[m],)) for m in self.makes
-            ]
-            writes += [
-                make(StepKind.ERP_ROUTING, plant=plant, item=i, deps=(release[i],))
-                for i, p in self.routings
-                if p == plant
-            ]
-            for item in self.makes:
-                version = make(
-                    StepKind.ERP_PRODUCTION_VERSION,
-                    plant=plant,
-                    item=item,
-                    deps=(release[item], *writes),
-                )
-                confirmation = make(
-                    StepKind.ERP_CONFIRMATION, plant=plant, item=item, deps=(version,)
-                )
-                if (item, plant) in self.routings:
-                    make(StepKind.MES_ROUTING, plant=plant, item=item, deps=(confirmation,))
-        for supplier in self.suppliers:
-            make(StepKind.SUPPLIER_NOTICE, supplier=supplier, deps=tuple(release.values()))
-        return steps
+        planned = plan(self.eco, self.world.items)
+        index = {step.step_id: n for n, step in enumerate(planned)}
+        return [_Step(step, tuple(index[d] for d in step.depends_on)) for step in planned]
 
     def move(
         self,
@@ -253,7 +184,7 @@ class Playout:
             "supplier": step.supplier,
             "from_state": step.state,
             "attempt": step.attempt,
-            "idempotency_key": step.key,
+            "idempotency_key": step.planned.idempotency_key,
             "error": error,
             "next_attempt_at": next_attempt_at,
             "reason": reason,
@@ -476,22 +407,22 @@ class Playout:
 
     def run(self) -> list[dict[str, Any]]:
         """Every event of the ECO up to ``end``, in time order."""
-        self._draw_eco()
-        steps = self._plan()
+        self._draw_fates()
+        steps = self.steps = self._plan()
         received = self.approved_at + timedelta(seconds=self.rng.uniform(1, 30))
         families = sorted({self.world.items[i].product_family for i in self.items})
         self.add(
             received,
             ev.EcoReceived(
                 eco=self.number,
-                title=self.title,
+                title=self.eco.title,
                 approved_at=self.approved_at,
                 effectivity=self.effectivity,
                 items=list(self.items),
                 revisions=dict(self.new),
                 product_families=families,
-                plants=list(self.plants),
-                suppliers=list(self.suppliers),
+                plants=list(self.eco.plants),
+                suppliers=list(self.eco.suppliers),
                 steps=len(steps),
             ),
             f"{self.number}|received",
@@ -522,7 +453,7 @@ class Playout:
             erp_confirmed_at=min(confirmed) if confirmed else None,
             production_ready_at=at,
             cycle_time_seconds=(at - self.approved_at).total_seconds(),
-            plants=list(self.plants),
+            plants=list(self.eco.plants),
         )
         self.add(at, data, f"{self.number}|ready")
 
@@ -550,27 +481,19 @@ class Playout:
         data = ev.EcoCancelled(
             eco=self.number,
             cause="operator" if self.cancel_cause == "operator" else "plm_cancelled",
-            reason="Routing to be redesigned" if self.cancel_cause == "operator" else self.reason,
+            reason="Routing to be redesigned"
+            if self.cancel_cause == "operator"
+            else self.eco.reason,
             actor=self.cancel_actor,
             cancelled_steps=cancelled,
             withdrawals=len(withdrawals),
         )
         self.add(at, data, f"{self.number}|cancelled")
         for bom in withdrawals:
-            assert bom.plant is not None and bom.item is not None
-            kind = StepKind.ERP_BOM_WITHDRAWAL
-            target = f"{bom.plant}/{bom.item}"
-            step = _Step(
-                step_id=f"{self.number}/{kind.value}/{target}",
-                kind=kind,
-                plant=bom.plant,
-                item=bom.item,
-                revision=bom.revision,
-                supplier=None,
-                deps=(),
-                key=_idempotency_key(self.number, kind, target, bom.revision),
-                system=kind.system,
-            )
+            assert bom.plant is not None and bom.item is not None and bom.revision is not None
+            bom_id = f"BOM-{bom.plant}-{uuid.uuid5(NAMESPACE, bom.step_id).hex[:8].upper()}"
+            withdrawal = withdrawal_step(self.number, bom.plant, bom.item, bom.revision, bom_id)
+            step = _Step(withdrawal, ())
             self.move(step, S.PENDING, at + timedelta(milliseconds=50))
             step.attempt = 1
             started = at + timedelta(seconds=self.rng.uniform(0.2, 3))
