@@ -7,7 +7,6 @@ declared before them, so one bad field never hides another.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -369,14 +368,6 @@ def _revision_problems(changes: Any, info: ValidationInfo, key: Any) -> list[str
         elif targets[item] != revision:
             problems.append(f"{item} revision {revision} is not the new revision {targets[item]}")
     return problems
-
-
-def eco_sequence(number: str) -> tuple[int, int]:
-    """(year, serial) of an ECO number, for ordering by number when times tie."""
-    match = re.fullmatch(r"ECO-(\d{4})-(\d{5})", number)
-    if match is None:
-        raise ValueError(f"not an ECO number: {number!r}")
-    return int(match.group(1)), int(match.group(2))
 
 
 def utcnow() -> datetime:

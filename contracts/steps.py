@@ -55,11 +55,6 @@ class StepState(StrEnum):
         """Whether nothing more happens to the step without an operator."""
         return self in FINAL_STATES
 
-    @property
-    def is_done(self) -> bool:
-        """Whether the step lets its dependants go ahead."""
-        return self in (StepState.SUCCEEDED, StepState.SKIPPED)
-
 
 FINAL_STATES = frozenset(
     {StepState.SUCCEEDED, StepState.FAILED, StepState.SKIPPED, StepState.CANCELLED}
