@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
 from fastapi.responses import Response
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.api import EcoEntry
 from simulators.faults import FaultInjector, Faults
 from simulators.generator import EcoShape, ShapeError
 from simulators.ledger import Ledger
@@ -22,6 +23,33 @@ class BurstRequest(EcoShape):
     count: int = Field(default=1, ge=1, le=1000)
 
 
+class LedgerPage(BaseModel):
+    """Ledger entries after a sequence number (``LedgerEntry.to_json`` each)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    entries: list[dict[str, Any]]
+    dropped: int = Field(description="oldest entries dropped to respect the cap")
+    last_seq: int
+
+
+class Burst(BaseModel):
+    """The numbers of the ECOs a burst approved, in approval order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ecos: list[str]
+
+
+class Supersession(BaseModel):
+    """An ECO superseded and the ECO replacing it, each at its newest version."""
+
+    model_config = ConfigDict(frozen=True)
+
+    superseded: EcoEntry
+    superseded_by: EcoEntry
+
+
 def create_admin_app(
     plm: Plm, ledger: Ledger, faults: FaultInjector, *, advance: Callable[[], None]
 ) -> FastAPI:
@@ -33,19 +61,19 @@ def create_admin_app(
     )
     install_problem_handlers(app)
 
-    @app.get("/ledger", summary="Changes the systems applied, in order")
+    @app.get("/ledger", response_model=LedgerPage, summary="Changes the systems applied, in order")
     async def get_ledger(
         after: Annotated[int, Query(ge=0, description="only entries with a higher seq")] = 0,
         system: str | None = None,
         limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
-    ) -> dict[str, Any]:
+    ) -> LedgerPage:
         advance()
         entries = ledger.after(after, system=system, limit=limit)
-        return {
-            "entries": [e.to_json() for e in entries],
-            "dropped": ledger.dropped,
-            "last_seq": ledger.last_seq,
-        }
+        return LedgerPage(
+            entries=[e.to_json() for e in entries],
+            dropped=ledger.dropped,
+            last_seq=ledger.last_seq,
+        )
 
     @app.get("/faults", summary="Current faults (outage_seconds counts down)")
     async def get_faults() -> Faults:
@@ -56,22 +84,28 @@ def create_admin_app(
         faults.configure(body)
         return faults.current()
 
-    @app.post("/ecos", status_code=201, summary="Approve ECOs now (burst)")
-    async def post_ecos(body: BurstRequest) -> dict[str, Any]:
+    @app.post("/ecos", status_code=201, response_model=Burst, summary="Approve ECOs now (burst)")
+    async def post_ecos(body: BurstRequest) -> Burst:
         shape = EcoShape.model_validate(body.model_dump(exclude={"count"}))
         try:
             ecos = plm.burst(body.count, shape)
         except ShapeError as exc:
             raise Problem(422, "INVALID_SHAPE", str(exc)) from exc
-        return {"ecos": [e.number for e in ecos]}
+        return Burst(ecos=[e.number for e in ecos])
 
-    @app.post("/ecos/{number}/cancel", summary="Cancel an approved ECO in PLM")
+    @app.post(
+        "/ecos/{number}/cancel", response_model=EcoEntry, summary="Cancel an approved ECO in PLM"
+    )
     async def cancel(number: str) -> Response:
         advance()
         record = plm.cancel(number)
         return Response(record.to_json(), media_type="application/json")
 
-    @app.post("/ecos/{number}/supersede", summary="Supersede an approved ECO by a new one")
+    @app.post(
+        "/ecos/{number}/supersede",
+        response_model=Supersession,
+        summary="Supersede an approved ECO by a new one",
+    )
     async def supersede(number: str) -> Response:
         advance()
         old, new = plm.supersede(number)
