@@ -8,22 +8,7 @@ from hypothesis import strategies as st
 from contracts.model import Eco, Item, ItemKind
 from contracts.plan import PlannedStep, idempotency_key, plan, step_id
 from contracts.steps import StepKind
-from tests.factories import make_eco
-
-ITEMS = {
-    "ASM-1001": Item(
-        number="ASM-1001",
-        description="Pump housing",
-        kind=ItemKind.ASSEMBLY,
-        product_family="Pumps",
-    ),
-    "CMP-2001": Item(
-        number="CMP-2001",
-        description="Bracket",
-        kind=ItemKind.COMPONENT,
-        product_family="Pumps",
-    ),
-}
+from tests.factories import ITEMS, make_eco
 
 
 def _by_id(steps: tuple[PlannedStep, ...]) -> dict[str, PlannedStep]:
