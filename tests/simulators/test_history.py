@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from contracts.events import parse_data
+from contracts.plan import idempotency_key
 from contracts.steps import StepKind
 from simulators.cli import backfill
 from simulators.history import (
@@ -90,6 +91,18 @@ def test_each_step_moves_through_an_unbroken_chain_of_states(stream) -> None:
             assert step_id == f"{number}/{data['kind']}/{data.get('plant') or '-'}/{target}"
             assert data.get("from_state") == last.get(step_id)
             last[step_id] = data["to_state"]
+
+
+def test_every_step_carries_the_engine_idempotency_key(stream) -> None:
+    for events in stream:
+        for event in events:
+            if not event["type"].startswith("io.threadline.step."):
+                continue
+            data = event["data"]
+            target = f"{data.get('plant') or '-'}/{data.get('item') or data.get('supplier') or '-'}"
+            kind = StepKind(data["kind"])
+            expected = idempotency_key(data["eco"], kind, target, data.get("revision"))
+            assert data["idempotency_key"] == expected, data["step_id"]
 
 
 def test_history_has_retries_blocks_operator_retries_cancellations_and_open_work(stream) -> None:
