@@ -20,9 +20,10 @@ miss the other's and leave the ECO open. SQLite serialises writers anyway.
 
 Modules, each importing only those listed before it: ``outbox`` (emit, the lock,
 delivery), ``steps`` (the record, the one transition writer, queries), ``ecos`` (the ECO
-lifecycle), ``claims``, ``plants`` (plant revisions, cursors), ``outcomes``,
-``confirmations`` and ``interventions`` (operator actions, cancellation). The public names
-are re-exported here, so callers write ``store.claim_due(...)``.
+lifecycle, :func:`move_eco`), ``claims``, ``plants`` (plant revisions, cursors),
+``interventions`` (operator actions, cancellation, withdrawals), ``outcomes`` and
+``confirmations``. The public names are re-exported here, so callers write
+``store.claim_due(...)``.
 """
 
 from __future__ import annotations
@@ -39,9 +40,10 @@ from sync_engine.store.confirmations import (
 )
 from sync_engine.store.ecos import (
     NOT_PLANT_WORK,
-    EcoState,
+    eco_progress,
     eco_row,
     eco_states,
+    move_eco,
     record_eco,
     record_rejected,
 )
@@ -94,7 +96,6 @@ __all__ = [
     "OUTBOX_BUFFER",
     "OUTBOX_LOCK_KEY",
     "SOURCE",
-    "EcoState",
     "Move",
     "StepRecord",
     "Success",
@@ -107,6 +108,7 @@ __all__ = [
     "confirm",
     "count_by_state",
     "defer_polls",
+    "eco_progress",
     "eco_row",
     "eco_states",
     "emit",
@@ -121,6 +123,7 @@ __all__ = [
     "lock_outbox",
     "mark_delivered",
     "mark_overdue",
+    "move_eco",
     "new_holder",
     "observe_revision",
     "open_work",

@@ -1,5 +1,8 @@
-"""The ECOs the engine knows: recording one with its planned steps (or its rejection),
-production readiness, and the bookkeeping a cancellation needs.
+"""The ECOs the engine knows and their lifecycle: recording one with its planned steps
+(or its rejection), production readiness, and which ECOs were cancelled.
+
+:func:`move_eco` is the one place an ECO's state changes; it checks
+:data:`sync_engine.states.ECO_TRANSITIONS` and writes the event that records the change.
 """
 
 from __future__ import annotations
@@ -12,23 +15,63 @@ import sqlalchemy as sa
 
 from contracts import events as ev
 from contracts.model import Eco, Item
-from contracts.plan import PlannedStep, withdrawal_step
+from contracts.plan import PlannedStep
 from contracts.steps import StepKind, StepState
 from sync_engine import tables as t
+from sync_engine.errors import TransitionNotAllowed
+from sync_engine.states import ECO_EVENTS, EcoProgress, eco_allowed
 from sync_engine.store.outbox import emit
-from sync_engine.store.steps import DONE, StepRecord, get_step
+from sync_engine.store.steps import DONE
 from threadline.db import insert_ignoring_conflicts
 
 NOT_PLANT_WORK = (StepKind.SUPPLIER_NOTICE.value, StepKind.ERP_BOM_WITHDRAWAL.value)
 
 
-class EcoState:
-    """Where an ECO stands in the engine (``sync_ecos.state``)."""
+def move_eco(
+    connection: sa.Connection,
+    number: str,
+    old: EcoProgress | None,
+    new: EcoProgress,
+    data: ev.EventData,
+    *,
+    now: datetime,
+    **values: Any,
+) -> bool:
+    """Move an ECO from ``old`` to ``new``, setting ``values`` too, and emit ``data``, the
+    event that records it, in the same transaction.
 
-    IN_PROGRESS = "in_progress"
-    PRODUCTION_READY = "production_ready"
-    CANCELLED = "cancelled"
-    REJECTED = "rejected"
+    ``old`` is ``None`` for an ECO not stored yet, whose columns ``values`` then hold. The
+    pair must be allowed (:class:`TransitionNotAllowed` otherwise) and ``data`` must be the
+    new state's event. Returns ``False``, writing nothing, if the ECO is no longer in
+    ``old`` (or, when new, is already stored).
+    """
+    if not eco_allowed(old, new):
+        raise TransitionNotAllowed(f"{number}: {old} -> {new} is not allowed")
+    if not isinstance(data, ECO_EVENTS[new]):
+        raise TypeError(f"{type(data).__name__} does not record an ECO becoming {new}")
+    if old is None:
+        row = {**values, "number": number, "state": new.value}
+        moved = insert_ignoring_conflicts(connection, t.ecos, [row])
+    else:
+        moved = connection.execute(
+            sa.update(t.ecos)
+            .where(t.ecos.c.number == number)
+            .where(t.ecos.c.state == old.value)
+            .values({**values, "state": new.value})
+        ).rowcount
+    if moved != 1:
+        return False
+    emit(connection, data, now=now)
+    return True
+
+
+def eco_progress(
+    connection: sa.Connection, number: str, *, lock: bool = False
+) -> EcoProgress | None:
+    """Where a stored ECO stands; ``lock`` holds its row until the transaction ends."""
+    query = sa.select(t.ecos.c.state).where(t.ecos.c.number == number)
+    state = connection.execute(query.with_for_update() if lock else query).scalar_one_or_none()
+    return None if state is None else EcoProgress(state)
 
 
 def eco_row(connection: sa.Connection, number: str) -> sa.Row[Any] | None:
@@ -36,10 +79,10 @@ def eco_row(connection: sa.Connection, number: str) -> sa.Row[Any] | None:
     return connection.execute(sa.select(t.ecos).where(t.ecos.c.number == number)).one_or_none()
 
 
-def eco_states(connection: sa.Connection) -> dict[str, str]:
+def eco_states(connection: sa.Connection) -> dict[str, EcoProgress]:
     """Every known ECO's engine state."""
     rows = connection.execute(sa.select(t.ecos.c.number, t.ecos.c.state)).all()
-    return {row.number: row.state for row in rows}
+    return {row.number: EcoProgress(row.state) for row in rows}
 
 
 def record_eco(
@@ -56,42 +99,35 @@ def record_eco(
     Returns ``False`` (and writes nothing) if the ECO is already known, so polling the same
     ECO twice, from one engine or two, plans it once.
     """
-    inserted = insert_ignoring_conflicts(
-        connection,
-        t.ecos,
-        [
-            {
-                "number": eco.number,
-                "title": eco.title,
-                "plm_status": eco.status.value,
-                "state": EcoState.IN_PROGRESS,
-                "approved_at": eco.approved_at,
-                "effectivity": eco.effectivity,
-                "plm_updated_at": plm_updated_at,
-                "received_at": now,
-                "document": eco.model_dump(mode="json"),
-            }
-        ],
-    )
-    if not inserted:
-        return False
     families = sorted({items[i].product_family for i in eco.items if i in items})
-    emit(
-        connection,
-        ev.EcoReceived(
-            eco=eco.number,
-            title=eco.title,
-            approved_at=eco.approved_at,
-            effectivity=eco.effectivity,
-            items=list(eco.items),
-            revisions={a.item: a.new_revision for a in eco.affected_items},
-            product_families=families,
-            plants=list(eco.plants),
-            suppliers=list(eco.suppliers),
-            steps=len(planned),
-        ),
-        now=now,
+    received = ev.EcoReceived(
+        eco=eco.number,
+        title=eco.title,
+        approved_at=eco.approved_at,
+        effectivity=eco.effectivity,
+        items=list(eco.items),
+        revisions={a.item: a.new_revision for a in eco.affected_items},
+        product_families=families,
+        plants=list(eco.plants),
+        suppliers=list(eco.suppliers),
+        steps=len(planned),
     )
+    if not move_eco(
+        connection,
+        eco.number,
+        None,
+        EcoProgress.IN_PROGRESS,
+        received,
+        now=now,
+        title=eco.title,
+        plm_status=eco.status.value,
+        approved_at=eco.approved_at,
+        effectivity=eco.effectivity,
+        plm_updated_at=plm_updated_at,
+        received_at=now,
+        document=eco.model_dump(mode="json"),
+    ):
+        return False
     insert_steps(connection, planned, eco.approved_at, StepState.WAITING, now)
     return True
 
@@ -103,6 +139,7 @@ def insert_steps(
     state: StepState,
     now: datetime,
 ) -> None:
+    """Store planned steps in ``state`` with their dependencies; emit ``step.scheduled``."""
     if not planned:
         return
     connection.execute(
@@ -161,48 +198,39 @@ def record_rejected(
     now: datetime,
 ) -> bool:
     """Record an ECO that broke the contract and emit ``eco.rejected`` once."""
-    inserted = insert_ignoring_conflicts(
+    return move_eco(
         connection,
-        t.ecos,
-        [
-            {
-                "number": number,
-                "title": str(document.get("title") or "")[:200],
-                "plm_status": str(document.get("status") or "approved")[:20],
-                "state": EcoState.REJECTED,
-                "received_at": now,
-                "document": dict(document),
-            }
-        ],
+        number,
+        None,
+        EcoProgress.REJECTED,
+        ev.EcoRejected(eco=number, violations=list(violations)),
+        now=now,
+        title=str(document.get("title") or "")[:200],
+        plm_status=str(document.get("status") or "approved")[:20],
+        received_at=now,
+        document=dict(document),
     )
-    if inserted:
-        emit(
-            connection,
-            ev.EcoRejected(eco=number, violations=list(violations)),
-            now=now,
-        )
-    return bool(inserted)
 
 
 def eco_cancelled(connection: sa.Connection, number: str) -> bool:
-    state = connection.execute(
-        sa.select(t.ecos.c.state).where(t.ecos.c.number == number)
-    ).scalar_one_or_none()
-    return state == EcoState.CANCELLED
+    """Whether the ECO was cancelled (a step of it that ends now stops)."""
+    return eco_progress(connection, number) is EcoProgress.CANCELLED
 
 
 def cancelled_among(connection: sa.Connection, numbers: set[str]) -> set[str]:
+    """The cancelled ECOs among ``numbers``."""
     if not numbers:
         return set()
     rows = connection.execute(
         sa.select(t.ecos.c.number)
         .where(t.ecos.c.number.in_(sorted(numbers)))
-        .where(t.ecos.c.state == EcoState.CANCELLED)
+        .where(t.ecos.c.state == EcoProgress.CANCELLED.value)
     ).all()
     return {str(row.number) for row in rows}
 
 
 def maybe_production_ready(connection: sa.Connection, number: str, now: datetime) -> bool:
+    """Mark one ECO production-ready if its plant work is all done (see below)."""
     return bool(production_ready_many(connection, {number}, now))
 
 
@@ -226,36 +254,32 @@ def production_ready_many(connection: sa.Connection, numbers: set[str], now: dat
     if not ready:
         return []
     rows = connection.execute(
-        sa.update(t.ecos)
-        .where(t.ecos.c.number.in_(ready))
-        .where(t.ecos.c.state == EcoState.IN_PROGRESS)
-        .values(state=EcoState.PRODUCTION_READY, production_ready_at=now)
-        .returning(
+        sa.select(
             t.ecos.c.number, t.ecos.c.approved_at, t.ecos.c.first_confirmed_at, t.ecos.c.document
         )
+        .where(t.ecos.c.number.in_(ready))
+        .where(t.ecos.c.state == EcoProgress.IN_PROGRESS.value)
+        .with_for_update()
     ).all()
+    moved = []
     for row in sorted(rows, key=lambda r: str(r.number)):
         approved_at: datetime = row.approved_at
-        emit(
-            connection,
-            ev.EcoProductionReady(
-                eco=row.number,
-                approved_at=approved_at,
-                erp_confirmed_at=row.first_confirmed_at,
-                production_ready_at=now,
-                cycle_time_seconds=max(0.0, (now - approved_at).total_seconds()),
-                plants=list(row.document.get("plants", [])),
-            ),
-            now=now,
+        event = ev.EcoProductionReady(
+            eco=row.number,
+            approved_at=approved_at,
+            erp_confirmed_at=row.first_confirmed_at,
+            production_ready_at=now,
+            cycle_time_seconds=max(0.0, (now - approved_at).total_seconds()),
+            plants=list(row.document.get("plants", [])),
         )
-    return [str(row.number) for row in rows]
-
-
-def schedule_withdrawal(connection: sa.Connection, bom: StepRecord, now: datetime) -> int:
-    planned = withdrawal_step(
-        bom.eco, bom.plant or "", bom.item or "", bom.revision or "A", bom.external_id or ""
-    )
-    if get_step(connection, planned.step_id) is not None:
-        return 0
-    insert_steps(connection, [planned], bom.eco_approved_at, StepState.PENDING, now)
-    return 1
+        if move_eco(
+            connection,
+            row.number,
+            EcoProgress.IN_PROGRESS,
+            EcoProgress.PRODUCTION_READY,
+            event,
+            now=now,
+            production_ready_at=now,
+        ):
+            moved.append(str(row.number))
+    return moved

@@ -11,13 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from contracts import events as ev
-from contracts.plan import idempotency_key
+from contracts.plan import idempotency_key, withdrawal_step
 from contracts.steps import StepKind, StepState
-from sync_engine import tables as t
-from sync_engine.states import CANCELLABLE
-from sync_engine.store.ecos import EcoState, maybe_production_ready, schedule_withdrawal
-from sync_engine.store.outbox import emit
-from sync_engine.store.steps import StepRecord, find_steps, transition
+from sync_engine.states import CANCELLABLE, EcoProgress, eco_allowed
+from sync_engine.store.ecos import eco_progress, insert_steps, maybe_production_ready, move_eco
+from sync_engine.store.steps import StepRecord, find_steps, get_step, transition
 
 
 def requeue(
@@ -81,18 +79,11 @@ def cancel_eco(
 ) -> tuple[list[str], int] | None:
     """Stop an ECO: cancel its open steps and withdraw the BOM versions ERP has not made
     effective. Returns (cancelled step ids, withdrawals scheduled), or ``None`` if the ECO
-    was already cancelled. Running steps are stopped when their call returns.
+    is unknown or may not be cancelled (already cancelled, or rejected). Running steps are
+    stopped when their call returns.
     """
-    values: dict[str, Any] = {"state": EcoState.CANCELLED, "cancelled_at": now}
-    if plm_status is not None:
-        values["plm_status"] = plm_status
-    updated = connection.execute(
-        sa.update(t.ecos)
-        .where(t.ecos.c.number == number)
-        .where(t.ecos.c.state.in_([EcoState.IN_PROGRESS, EcoState.PRODUCTION_READY]))
-        .values(values)
-    )
-    if updated.rowcount != 1:
+    state = eco_progress(connection, number, lock=True)
+    if state is None or not eco_allowed(state, EcoProgress.CANCELLED):
         return None
     cancelled = []
     withdrawals = 0
@@ -106,19 +97,20 @@ def cancel_eco(
             and step.external_status == "scheduled"
         ):
             withdrawals += schedule_withdrawal(connection, step, now)
-    emit(
-        connection,
-        ev.EcoCancelled(
-            eco=number,
-            cause=cause,
-            reason=reason or cause,
-            superseded_by=superseded_by,
-            actor=actor,
-            cancelled_steps=len(cancelled),
-            withdrawals=withdrawals,
-        ),
-        now=now,
+    values: dict[str, Any] = {"cancelled_at": now}
+    if plm_status is not None:
+        values["plm_status"] = plm_status
+    event = ev.EcoCancelled(
+        eco=number,
+        cause=cause,
+        reason=reason or cause,
+        superseded_by=superseded_by,
+        actor=actor,
+        cancelled_steps=len(cancelled),
+        withdrawals=withdrawals,
     )
+    # The row is locked since it was read, so the ECO is still in ``state``.
+    move_eco(connection, number, state, EcoProgress.CANCELLED, event, now=now, **values)
     return cancelled, withdrawals
 
 
@@ -145,3 +137,15 @@ def record_plm_cancellation(
         )
         is not None
     )
+
+
+def schedule_withdrawal(connection: sa.Connection, bom: StepRecord, now: datetime) -> int:
+    """Plan the withdrawal of a cancelled ECO's BOM version that ERP scheduled but has not
+    made effective; return 1, or 0 if it is planned already."""
+    planned = withdrawal_step(
+        bom.eco, bom.plant or "", bom.item or "", bom.revision or "A", bom.external_id or ""
+    )
+    if get_step(connection, planned.step_id) is not None:
+        return 0
+    insert_steps(connection, [planned], bom.eco_approved_at, StepState.PENDING, now)
+    return 1

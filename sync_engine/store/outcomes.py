@@ -18,8 +18,8 @@ from sync_engine.store.ecos import (
     cancelled_among,
     eco_cancelled,
     production_ready_many,
-    schedule_withdrawal,
 )
+from sync_engine.store.interventions import schedule_withdrawal
 from sync_engine.store.outbox import emit
 from sync_engine.store.plants import record_plant_revision
 from sync_engine.store.steps import Move, StepRecord, apply_moves, step_error, transition

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from contracts.steps import StepKind, StepState, System
 from sync_engine import tables as t
-from sync_engine.store.ecos import EcoState
+from sync_engine.states import EcoProgress
 from sync_engine.store.steps import FINAL, StepRecord
 from threadline.db import insert_ignoring_conflicts
 
@@ -150,7 +150,7 @@ def expected_revisions(
         .where(t.steps.c.plant == plant)
         .where(t.steps.c.kind == StepKind.ERP_CONFIRMATION.value)
         .where(t.steps.c.state == StepState.SUCCEEDED.value)
-        .where(t.ecos.c.state == EcoState.PRODUCTION_READY)
+        .where(t.ecos.c.state == EcoProgress.PRODUCTION_READY.value)
         .where(t.ecos.c.effectivity <= today)
         .order_by(t.steps.c.eco_approved_at, t.steps.c.eco)
     ).all()

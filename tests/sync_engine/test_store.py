@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from contracts import events as ev
 from contracts.events import parse_data
 from contracts.steps import StepKind, StepState
 from sync_engine import store
@@ -16,6 +17,7 @@ from sync_engine.errors import (
     TransientError,
     TransitionNotAllowed,
 )
+from sync_engine.states import ECO_EVENTS, ECO_TRANSITIONS, EcoProgress
 from tests.factories import make_eco
 from tests.sync_engine.helpers import T0, claim, events, later, receive, run_all, states
 
@@ -230,6 +232,48 @@ def test_cancelling_withdraws_only_bom_versions_not_yet_effective(engine: sa.Eng
     cancelled_event = [e for e in events(engine) if e["type"] == "io.threadline.eco.cancelled.v1"]
     assert cancelled_event[0]["data"]["withdrawals"] == 1
     assert cancelled_event[0]["data"]["cancelled_steps"] == len(cancelled) == 5
+
+
+def test_the_eco_lifecycle_table_names_every_state_and_the_event_of_each() -> None:
+    assert set(ECO_TRANSITIONS) == {None, *EcoProgress}
+    assert set(ECO_EVENTS) == set(EcoProgress)
+    assert ECO_TRANSITIONS[EcoProgress.CANCELLED] == ECO_TRANSITIONS[EcoProgress.REJECTED] == set()
+
+
+def test_an_eco_moves_only_along_its_lifecycle_table(engine: sa.Engine) -> None:
+    receive(engine, make_eco())
+    before = len(events(engine))
+    rejected = ev.EcoRejected(eco=ECO, violations=[ev.Violation(path="-", message="x")])
+    cancelled = ev.EcoCancelled(eco=ECO, cause="operator", reason="x")
+    with engine.begin() as connection:
+        assert store.eco_progress(connection, ECO) is EcoProgress.IN_PROGRESS
+        with pytest.raises(TransitionNotAllowed):
+            store.move_eco(
+                connection, ECO, EcoProgress.IN_PROGRESS, EcoProgress.REJECTED, rejected, now=T0
+            )
+        with pytest.raises(TypeError):
+            store.move_eco(
+                connection, ECO, EcoProgress.IN_PROGRESS, EcoProgress.CANCELLED, rejected, now=T0
+            )
+        # Read in a state it is no longer in: nothing is written.
+        old = EcoProgress.PRODUCTION_READY
+        assert not store.move_eco(
+            connection, ECO, old, EcoProgress.CANCELLED, cancelled, now=T0, cancelled_at=T0
+        )
+    assert len(events(engine)) == before
+    run_all(engine)
+    with engine.begin() as connection:
+        assert store.eco_states(connection) == {ECO: EcoProgress.PRODUCTION_READY}
+        assert store.cancel_eco(connection, ECO, now=T0, cause="operator", reason="x")
+        assert store.eco_progress(connection, ECO) is EcoProgress.CANCELLED
+        row = store.eco_row(connection, ECO)
+        assert row is not None and row.cancelled_at == T0 and row.production_ready_at == T0
+    ends = [e["type"] for e in events(engine) if e["type"].startswith("io.threadline.eco.")]
+    assert ends == [
+        "io.threadline.eco.received.v1",
+        "io.threadline.eco.production_ready.v1",
+        "io.threadline.eco.cancelled.v1",
+    ]
 
 
 def test_the_relay_reads_undelivered_events_in_order(engine: sa.Engine) -> None:
