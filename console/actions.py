@@ -137,7 +137,7 @@ def _run(command: Callable[..., commands.CommandResult]) -> None:
     started = datetime.now(UTC)
     try:
         result = command(engine, user.username, user.role.value)
-    except ValueError as exc:
+    except commands.InvalidCommand as exc:
         _flash("not_allowed", str(exc))
         return
     state.clear()

@@ -5,6 +5,10 @@ behalf. Each command runs in one transaction that writes the step transitions an
 ``io.threadline.operator.action.v1`` event (who, role, what, why, outcome), so the audit
 trail is exactly as complete as the changes. A succeeded step is never retried, and a
 second click on a step already queued reports ``already_queued`` (and is audited too).
+
+A command given without an actor, or without a reason where one is required, raises
+:class:`InvalidCommand` and changes nothing; what it finds (no such step, a state that
+does not allow it) is an audited :class:`CommandResult`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from contracts import events as ev
 from contracts.model import utcnow
 from contracts.steps import OperatorAction, StepKind, StepState
 from sync_engine import store
+from sync_engine.errors import InvalidCommand as InvalidCommand  # raised here, caught by callers
 from sync_engine.states import QUEUED, RETRYABLE
 
 SKIPPABLE = frozenset(
@@ -73,7 +78,7 @@ def _audit(
 
 def _require_actor(actor: str) -> None:
     if not actor.strip():
-        raise ValueError("actor is required: every operator action names who took it")
+        raise InvalidCommand("actor is required: every operator action names who took it")
 
 
 def _eco_of(step_id: str) -> str | None:
@@ -190,7 +195,7 @@ def skip_step(
     """Mark a step resolved by hand (with a reason); steps after it may go ahead."""
     _require_actor(actor)
     if not reason.strip():
-        raise ValueError("a reason is required to skip a step")
+        raise InvalidCommand("a reason is required to skip a step")
     with store.writing(engine) as connection:
         found = store.find_steps(connection, step_ids=[step_id], lock=True)
         eco = found[0].eco if found else _eco_of(step_id)
@@ -230,7 +235,7 @@ def cancel_eco(
     """Cancel an ECO: its open steps stop and unapplied BOM versions are withdrawn."""
     _require_actor(actor)
     if not reason.strip():
-        raise ValueError("a reason is required to cancel an ECO")
+        raise InvalidCommand("a reason is required to cancel an ECO")
     with store.writing(engine) as connection:
         row = store.eco_row(connection, eco)
         if row is None:

@@ -8,6 +8,7 @@
     │   ├── BusinessError         a coded 4xx problem: the step is blocked for a person
     │   └── ContractError         a response that breaks the contract: a dead letter
     ├── TransitionNotAllowed      a state change the transition table does not allow
+    ├── InvalidCommand            an operator command refused as given (also a ValueError)
     ├── StaleStep                 the step changed under us (another engine, a lease lost)
     └── EngineAlreadyRunning      a second engine on SQLite
 """
@@ -75,6 +76,11 @@ class ContractError(CallError):
 
 class TransitionNotAllowed(SyncError):
     """The transition table does not allow this state change."""
+
+
+class InvalidCommand(SyncError, ValueError):
+    """An operator command was refused before it ran: no actor, no reason where one is
+    required. A ``ValueError`` too, since the arguments are what is wrong."""
 
 
 class StaleStep(SyncError):

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from contracts.events import parse_data
 from contracts.steps import StepKind, StepState
 from sync_engine import commands, store
-from sync_engine.errors import BusinessError, TransientError
+from sync_engine.errors import BusinessError, InvalidCommand, SyncError, TransientError
 from tests.factories import make_eco
 from tests.sync_engine.helpers import T0, claim, events, receive, run_all, states
 
@@ -109,6 +109,22 @@ def test_skipping_needs_a_reason_and_lets_dependants_go_ahead(engine: sa.Engine)
     assert [e for e in events(engine) if e["type"] == "io.threadline.eco.production_ready.v1"]
     skipped = commands.skip_step(engine, CMP, actor="ana", reason="again")
     assert skipped.outcome == "already_succeeded"
+
+
+def test_a_command_without_a_reason_or_an_actor_is_refused_and_changes_nothing(
+    engine: sa.Engine,
+) -> None:
+    _fail_both(engine)
+    before = len(events(engine))
+    with pytest.raises(InvalidCommand, match="reason") as refused:
+        commands.skip_step(engine, ASM, actor="ana", reason="")
+    assert isinstance(refused.value, SyncError) and isinstance(refused.value, ValueError)
+    with pytest.raises(InvalidCommand, match="reason"):
+        commands.cancel_eco(engine, ECO, actor="ana", reason="  ")
+    with pytest.raises(InvalidCommand, match="actor"):
+        commands.retry_step(engine, ASM, actor=" ")
+    assert len(events(engine)) == before
+    assert states(engine, ECO)[ASM] is StepState.BLOCKED
 
 
 def test_cancelling_an_eco_stops_its_steps_and_is_audited(engine: sa.Engine) -> None:
