@@ -139,8 +139,6 @@ class SyncEngine:
                 on_delivered=self.metrics.relayed.inc,
             )
 
-    # --- plumbing -------------------------------------------------------------------------
-
     async def run_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``fn(connection, *args, **kwargs)`` in one transaction, off the event loop.
 
@@ -211,8 +209,6 @@ class SyncEngine:
     def in_flight(self) -> int:
         """Calls under way."""
         return len(self._flight.tasks)
-
-    # --- PLM ------------------------------------------------------------------------------
 
     async def poll_plm(self) -> int:
         """Read PLM's feed if this engine is the poll leader; return ECOs acted on."""
@@ -301,8 +297,6 @@ class SyncEngine:
                 superseded_by=entry.eco.get("superseded_by"),
             )
         return acted
-
-    # --- dispatch -------------------------------------------------------------------------
 
     def _free_slots(self) -> dict[System, int]:
         return {
@@ -486,8 +480,6 @@ class SyncEngine:
             except StaleStep:
                 log.info("result of %s dropped: its lease was lost", outcome.step.step_id)
 
-    # --- confirmations --------------------------------------------------------------------
-
     async def poll_confirmations(self) -> int:
         """Ask ERP about awaiting production versions; return how many were settled."""
         waiting: list[store.StepRecord] = await self.run_db(
@@ -546,8 +538,6 @@ class SyncEngine:
         if settled and self._wake is not None:
             self._wake()
         return settled
-
-    # --- relay, reconciliation, leases ----------------------------------------------------
 
     async def relay(self) -> int:
         """Deliver the outbox to the collector if this engine holds the relay lease."""
