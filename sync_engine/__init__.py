@@ -1,8 +1,9 @@
 """The sync engine: plans approved ECOs into steps and propagates them to ERP, MES and
 procurement, recording every state transition as a CloudEvent in its outbox.
 
-Modules (the plan itself is ``contracts.plan``): ``states`` (the transition table), ``store``
-(every query; claiming, leases, the one transition function, the outbox), ``commands``
+Modules (the plan itself is ``contracts.plan``): ``states`` (the step and ECO transition
+tables), ``store`` (a package holding every query: the outbox, steps and their one
+transition function, the ECO lifecycle, claims and leases, outcomes), ``commands``
 (operator retry, bulk retry, skip, cancel), ``retry`` (policies as data), ``errors``,
 ``connectors`` (one per system), ``runner`` (the jobs), ``scheduler`` (APScheduler wiring
 and :func:`run_engine`), ``relay``, ``reconcile``, ``metrics``, ``config``, ``testing``.
