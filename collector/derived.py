@@ -13,10 +13,9 @@ from datetime import datetime, timedelta
 
 from collector.rows import Row, Working, new_plant_row
 from contracts.readmodel import EcoState, PlantState
-from contracts.steps import StepKind, StepState
+from contracts.steps import DONE_STATES, StepKind, StepState
 
 ACTIVE_STATES = frozenset({StepState.PENDING, StepState.RUNNING, StepState.RETRYING})
-DONE_STATES = frozenset({StepState.SUCCEEDED, StepState.SKIPPED})
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,9 @@ from contracts.model import (
     next_revision,
     revision_key,
 )
-from contracts.plan import PlannedStep, idempotency_key, plan, withdrawal_step
+
+# ``plan`` itself stays ``contracts.plan.plan``: re-exported, it would hide the module.
+from contracts.plan import PlannedStep, idempotency_key, withdrawal_step
 from contracts.readmodel import EcoState, NoticeStatus, PlantState
 from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System, step_id
 
@@ -73,7 +75,6 @@ __all__ = [
     "new_event",
     "next_revision",
     "parse_data",
-    "plan",
     "revision_key",
     "step_id",
     "step_transition",

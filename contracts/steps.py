@@ -59,6 +59,10 @@ class StepState(StrEnum):
 FINAL_STATES = frozenset(
     {StepState.SUCCEEDED, StepState.FAILED, StepState.SKIPPED, StepState.CANCELLED}
 )
+"""States in which nothing more happens to a step without an operator."""
+
+DONE_STATES = frozenset({StepState.SUCCEEDED, StepState.SKIPPED})
+"""States that let a step's dependants go ahead."""
 
 
 class ErrorCategory(StrEnum):

@@ -14,13 +14,13 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 
 from contracts import events as ev
-from contracts.steps import StepKind, StepState, System
+from contracts.steps import DONE_STATES, StepKind, StepState, System
 from sync_engine import tables as t
 from sync_engine.errors import CallError, StaleStep, TransitionNotAllowed
 from sync_engine.states import allowed
 from sync_engine.store.outbox import emit, lock_outbox
 
-DONE = (StepState.SUCCEEDED.value, StepState.SKIPPED.value)
+DONE = tuple(s.value for s in DONE_STATES)
 
 
 FINAL = tuple(s.value for s in StepState if s.is_final)
