@@ -22,6 +22,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from contracts.model import Code, EcoNumber, Revision
 from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System
 
+ENGINE = "engine"
+"""The sync engine, the producer of every catalog type: its steps, ECOs, ERP, plant and
+supplier facts, and the operator actions its commands record through its outbox."""
+
 TYPE_PATTERN = re.compile(r"^io\.threadline\.[a-z_]+\.[a-z_]+\.v[1-9][0-9]*$")
 DATASCHEMA_BASE = "urn:threadline:schema:"
 
@@ -291,11 +295,16 @@ class OperatorActionTaken(EventData):
 
 @dataclass(frozen=True)
 class EventType:
-    """One catalog entry."""
+    """One catalog entry: the type, the model of its data and who may emit it.
+
+    ``producers`` names the producers (the collector's token grants name theirs) that own
+    the type; the collector refuses it from anyone else and projections ignore it.
+    """
 
     type: str
     model: builtins.type[EventData]
     description: str
+    producers: frozenset[str] = frozenset({ENGINE})
 
     @property
     def dataschema(self) -> str:
