@@ -89,7 +89,13 @@ def start_server(url: str, port: int, profile: str | None, workers: int) -> subp
         **os.environ,
         "THREADLINE_DATABASE_URL": url,
         "THREADLINE_COLLECTOR_TOKENS": orjson.dumps(
-            {TOKEN: {"producer": "engine", "sources": ["/threadline/"]}}
+            {
+                TOKEN: {
+                    "producer": "engine",
+                    "sources": ["/threadline/"],
+                    "types": ["io.threadline."],
+                }
+            }
         ).decode(),
         "THREADLINE_LOG_LEVEL": "WARNING",
     }
@@ -272,7 +278,7 @@ def raw_ceiling(url: str, stream: list[dict[str, Any]]) -> tuple[float, list[flo
 
 def where_time_goes(url: str, stream: list[dict[str, Any]]) -> None:
     """CPU per event of validation and of the store (Python, PostgreSQL), in process."""
-    grant = ProducerGrant(producer="engine", sources=("",))
+    grant = ProducerGrant(producer="engine", sources=("",), types=("io.threadline.",))
     bodies = [orjson.dumps(stream[i : i + 100]) for i in range(0, len(stream), 100)]
     started = time.process_time()
     parsed = [

@@ -88,14 +88,14 @@ def seed(engine: sa.Engine, *, days: int, ecos_per_day: float) -> None:
         batch.extend(eco_events)
         ecos_done += 1
         if len(batch) >= BATCH_EVENTS:
-            store.append(batch, "history")
+            store.append(batch, "engine")
             events_done += len(batch)
             batch = []
             if ecos_done % 2000 < 70:
                 rate = events_done / (time.perf_counter() - started)
                 print(f"  seeded {ecos_done} more ECOs ({rate:,.0f} events/s)", flush=True)
     if batch:
-        store.append(batch, "history")
+        store.append(batch, "engine")
         events_done += len(batch)
     if events_done:
         seconds = time.perf_counter() - started

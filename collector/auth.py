@@ -2,9 +2,10 @@
 
 Tokens come from configuration (``THREADLINE_COLLECTOR_TOKENS`` JSON or the file named by
 ``THREADLINE_COLLECTOR_TOKENS_FILE``), in the shape
-``{"<token>": {"producer": "engine", "sources": ["/threadline/"], "types": []}}``.
-A producer may post under the ``source`` prefixes listed; ``types`` lists the prefixes of
-event types outside the catalog it may post (catalog types are always allowed).
+``{"<token>": {"producer": "engine", "sources": ["/threadline/"], "types": ["io.threadline."]}}``.
+A producer may post under the ``source`` prefixes listed, and the event types whose prefixes
+``types`` lists: a catalog type only if the catalog also names the producer as one of its
+owners (:func:`contracts.events.owns`), any other type as granted.
 
 Tokens are compared in constant time against every configured token and never logged:
 :class:`Tokens` keeps them out of its ``repr``.
@@ -32,7 +33,7 @@ class ProducerGrant(BaseModel):
     producer: str = Field(min_length=1, max_length=100)
     sources: tuple[str, ...] = Field(min_length=1, description="allowed source prefixes")
     types: tuple[str, ...] = Field(
-        default=(), description="prefixes of non-catalog event types this producer may post"
+        default=(), description="prefixes of the event types this producer may post"
     )
 
     def allows_source(self, source: str) -> bool:
@@ -40,7 +41,8 @@ class ProducerGrant(BaseModel):
         return source.startswith(self.sources)
 
     def allows_type(self, event_type: str) -> bool:
-        """Whether this producer may post ``event_type`` although it is not in the catalog."""
+        """Whether ``event_type`` starts with one of the granted prefixes (a catalog type
+        must also be owned by this producer)."""
         return bool(self.types) and event_type.startswith(self.types)
 
 

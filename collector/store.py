@@ -40,7 +40,7 @@ from collector.tables import (
     supplier_notices,
 )
 from collector.writers import writer_for
-from contracts.events import CATALOG
+from contracts.events import owns
 from contracts.readmodel import EcoState, NoticeStatus, PlantState
 from contracts.steps import StepState
 from threadline.db import capabilities
@@ -212,7 +212,7 @@ class EventStore:
         # Which rows the batch may touch is known before the insert says which events are
         # new, so the loads can share the insert's round trip.
         needs = self.projector.needs(
-            (row["type"], row["data"]) for row in rows if row["type"] in CATALOG
+            (row["type"], row["data"]) for row in rows if owns(row["producer"], row["type"])
         )
         result, work = self._writer.insert_and_load(connection, rows, needs)
         inserted = {(source, id_): seq for seq, source, id_ in result}
@@ -224,7 +224,7 @@ class EventStore:
                 duplicates[owner] += 1
                 continue
             accepted[owner] += 1
-            if row["type"] in CATALOG:
+            if owns(row["producer"], row["type"]):
                 new_events.append(_stored_event(row, seq))
         if new_events:
             self._project(connection, new_events, work, needs)
@@ -356,8 +356,11 @@ class EventStore:
             for table in PROJECTIONS:
                 connection.execute(table.delete())
             for page in _pages(connection, batch_size):
+                # Only an owner's events: one stored before producers were checked is ignored.
                 catalog_events = [
-                    _stored_event(row, row["seq"]) for row in page if row["type"] in CATALOG
+                    _stored_event(row, row["seq"])
+                    for row in page
+                    if owns(row["producer"], row["type"])
                 ]
                 if catalog_events:
                     needs = self.projector.needs((e.type, e.data) for e in catalog_events)
@@ -370,7 +373,7 @@ class EventStore:
 
 
 def _pages(connection: sa.Connection, batch_size: int) -> Iterable[list[Row]]:
-    columns = [events.c.seq, events.c.type, events.c.time, events.c.received_at]
+    columns = [events.c.seq, events.c.type, events.c.producer, events.c.time, events.c.received_at]
     columns += [events.c.sequence, events.c.data]
     last = 0
     while True:

@@ -1,7 +1,7 @@
 """A real collector for other packages' tests: uvicorn in a background thread.
 
 >>> with running_collector(database_url, {"t0k3n": ProducerGrant(producer="engine",
-...                        sources=("/threadline/",))}) as base_url:
+...                        sources=("/threadline/",), types=("io.threadline.",))}) as base_url:
 ...     httpx.post(f"{base_url}/events", ...)
 
 The server listens on a free loopback port, shares nothing with the caller but the

@@ -39,7 +39,7 @@ from pydantic import ValidationError
 from collector.auth import ProducerGrant
 from collector.errors import Problem, Rejected
 from collector.tables import KEY_LENGTH, limit_problems
-from contracts.events import CATALOG
+from contracts.events import CATALOG, owns
 
 STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
@@ -232,6 +232,22 @@ def _authorize(events: Sequence[dict[str, Any] | None], grant: ProducerGrant) ->
             )
     if forbidden:
         raise Rejected(403, "FORBIDDEN_SOURCE", "Source not granted to this producer", forbidden)
+    not_owned = []
+    for index, event in enumerate(events):
+        if event is None or event["type"] not in CATALOG:
+            continue
+        if not (grant.allows_type(event["type"]) and owns(grant.producer, event["type"])):
+            owners = ", ".join(sorted(CATALOG[event["type"]].producers))
+            not_owned.append(
+                Problem(
+                    f"producer {grant.producer!r} may not emit {event['type']!r}: "
+                    f"only {owners} may",
+                    "type",
+                    index if len(events) > 1 else None,
+                )
+            )
+    if not_owned:
+        raise Rejected(403, "FORBIDDEN_TYPE", "Event type not granted to this producer", not_owned)
     unknown = []
     for index, event in enumerate(events):
         if event is not None and event["type"] not in CATALOG:

@@ -407,6 +407,15 @@ class UnknownEventType(KeyError):
     """The type (or the data model) is not in the catalog."""
 
 
+_OWNED = frozenset((entry.type, p) for entry in CATALOG.values() for p in entry.producers)
+
+
+def owns(producer: str, event_type: str) -> bool:
+    """Whether ``producer`` owns the catalog type ``event_type``: it alone may emit it, and
+    only its events of that type feed the read models."""
+    return (event_type, producer) in _OWNED
+
+
 def type_of(data: EventData | builtins.type[EventData]) -> str:
     """The catalog type of an event's data (or of its model class)."""
     model = data if isinstance(data, builtins.type) else type(data)

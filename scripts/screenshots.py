@@ -55,10 +55,10 @@ def seed(url: str, *, days: int, ecos_per_day: float) -> str:
     for events in stream:
         batch.extend(events)
         if len(batch) > 5000:
-            store.append(batch, "history")
+            store.append(batch, "engine")
             batch = []
     if batch:
-        store.append(batch, "history")
+        store.append(batch, "engine")
     with engine.connect() as connection:
         eco = (
             connection.execute(

@@ -50,7 +50,8 @@ class Settings(BaseSettings):
         default=None,
         description=(
             "Producer tokens the collector accepts, as JSON: "
-            '{"<token>": {"producer": "<name>", "sources": ["<prefix>", ...]}}.'
+            '{"<token>": {"producer": "<name>", "sources": ["<prefix>", ...], '
+            '"types": ["<type prefix>", ...]}}.'
         ),
     )
     collector_tokens_file: Path | None = Field(

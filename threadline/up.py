@@ -31,6 +31,9 @@ from threadline.supervisor import Service, Supervisor, SupervisorError, check_po
 
 STATE_DIR = ".threadline"
 ENGINE_SOURCE_PREFIX = "/threadline/"
+ENGINE = "engine"
+"""The engine's producer name: the catalog names it the owner of every Threadline type."""
+CATALOG_PREFIX = "io.threadline."
 DEMO_OPERATOR = "operator"
 
 
@@ -113,7 +116,13 @@ class Up:
                 "THREADLINE_COLLECTOR_URL": self.url(o.collector_port),
                 "THREADLINE_COLLECTOR_TOKEN": self.token,
                 "THREADLINE_COLLECTOR_TOKENS": json.dumps(
-                    {self.token: {"producer": "engine", "sources": [ENGINE_SOURCE_PREFIX]}}
+                    {
+                        self.token: {
+                            "producer": ENGINE,
+                            "sources": [ENGINE_SOURCE_PREFIX],
+                            "types": [CATALOG_PREFIX],
+                        }
+                    }
                 ),
                 "THREADLINE_ENGINE_METRICS_PORT": str(o.metrics_port),
                 "THREADLINE_ENGINE_RETRY_POLICIES": json.dumps(DEMO_RETRY_POLICIES),

@@ -16,7 +16,9 @@ from collector.testing import running_collector
 ENGINE_TOKEN = "engine-secret-token-0123456789"
 TESTS_TOKEN = "tests-secret-token-9876543210"
 TOKENS = {
-    ENGINE_TOKEN: ProducerGrant(producer="engine", sources=("/threadline/",)),
+    ENGINE_TOKEN: ProducerGrant(
+        producer="engine", sources=("/threadline/",), types=("io.threadline.",)
+    ),
     TESTS_TOKEN: ProducerGrant(producer="tests", sources=("/tests/",), types=("com.example.",)),
 }
 

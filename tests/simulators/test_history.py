@@ -176,7 +176,9 @@ def test_a_backfill_through_the_collector_stores_each_event_once(tmp_path: Path)
 
     url = f"sqlite+pysqlite:///{tmp_path / 'history.db'}"
     upgrade(url)
-    tokens = {"h1st": {"producer": "history", "sources": ["/threadline/"]}}
+    tokens = {
+        "h1st": {"producer": "engine", "sources": ["/threadline/"], "types": ["io.threadline."]}
+    }
     with running_collector(url, tokens) as collector:
         first = backfill(collector_url=collector, token="h1st", days=3, end=END, ecos_per_day=20)
         again = backfill(collector_url=collector, token="h1st", days=3, end=END, ecos_per_day=20)

@@ -389,7 +389,11 @@ def test_an_engine_killed_mid_run_is_replaced_without_duplicate_effects(
 def _collector_on(port: int, database_url: str, token: str) -> Iterator[str]:
     """The real collector on a port chosen in advance (the engine already points at it)."""
     engine = create_engine_for_collector(database_url)
-    grants = {token: ProducerGrant(producer="engine", sources=("/threadline/",))}
+    grants = {
+        token: ProducerGrant(
+            producer="engine", sources=("/threadline/",), types=("io.threadline.",)
+        )
+    }
     app = create_app(EventStore(engine), Tokens(grants))
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
