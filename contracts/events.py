@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.model import Code, EcoNumber, Revision
+from contracts.readmodel import DriftCause
 from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System
 
 ENGINE = "engine"
@@ -258,6 +259,45 @@ class ReconciliationException(PlantFact):
     eco: EcoNumber | None = None
 
 
+class DriftDetected(PlantFact):
+    """Reconciliation found PLM, ERP, MES and Threadline's expectation disagreeing for a
+    (plant, item) pair, or the same drift changed (another cause, other revisions).
+
+    ``responsible_eco`` is the ECO whose revision the pair should have (Threadline's, or
+    PLM's when Threadline has not propagated it); ``None`` with cause ``outside``.
+    """
+
+    plm_revision: Revision | None = None
+    erp_revision: Revision | None = None
+    mes_revision: Revision | None = None
+    expected_revision: Revision | None = None
+    responsible_eco: EcoNumber | None = None
+    eco_state: str | None = Field(default=None, max_length=40)
+    cause: DriftCause
+    detail: str = Field(max_length=500)
+    since: AwareDatetime = Field(description="when this pair was first found drifting")
+
+    def event_correlation(self) -> str | None:
+        return self.responsible_eco
+
+
+class DriftResolved(PlantFact):
+    """A drifting (plant, item) pair agrees again in PLM, ERP, MES and Threadline."""
+
+    revision: Revision | None = Field(default=None, description="the revision all agree on")
+    since: AwareDatetime = Field(description="when the drift was first found")
+
+
+class ReconciliationCompleted(EventData):
+    """One reconciliation run compared the listed plants (each read from ERP and MES)."""
+
+    plants: list[Code] = Field(description="plants compared in this run")
+    skipped: list[Code] = Field(default_factory=list, description="plants ERP or MES missed")
+    drift: int = Field(ge=0, description="pairs drifting after the run, in those plants")
+    started_at: AwareDatetime
+    finished_at: AwareDatetime
+
+
 class SupplierNoticeSent(EventData):
     """Procurement accepted a notice to a supplier."""
 
@@ -358,6 +398,17 @@ def _entries() -> list[EventType]:
             "io.threadline.plant.reconciliation_exception.v1",
             ReconciliationException,
             "Reconciliation found a disagreement",
+        ),
+        EventType(
+            "io.threadline.plant.drift_detected.v1", DriftDetected, "Plant revisions drift"
+        ),
+        EventType(
+            "io.threadline.plant.drift_resolved.v1", DriftResolved, "Plant revisions agree again"
+        ),
+        EventType(
+            "io.threadline.plant.reconciled.v1",
+            ReconciliationCompleted,
+            "Plants reconciled with PLM, ERP and MES",
         ),
         EventType("io.threadline.supplier.notice_sent.v1", SupplierNoticeSent, "Supplier notified"),
         EventType(

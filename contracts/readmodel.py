@@ -42,3 +42,24 @@ class NoticeStatus(StrEnum):
     FAILED = "failed"  # attempts exhausted or rejected: a person must act
     SKIPPED = "skipped"  # resolved by hand, with a reason
     CANCELLED = "cancelled"  # the ECO was cancelled before the notice went out
+
+
+class DriftCause(StrEnum):
+    """Why a (plant, item) pair drifts: PLM, ERP, MES and Threadline disagree (``drift.cause``)."""
+
+    IN_FLIGHT = "in_flight"  # the responsible ECO's steps are on their way
+    BLOCKED = "blocked"  # a business rejection holds the ECO at the plant
+    FAILED = "failed"  # a step of the ECO is dead-lettered
+    CANCELLED = "cancelled"  # Threadline cancelled the ECO PLM still approves
+    REJECTED = "rejected"  # the ECO broke governance rules and was never planned
+    NOT_RECEIVED = "not_received"  # PLM approved an ECO Threadline has not propagated
+    OUTSIDE = "outside"  # changed outside Threadline: no ECO of Threadline's explains it
+
+    @property
+    def threadline_owned(self) -> bool:
+        """Whether Threadline's own work explains the drift (an operator may re-sync it)."""
+        return self in THREADLINE_OWNED
+
+
+THREADLINE_OWNED = frozenset({DriftCause.IN_FLIGHT, DriftCause.BLOCKED, DriftCause.FAILED})
+"""Drift Threadline's own steps explain: a re-sync queues the ECO's stopped steps again."""

@@ -85,3 +85,5 @@ class OperatorAction(StrEnum):
     RETRY_BULK = "retry_bulk"
     SKIP = "skip"
     CANCEL_ECO = "cancel_eco"
+    RECONCILE = "reconcile"  # reconcile plants with PLM, ERP and MES now
+    RESYNC = "resync"  # queue again the steps that would end a (plant, item) drift

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from contracts import events as ev
 from contracts.events import CATALOG, STEP_EVENT_TYPES, lookup, new_event, parse_data
+from contracts.readmodel import DriftCause
 from contracts.schemas import catalog_schemas, export
 from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System, step_id
 
@@ -133,6 +134,25 @@ EXAMPLES: dict[str, ev.EventData] = {
         detail="ERP C, MES B",
         erp_revision="C",
         mes_revision="B",
+    ),
+    "io.threadline.plant.drift_detected.v1": ev.DriftDetected(
+        plant="P100",
+        item="ASM-1001",
+        plm_revision="C",
+        erp_revision="C",
+        mes_revision="B",
+        expected_revision="C",
+        responsible_eco="ECO-2026-00042",
+        eco_state="in_progress",
+        cause=DriftCause.IN_FLIGHT,
+        detail="MES runs B; ERP and PLM C",
+        since=AT,
+    ),
+    "io.threadline.plant.drift_resolved.v1": ev.DriftResolved(
+        plant="P100", item="ASM-1001", revision="C", since=AT
+    ),
+    "io.threadline.plant.reconciled.v1": ev.ReconciliationCompleted(
+        plants=["P100", "P200"], skipped=["P300"], drift=1, started_at=AT, finished_at=AT
     ),
     "io.threadline.supplier.notice_sent.v1": ev.SupplierNoticeSent(
         eco="ECO-2026-00042", supplier="S010", notice_id="N-1", items=["CMP-2001"], attempt=1
