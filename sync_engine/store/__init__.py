@@ -28,7 +28,14 @@ lifecycle, :func:`move_eco`), ``claims``, ``plants`` (plant revisions, cursors),
 
 from __future__ import annotations
 
-from sync_engine.store.claims import claim_due, promote_ready, reap_expired
+from sync_engine.store.claims import (
+    SETTLED,
+    claim_due,
+    promote_ready,
+    reap_expired,
+    superseded,
+    waiting_behind,
+)
 from sync_engine.store.confirmations import (
     await_confirmation,
     await_confirmations,
@@ -95,6 +102,7 @@ __all__ = [
     "NOT_PLANT_WORK",
     "OUTBOX_BUFFER",
     "OUTBOX_LOCK_KEY",
+    "SETTLED",
     "SOURCE",
     "Move",
     "StepRecord",
@@ -145,7 +153,9 @@ __all__ = [
     "steps_of",
     "succeed",
     "succeed_many",
+    "superseded",
     "transition",
     "undelivered",
+    "waiting_behind",
     "writing",
 ]

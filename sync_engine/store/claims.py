@@ -5,19 +5,45 @@ On PostgreSQL due steps are selected ``FOR UPDATE SKIP LOCKED`` and leased
 engine's lease expires and :func:`reap_expired` hands its steps back. On SQLite the
 clause is not rendered: write transactions start with ``BEGIN IMMEDIATE`` and run one at a
 time, and only one engine process runs (see :mod:`sync_engine.runner`).
+
+A target never goes backwards. Steps of ECOs touching the same item (at the same plant)
+run in approval order: an earlier ECO's step that is not :data:`SETTLED` (failed and
+blocked included) holds the later ECOs' steps of the same kind, and :func:`waiting_behind`
+names the ECO a step waits for. A step whose revision is older than the one its target
+already has (:func:`superseded`) is never sent: it is skipped, by the engine, with that
+reason, when it would be promoted or claimed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
+from contracts.model import revision_key
 from contracts.steps import StepKind, StepState
 from sync_engine import tables as t
-from sync_engine.store.steps import DONE, FINAL, Move, StepRecord, apply_moves, step_record
+from sync_engine.store.ecos import production_ready_many
+from sync_engine.store.steps import DONE, Move, StepRecord, apply_moves, step_record
+
+SETTLED = (StepState.SUCCEEDED.value, StepState.SKIPPED.value, StepState.CANCELLED.value)
+"""States of an earlier ECO's step that let the later ECOs' steps of its target go ahead."""
+
+ENGINE_ACTOR = "engine"
+"""Who skips a superseded step."""
+
+_ERP_PLANT_KINDS = frozenset(
+    {
+        StepKind.ERP_BOM,
+        StepKind.ERP_ROUTING,
+        StepKind.ERP_PRODUCTION_VERSION,
+        StepKind.ERP_CONFIRMATION,
+    }
+)
+# Kinds that write a revision to a target; a withdrawal or a notice never goes backwards.
+_REVISION_KINDS = _ERP_PLANT_KINDS | {StepKind.ERP_ITEM_REVISION, StepKind.MES_ROUTING}
 
 
 def _lock(query: sa.Select[Any]) -> sa.Select[Any]:
@@ -25,14 +51,35 @@ def _lock(query: sa.Select[Any]) -> sa.Select[Any]:
     return query.with_for_update(skip_locked=True, of=t.steps)
 
 
+def _holding(prior: Any, step: Any) -> sa.ColumnElement[bool]:
+    """``prior`` is an earlier ECO's unsettled step of the same kind on ``step``'s target."""
+    return sa.and_(
+        prior.c.item == step.c.item,
+        prior.c.kind == step.c.kind,
+        prior.c.eco != step.c.eco,
+        sa.or_(
+            prior.c.plant == step.c.plant,
+            sa.and_(prior.c.plant.is_(None), step.c.plant.is_(None)),
+        ),
+        prior.c.state.not_in(SETTLED),
+        sa.or_(
+            prior.c.eco_approved_at < step.c.eco_approved_at,
+            sa.and_(prior.c.eco_approved_at == step.c.eco_approved_at, prior.c.eco < step.c.eco),
+        ),
+    )
+
+
 def promote_ready(connection: sa.Connection, *, now: datetime, limit: int) -> list[StepRecord]:
     """Make ``waiting`` steps ``pending`` once their dependencies are done and no earlier
-    ECO's step of the same kind on the same item (at the same plant) is still open.
+    ECO's step of the same kind on the same item (at the same plant) is unsettled; a step
+    its target has already passed is skipped as superseded instead.
 
     So every system sees the changes to an item in approval order (BOM versions, routings,
     production versions, MES routings, releases), while a later ECO's other steps do not
     wait for the earlier ECO's confirmation: ECOs on one item pipeline instead of queueing.
-    A blocked step of the earlier ECO holds back the same step of every later one.
+    A failed or blocked step of the earlier ECO holds back the same step of every later
+    one until it succeeds, is skipped or is cancelled: were the later one to go first, an
+    operator's retry of the earlier one would write the older revision over the newer.
     """
     dep = t.step_dependencies.alias("dep")
     prior = t.steps.alias("prior")
@@ -44,24 +91,7 @@ def promote_ready(connection: sa.Connection, *, now: datetime, limit: int) -> li
         .where(dep.c.step_id == s.c.step_id)
         .where(needed.c.state.not_in(DONE))
     )
-    earlier_open = (
-        sa.select(sa.literal(1))
-        .where(prior.c.item == s.c.item)
-        .where(prior.c.kind == s.c.kind)
-        .where(prior.c.eco != s.c.eco)
-        .where(
-            sa.or_(
-                prior.c.plant == s.c.plant, sa.and_(prior.c.plant.is_(None), s.c.plant.is_(None))
-            )
-        )
-        .where(prior.c.state.not_in(FINAL))
-        .where(
-            sa.or_(
-                prior.c.eco_approved_at < s.c.eco_approved_at,
-                sa.and_(prior.c.eco_approved_at == s.c.eco_approved_at, prior.c.eco < s.c.eco),
-            )
-        )
-    )
+    earlier_open = sa.select(sa.literal(1)).where(_holding(prior, s))
     query = (
         sa.select(s)
         .where(s.c.state == StepState.WAITING.value)
@@ -70,10 +100,17 @@ def promote_ready(connection: sa.Connection, *, now: datetime, limit: int) -> li
         .order_by(s.c.eco_approved_at, s.c.step_id)
         .limit(limit)
     )
-    rows = connection.execute(_lock(query)).all()
-    moves = [Move(step_record(row), StepState.PENDING) for row in rows]
-    promoted = apply_moves(connection, moves, now=now, locked=True)
-    return [step for step in promoted if step is not None]
+    steps = [step_record(row) for row in connection.execute(_lock(query)).all()]
+    stale = superseded(connection, steps)
+    moves = [
+        _skip_superseded(step, stale[step.step_id])
+        if step.step_id in stale
+        else Move(step, StepState.PENDING)
+        for step in steps
+    ]
+    moved = apply_moves(connection, moves, now=now, locked=True)
+    _settle_skipped(connection, moved, now)
+    return [step for step in moved if step is not None and step.state is StepState.PENDING]
 
 
 def claim_due(
@@ -85,7 +122,11 @@ def claim_due(
     limit: int,
     kinds: Iterable[StepKind] | None = None,
 ) -> list[StepRecord]:
-    """Claim up to ``limit`` due steps for ``holder``: each becomes ``running`` under a lease."""
+    """Claim up to ``limit`` due steps for ``holder``: each becomes ``running`` under a lease.
+
+    A due step its target has passed meanwhile (an operator's retry of an old step, a
+    revision changed outside Threadline) is skipped as superseded instead of claimed.
+    """
     s = t.steps
     query = (
         sa.select(s)
@@ -96,11 +137,14 @@ def claim_due(
     )
     if kinds is not None:
         query = query.where(s.c.kind.in_([k.value for k in kinds]))
-    rows = connection.execute(_lock(query)).all()
+    steps = [step_record(row) for row in connection.execute(_lock(query)).all()]
+    stale = superseded(connection, steps)
     until = now + timedelta(seconds=lease_seconds)
     moves = []
-    for row in rows:
-        step = step_record(row)
+    for step in steps:
+        if step.step_id in stale:
+            moves.append(_skip_superseded(step, stale[step.step_id]))
+            continue
         changes = {
             "attempt": step.attempt + 1,
             "lease_holder": holder,
@@ -108,8 +152,114 @@ def claim_due(
             "next_attempt_at": None,
         }
         moves.append(Move(step, StepState.RUNNING, changes))
-    claimed = apply_moves(connection, moves, now=now, locked=True)
-    return [step for step in claimed if step is not None]
+    moved = apply_moves(connection, moves, now=now, locked=True)
+    _settle_skipped(connection, moved, now)
+    return [step for step in moved if step is not None and step.state is StepState.RUNNING]
+
+
+def superseded(connection: sa.Connection, steps: Sequence[StepRecord]) -> dict[str, str]:
+    """The steps among ``steps`` whose revision is older than the one their target already
+    has, each with the reason (``superseded: P100/ASM-1001 already at D (ECO-...)``).
+
+    What a target has is what the engine itself applied to it, read from its own tables
+    (no call to the system): the newest succeeded step of the same kind on the same item
+    (at the same plant), and for plant steps the plant's recorded revision of the item in
+    ERP (BOMs, routings, production versions, confirmations) or in MES (MES routings).
+    """
+    candidates = [s for s in steps if s.kind in _REVISION_KINDS and s.item and s.revision]
+    if not candidates:
+        return {}
+    newest = _applied(connection, candidates)
+    reasons = {}
+    for step in candidates:
+        assert step.item is not None and step.revision is not None
+        has = newest.get((step.kind.value, step.plant, step.item))
+        if has is None or revision_key(has[0]) <= revision_key(step.revision):
+            continue
+        target = f"{step.plant}/{step.item}" if step.plant else step.item
+        by = f"({has[1]})" if has[1] else f"in {step.system.value.upper()}"
+        reasons[step.step_id] = f"superseded: {target} already at {has[0]} {by}"
+    return reasons
+
+
+_Target = tuple[str, str | None, str]
+"""(kind, plant or ``None``, item)."""
+
+
+def _applied(
+    connection: sa.Connection, steps: Sequence[StepRecord]
+) -> dict[_Target, tuple[str, str | None]]:
+    """The newest revision applied to each target of ``steps``, and the ECO that applied it
+    (``None`` when only the plant's recorded revision says so)."""
+    items = sorted({s.item for s in steps if s.item})
+    plants = sorted({s.plant for s in steps if s.plant})
+    newest: dict[_Target, tuple[str, str | None]] = {}
+
+    def offer(target: _Target, revision: str, eco: str | None) -> None:
+        if target not in newest or revision_key(revision) > revision_key(newest[target][0]):
+            newest[target] = (revision, eco)
+
+    s = t.steps
+    for step in connection.execute(
+        sa.select(s.c.kind, s.c.plant, s.c.item, s.c.revision, s.c.eco)
+        .where(s.c.item.in_(items))
+        .where(s.c.kind.in_(sorted({st.kind.value for st in steps})))
+        .where(s.c.state == StepState.SUCCEEDED.value)
+        .where(s.c.revision.is_not(None))
+    ).all():
+        offer((str(step.kind), step.plant, str(step.item)), str(step.revision), str(step.eco))
+    if not plants:
+        return newest
+    p = t.plant_revisions
+    for plant in connection.execute(
+        sa.select(p.c.plant, p.c.item, p.c.erp_revision, p.c.mes_revision)
+        .where(p.c.plant.in_(plants))
+        .where(p.c.item.in_(items))
+    ).all():
+        if plant.erp_revision:
+            for kind in _ERP_PLANT_KINDS:
+                offer((kind.value, plant.plant, plant.item), str(plant.erp_revision), None)
+        if plant.mes_revision:
+            target = (StepKind.MES_ROUTING.value, plant.plant, plant.item)
+            offer(target, str(plant.mes_revision), None)
+    return newest
+
+
+def _skip_superseded(step: StepRecord, reason: str) -> Move:
+    return Move(
+        step,
+        StepState.SKIPPED,
+        {"lease_holder": None, "lease_until": None, "next_attempt_at": None},
+        reason=reason,
+        actor=ENGINE_ACTOR,
+    )
+
+
+def _settle_skipped(
+    connection: sa.Connection, moved: Sequence[StepRecord | None], now: datetime
+) -> None:
+    # A skipped step counts as done: its ECO may be production-ready now.
+    ecos = {s.eco for s in moved if s is not None and s.state is StepState.SKIPPED}
+    production_ready_many(connection, ecos, now)
+
+
+def waiting_behind(connection: sa.Connection, step_ids: Sequence[str]) -> dict[str, str]:
+    """For each of ``step_ids`` held by the approval order, the ECO it waits behind: the
+    earliest-approved ECO whose step of the same kind on the same target is unsettled."""
+    if not step_ids:
+        return {}
+    prior = t.steps.alias("prior")
+    s = t.steps
+    rows = connection.execute(
+        sa.select(s.c.step_id, prior.c.eco)
+        .select_from(s.join(prior, _holding(prior, s)))
+        .where(s.c.step_id.in_(sorted(set(step_ids))))
+        .order_by(s.c.step_id, prior.c.eco_approved_at, prior.c.eco)
+    ).all()
+    behind: dict[str, str] = {}
+    for row in rows:
+        behind.setdefault(str(row.step_id), str(row.eco))
+    return behind
 
 
 def reap_expired(connection: sa.Connection, *, now: datetime, limit: int = 500) -> list[str]:
