@@ -548,10 +548,15 @@ class SyncEngine:
         return await self.relay_worker.run_once()
 
     async def reconcile(self) -> int:
-        """Reconcile plant revisions with ERP and MES (one engine at a time)."""
+        """Reconcile every plant with PLM, ERP and MES (one engine at a time): drift."""
         if not await self._lead(RECONCILE_LEASE, self.config.reap_interval):
             return 0
-        return await reconcile(self.run_db, self.erp, self.mes, now=utcnow())
+        try:
+            done = await reconcile(self.run_db, self.plm, self.erp, self.mes)
+        except CallError as exc:
+            log.warning("reconciliation skipped: PLM could not be read: %s", exc)
+            return 0
+        return done.emitted
 
     async def reap(self) -> int:
         """Hand back expired leases, keep this engine's own leases, refresh gauges."""

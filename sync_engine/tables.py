@@ -10,6 +10,8 @@
 - ``sync_dead_letters``: steps that failed for good, with the request and response kept.
 - ``sync_plant_revisions``: what the engine last recorded of each plant's item revision
   in ERP and MES, for reconciliation.
+- ``sync_drift``: the (plant, item) pairs reconciliation last found drifting, with what
+  it reported, so each drift is reported once and its resolution is noticed.
 - ``sync_cursors``: small named positions (the PLM poll's ``updated_since``).
 """
 
@@ -125,6 +127,25 @@ plant_revisions = sa.Table(
     sa.Column("erp_revision", sa.String(3), nullable=True),
     sa.Column("mes_revision", sa.String(3), nullable=True),
     sa.Column("last_exception", sa.String(200), nullable=True),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+drift = sa.Table(
+    "sync_drift",
+    metadata,
+    sa.Column("plant", sa.String(40), primary_key=True),
+    sa.Column("item", sa.String(40), primary_key=True),
+    # What the last drift_detected event said, so the same drift is reported once.
+    sa.Column("fingerprint", sa.String(300), nullable=False),
+    sa.Column("plm_revision", sa.String(3), nullable=True),
+    sa.Column("erp_revision", sa.String(3), nullable=True),
+    sa.Column("mes_revision", sa.String(3), nullable=True),
+    sa.Column("expected_revision", sa.String(3), nullable=True),
+    sa.Column("eco", sa.String(20), nullable=True),
+    sa.Column("eco_state", sa.String(40), nullable=True),
+    sa.Column("cause", sa.String(20), nullable=False),
+    sa.Column("detail", sa.String(500), nullable=False),
+    sa.Column("since", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
 

@@ -22,7 +22,8 @@ Modules, each importing only those listed before it: ``outbox`` (emit, the lock,
 delivery), ``steps`` (the record, the one transition writer, queries), ``ecos`` (the ECO
 lifecycle, :func:`move_eco`), ``claims``, ``plants`` (plant revisions, cursors),
 ``interventions`` (operator actions, cancellation, withdrawals), ``outcomes`` and
-``confirmations``. The public names are re-exported here, so callers write
+``confirmations``; ``drift`` (what reconciliation reads and remembers, after
+``plants``). The public names are re-exported here, so callers write
 ``store.claim_due(...)``.
 """
 
@@ -44,6 +45,18 @@ from sync_engine.store.confirmations import (
     defer_polls,
     mark_overdue,
     reject_confirmation,
+)
+from sync_engine.store.drift import (
+    DriftRecord,
+    EcoScope,
+    last_reconciled,
+    mark_reconciled,
+    open_drift,
+    reconciled_plants,
+    report_drift,
+    resolve_drift,
+    step_states_at,
+    threadline_ecos,
 )
 from sync_engine.store.ecos import (
     NOT_PLANT_WORK,
@@ -104,6 +117,8 @@ __all__ = [
     "OUTBOX_LOCK_KEY",
     "SETTLED",
     "SOURCE",
+    "DriftRecord",
+    "EcoScope",
     "Move",
     "StepRecord",
     "Success",
@@ -128,32 +143,40 @@ __all__ = [
     "get_cursor",
     "get_step",
     "items_at",
+    "last_reconciled",
     "lock_outbox",
     "mark_delivered",
     "mark_overdue",
+    "mark_reconciled",
     "move_eco",
     "new_holder",
     "observe_revision",
+    "open_drift",
     "open_work",
     "outbox_backlog",
     "plants_in_use",
     "promote_ready",
     "prune_delivered",
     "reap_expired",
+    "reconciled_plants",
     "record_eco",
     "record_plm_cancellation",
     "record_rejected",
     "recorded_revisions",
     "reject_confirmation",
+    "report_drift",
     "requeue",
+    "resolve_drift",
     "set_cursor",
     "set_last_exception",
     "skip",
     "step_error",
+    "step_states_at",
     "steps_of",
     "succeed",
     "succeed_many",
     "superseded",
+    "threadline_ecos",
     "transition",
     "undelivered",
     "waiting_behind",
