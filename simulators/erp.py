@@ -6,6 +6,13 @@ A production version is answered 202 ``pending`` and becomes ``active`` (or ``re
 with its due time, so the outcome depends on the clock alone. Once active, the plant's
 current revision of the item becomes the version's revision.
 
+Like a real ERP it never takes a revision backwards: releasing a revision older than the
+item's newest released one, or writing a BOM, routing or production version for a revision
+older than the plant already has for the item (its current revision, or a newer one of the
+same kind of record), is refused with 409 ``REVISION_OUT_OF_ORDER``; a BOM or routing for a
+revision never released is refused with 409 ``REVISION_NOT_RELEASED``. A repeat of the same
+revision is not older, and a replayed idempotency key gets its first answer.
+
 Bounded: the newest ``RECORD_CAP`` (20,000) BOMs, routings, production versions and
 released revisions are kept; plant revisions are bounded by the world's size.
 """
@@ -38,7 +45,7 @@ from contracts.api import (
     RoutingRequest,
     WorkCenterActivated,
 )
-from contracts.model import ItemKind, Revision
+from contracts.model import ItemKind, Revision, revision_key
 from simulators.clock import Clock
 from simulators.faults import FaultInjector
 from simulators.idempotency import IdempotencyKey, IdempotencyStore
@@ -125,6 +132,11 @@ class Erp:
         self._released: OrderedDict[tuple[str, str], None] = OrderedDict(
             ((r.item, r.revision), None) for history in world.revisions.values() for r in history
         )
+        # Not capped: one entry per item, and per (kind of record, plant, item).
+        self._newest_release = {
+            item: history[-1].revision for item, history in world.revisions.items() if history
+        }
+        self._newest_written: dict[tuple[str, str, str], str] = {}
         self._boms: OrderedDict[str, BomRecord] = OrderedDict()
         self._routings: OrderedDict[tuple[str, str, str], str] = OrderedDict(
             ((r.plant, r.item, r.revision), f"RT-{r.plant}-{r.item}-{r.revision}")
@@ -172,12 +184,64 @@ class Erp:
         if item not in self.world.items:
             raise Problem(status, "ITEM_NOT_FOUND", f"no item {item}")
 
+    def _released_revision(self, item: str, revision: str) -> None:
+        """Refuse a record for an item revision ERP was never sent."""
+        if (item, revision) not in self._released and self._newest_release.get(item) != revision:
+            raise Problem(
+                409,
+                "REVISION_NOT_RELEASED",
+                f"revision {revision} of {item} has not been released",
+                item=item,
+                revision=revision,
+            )
+
+    def _in_order(self, record: str, plant: str, item: str, revision: str) -> None:
+        """Refuse a ``record`` (bom, routing, production_version) for a revision older than
+        the plant already has for the item."""
+        has = [
+            r
+            for r in (
+                self._revisions.get(plant, {}).get(item),
+                self._newest_written.get((record, plant, item)),
+            )
+            if r is not None
+        ]
+        newest = max(has, key=revision_key, default=None)
+        if newest is not None and revision_key(revision) < revision_key(newest):
+            raise Problem(
+                409,
+                "REVISION_OUT_OF_ORDER",
+                f"{plant} already has revision {newest} of {item}; "
+                f"a {record.replace('_', ' ')} for the older {revision} is refused",
+                plant=plant,
+                item=item,
+                revision=revision,
+                current_revision=newest,
+            )
+
+    def _written(self, record: str, plant: str, item: str, revision: str) -> None:
+        key = (record, plant, item)
+        old = self._newest_written.get(key)
+        if old is None or revision_key(revision) > revision_key(old):
+            self._newest_written[key] = revision
+
     def release_revision(
         self, item: str, revision: str, body: ItemRevisionRequest, key: str | None
     ) -> tuple[int, ItemRevisionReleased]:
         """Release an item revision (a repeat is a no-op)."""
         self._item(item, status=404)
+        newest = self._newest_release.get(item)
+        if newest is not None and revision_key(revision) < revision_key(newest):
+            raise Problem(
+                409,
+                "REVISION_OUT_OF_ORDER",
+                f"{item} is released at {newest}; the older revision {revision} is refused",
+                item=item,
+                revision=revision,
+                current_revision=newest,
+            )
         if (item, revision) not in self._released:
+            self._newest_release[item] = revision
             self._released[(item, revision)] = None
             _bounded(self._released, self._cap)
             self._ledger.append(
@@ -208,6 +272,9 @@ class Erp:
         missing = [line.component for line in body.lines if line.component not in self.world.items]
         if missing:
             raise Problem(422, "COMPONENT_NOT_FOUND", f"unknown components {missing}")
+        self._released_revision(body.assembly, body.revision)
+        self._in_order("bom", plant, body.assembly, body.revision)
+        self._written("bom", plant, body.assembly, body.revision)
         bom = BomRecord(
             self._next_id(f"BOM-{plant}"), plant, body.assembly, body.revision, body.valid_from
         )
@@ -266,6 +333,8 @@ class Erp:
         """A routing for an item revision at a plant; every work center must be active."""
         self._plant(plant)
         self._item(body.item)
+        self._released_revision(body.item, body.revision)
+        self._in_order("routing", plant, body.item, body.revision)
         for op in body.operations:
             active = self._active.get((plant, op.work_center))
             if active is None:
@@ -285,6 +354,7 @@ class Erp:
                     plant=plant,
                 )
         routing_id = self._next_id(f"RT-{plant}")
+        self._written("routing", plant, body.item, body.revision)
         self._routings[(plant, body.item, body.revision)] = routing_id
         _bounded(self._routings, self._cap)
         self._ledger.append(
@@ -312,6 +382,7 @@ class Erp:
         """A pending production version, decided now and due after the confirmation delay."""
         self._plant(plant)
         self._item(body.item)
+        self._in_order("production_version", plant, body.item, body.revision)
         wanted = (plant, body.item, body.revision)
         if self._plm.routing_required(*wanted) and wanted not in self._routings:
             raise Problem(
@@ -333,6 +404,7 @@ class Erp:
             outcome="rejected" if rejected else "active",
             reason="Capacity check failed at the plant" if rejected else None,
         )
+        self._written("production_version", plant, body.item, body.revision)
         self._pvs[pv.id] = pv
         _bounded(self._pvs, self._cap)
         heapq.heappush(self._pending, (pv.due, pv.id))

@@ -28,10 +28,15 @@ def test_item_revision_release_is_applied_once(client: httpx.Client) -> None:
     assert_problem(client.put("/erp/items/ASM-2001/revisions/a1", json={}), 422, "VALIDATION_ERROR")
 
 
-def bom_body(valid_from: date) -> dict:
+def release(client: httpx.Client, item: str, revision: str, name: str | None = None):
+    url = f"/erp/items/{item}/revisions/{revision}"
+    return client.put(url, json={"description": "New"}, headers=key(name) if name else None)
+
+
+def bom_body(valid_from: date, assembly: str = "ASM-2001", revision: str = "ZZ") -> dict:
     return {
-        "assembly": "ASM-2001",
-        "revision": "ZZ",
+        "assembly": assembly,
+        "revision": revision,
         "valid_from": valid_from.isoformat(),
         "lines": [{"position": 10, "component": "CMP-3001", "quantity": "2", "uom": "EA"}],
     }
@@ -41,6 +46,7 @@ def test_bom_versions_are_scheduled_or_effective_and_only_scheduled_ones_withdra
     client: httpx.Client,
 ) -> None:
     later = datetime.now(UTC).date() + timedelta(days=10)
+    release(client, "ASM-2001", "ZZ").raise_for_status()
     scheduled = client.post("/erp/plants/P100/boms", json=bom_body(later), headers=key("b1"))
     assert scheduled.status_code == 201
     assert scheduled.json()["status"] == "scheduled" and scheduled.json()["plant"] == "P100"
@@ -63,7 +69,7 @@ def test_bom_versions_are_scheduled_or_effective_and_only_scheduled_ones_withdra
     assert_problem(client.delete("/erp/plants/P100/boms/BOM-X"), 404, "BOM_NOT_FOUND")
     assert_problem(client.delete(f"/erp/plants/P200/boms/{bom_id}"), 404, "BOM_NOT_FOUND")
     operations = [e["operation"] for e in ledger(client, system="erp")]
-    assert operations == ["bom.create", "bom.create", "bom.withdraw"]
+    assert operations == ["item_revision.release", "bom.create", "bom.create", "bom.withdraw"]
     bad = bom_body(later) | {
         "lines": [{"position": 10, "component": "NOPE", "quantity": "1", "uom": "EA"}]
     }
@@ -86,11 +92,13 @@ def test_a_routing_on_an_inactive_work_center_is_refused_until_a_planner_activat
     )
     url = "/erp/plants/P200/routings"
     body = {k: change[k] for k in ("item", "revision", "operations")}
+    release(client, change["item"], change["revision"]).raise_for_status()
+    released = ledger(client)
     refused = assert_problem(
         client.post(url, json=body, headers=key("rt")), 422, "WORK_CENTER_INACTIVE"
     )
     assert refused["work_center"] in inactive and refused["work_center"] in refused["detail"]
-    assert ledger(client) == []
+    assert ledger(client) == released
 
     activate = f"/erp/plants/P200/work-centers/{refused['work_center']}/activate"
     assert client.post(activate).json()["active"] is True
@@ -98,7 +106,11 @@ def test_a_routing_on_an_inactive_work_center_is_refused_until_a_planner_activat
     assert created.status_code == 201 and created.json()["routing_id"]
     replay = client.post(url, json=body, headers=key("rt"))
     assert replay.status_code == 201 and replay.json() == created.json()
-    assert [e["operation"] for e in ledger(client)] == ["work_center.activate", "routing.create"]
+    assert [e["operation"] for e in ledger(client)] == [
+        "item_revision.release",
+        "work_center.activate",
+        "routing.create",
+    ]
     assert_problem(
         client.post("/erp/plants/P200/work-centers/WC-NOPE/activate"), 404, "WORK_CENTER_NOT_FOUND"
     )
@@ -155,5 +167,59 @@ def test_a_production_version_needs_the_routing_the_eco_changes(client: httpx.Cl
     for op in change["operations"]:
         client.post(f"/erp/plants/{change['plant']}/work-centers/{op['work_center']}/activate")
     routing = {k: change[k] for k in ("item", "revision", "operations")}
+    release(client, change["item"], change["revision"]).raise_for_status()
     assert client.post(f"/erp/plants/{change['plant']}/routings", json=routing).status_code == 201
     assert client.post(url, json=request).status_code == 202
+
+
+def test_erp_never_takes_a_revision_backwards(client: httpx.Client) -> None:
+    item, plant = "ASM-2002", "P100"
+    newest = next(
+        i["revision"] for i in client.get("/plm/world").json()["items"] if i["number"] == item
+    )
+    current = client.get(f"/erp/plants/{plant}/revisions").json()["revisions"][item]
+    assert current != "A", "the plant should be past the item's first revision"
+    assert_problem(release(client, item, "A", "r-old"), 409, "REVISION_OUT_OF_ORDER")
+    assert release(client, item, newest, "r-again").status_code == 200, "a repeat is not older"
+
+    later = datetime.now(UTC).date() + timedelta(days=10)
+    boms = f"/erp/plants/{plant}/boms"
+    older = client.post(boms, json=bom_body(later, item, "A"))
+    assert_problem(older, 409, "REVISION_OUT_OF_ORDER")
+    refused = client.post(boms, json=bom_body(later, item, "ZZ"))
+    assert_problem(refused, 409, "REVISION_NOT_RELEASED")
+    first = client.post(boms, json=bom_body(later, item, current), headers=key("b-current"))
+    assert first.status_code == 201, first.text
+    release(client, item, "ZZ").raise_for_status()
+    assert client.post(boms, json=bom_body(later, item, "ZZ")).status_code == 201
+    # The first answer to a key stands; the same old revision under a new key is refused.
+    replay = client.post(boms, json=bom_body(later, item, current), headers=key("b-current"))
+    assert replay.status_code == 201 and replay.json() == first.json()
+    again = client.post(boms, json=bom_body(later, item, current), headers=key("b-new"))
+    assert_problem(again, 409, "REVISION_OUT_OF_ORDER")
+
+    world = client.get("/plm/world").json()
+    center = next(w for w in world["work_centers"] if w["plant"] == plant and w["active"])
+    operations = [{"number": 10, "work_center": center["code"], "description": "Assemble"}]
+    routings = f"/erp/plants/{plant}/routings"
+    for revision, code in (("A", "REVISION_OUT_OF_ORDER"), ("ZY", "REVISION_NOT_RELEASED")):
+        body = {"item": item, "revision": revision, "operations": operations}
+        assert_problem(client.post(routings, json=body), 409, code)
+    body = {"item": item, "revision": "ZZ", "operations": operations}
+    assert client.post(routings, json=body).status_code == 201
+    versions = f"/erp/plants/{plant}/production-versions"
+    assert client.post(versions, json={"item": item, "revision": current}).status_code == 202
+    older = client.post(versions, json={"item": item, "revision": "A"})
+    body = assert_problem(older, 409, "REVISION_OUT_OF_ORDER")
+    assert body["current_revision"] == current
+
+    applied = [
+        (e["operation"], e["revision"]) for e in ledger(client, system="erp") if e["item"] == item
+    ]
+    assert applied == [
+        ("bom.create", current),
+        ("item_revision.release", "ZZ"),
+        ("bom.create", "ZZ"),
+        ("routing.create", "ZZ"),
+        ("production_version.request", current),
+    ]
