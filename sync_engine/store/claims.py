@@ -34,6 +34,9 @@ SETTLED = (StepState.SUCCEEDED.value, StepState.SKIPPED.value, StepState.CANCELL
 ENGINE_ACTOR = "engine"
 """Who skips a superseded step."""
 
+SUPERSEDED_ROUNDS = 8
+"""How many times one promotion looks again after skipping superseded steps."""
+
 _ERP_PLANT_KINDS = frozenset(
     {
         StepKind.ERP_BOM,
@@ -98,19 +101,24 @@ def promote_ready(connection: sa.Connection, *, now: datetime, limit: int) -> li
         .where(~deps_open.exists())
         .where(~earlier_open.exists())
         .order_by(s.c.eco_approved_at, s.c.step_id)
-        .limit(limit)
     )
-    steps = [step_record(row) for row in connection.execute(_lock(query)).all()]
-    stale = superseded(connection, steps)
-    moves = [
-        _skip_superseded(step, stale[step.step_id])
-        if step.step_id in stale
-        else Move(step, StepState.PENDING)
-        for step in steps
-    ]
-    moved = apply_moves(connection, moves, now=now, locked=True)
-    _settle_skipped(connection, moved, now)
-    return [step for step in moved if step is not None and step.state is StepState.PENDING]
+    promoted: list[StepRecord] = []
+    # A superseded step is done, so its dependants may be ready (or superseded) at once.
+    for _ in range(SUPERSEDED_ROUNDS):
+        rows = connection.execute(_lock(query.limit(limit - len(promoted)))).all()
+        steps = [step_record(row) for row in rows]
+        stale = superseded(connection, steps)
+        moves = [
+            _skip_superseded(step, stale[step.step_id])
+            if step.step_id in stale
+            else Move(step, StepState.PENDING)
+            for step in steps
+        ]
+        moved = [m for m in apply_moves(connection, moves, now=now, locked=True) if m is not None]
+        promoted.extend(m for m in moved if m.state is StepState.PENDING)
+        if not _settle_skipped(connection, moved, now) or len(promoted) >= limit:
+            break
+    return promoted
 
 
 def claim_due(
@@ -199,15 +207,21 @@ def _applied(
         if target not in newest or revision_key(revision) > revision_key(newest[target][0]):
             newest[target] = (revision, eco)
 
+    kinds = {st.kind for st in steps}
+    if kinds & _ERP_PLANT_KINDS:
+        # A confirmed production version sets the plant's ERP revision, for every record.
+        kinds.add(StepKind.ERP_CONFIRMATION)
     s = t.steps
     for step in connection.execute(
         sa.select(s.c.kind, s.c.plant, s.c.item, s.c.revision, s.c.eco)
         .where(s.c.item.in_(items))
-        .where(s.c.kind.in_(sorted({st.kind.value for st in steps})))
+        .where(s.c.kind.in_(sorted(k.value for k in kinds)))
         .where(s.c.state == StepState.SUCCEEDED.value)
         .where(s.c.revision.is_not(None))
     ).all():
-        offer((str(step.kind), step.plant, str(step.item)), str(step.revision), str(step.eco))
+        confirmed = step.kind == StepKind.ERP_CONFIRMATION.value
+        for kind in _ERP_PLANT_KINDS if confirmed else (StepKind(step.kind),):
+            offer((kind.value, step.plant, str(step.item)), str(step.revision), str(step.eco))
     if not plants:
         return newest
     p = t.plant_revisions
@@ -237,10 +251,12 @@ def _skip_superseded(step: StepRecord, reason: str) -> Move:
 
 def _settle_skipped(
     connection: sa.Connection, moved: Sequence[StepRecord | None], now: datetime
-) -> None:
-    # A skipped step counts as done: its ECO may be production-ready now.
+) -> bool:
+    """A skipped step counts as done: its ECO may be production-ready now. Returns whether
+    any step was skipped."""
     ecos = {s.eco for s in moved if s is not None and s.state is StepState.SKIPPED}
     production_ready_many(connection, ecos, now)
+    return bool(ecos)
 
 
 def waiting_behind(connection: sa.Connection, step_ids: Sequence[str]) -> dict[str, str]:

@@ -106,6 +106,16 @@ async def test_a_payload_out_of_contract_is_refused_before_the_call() -> None:
             "WORK_CENTER_INACTIVE",
         ),
         (
+            httpx.Response(409, json={"code": "REVISION_OUT_OF_ORDER", "detail": "has D"}),
+            BusinessError,
+            "REVISION_OUT_OF_ORDER",
+        ),
+        (
+            httpx.Response(409, json={"code": "REVISION_NOT_RELEASED", "detail": "no C"}),
+            BusinessError,
+            "REVISION_NOT_RELEASED",
+        ),
+        (
             httpx.Response(422, json={"detail": [{"loc": ["body"], "msg": "bad"}]}),
             ContractError,
             "HTTP_422",

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 
 from contracts import events as ev
 from contracts.events import parse_data
-from contracts.steps import StepKind, StepState
+from contracts.model import Eco
+from contracts.steps import StepKind, StepState, System
 from sync_engine import store
 from sync_engine import tables as t
 from sync_engine.errors import (
@@ -18,7 +19,7 @@ from sync_engine.errors import (
     TransitionNotAllowed,
 )
 from sync_engine.states import ECO_EVENTS, ECO_TRANSITIONS, EcoProgress
-from tests.factories import make_eco
+from tests.factories import APPROVED_AT, make_eco
 from tests.sync_engine.helpers import T0, claim, events, later, receive, run_all, states
 
 ECO = "ECO-2026-00042"
@@ -191,6 +192,130 @@ def test_a_later_eco_on_the_same_item_waits_for_the_earlier_one(engine: sa.Engin
     assert {k for k, eco in started if eco == "ECO-2026-00043"} == {
         "erp.production_version",
         "erp.confirmation",
+    }
+
+
+LATER = "ECO-2026-00043"
+
+
+def _later_eco(**overrides: object) -> Eco:
+    """An ECO on ASM-1001 alone, approved an hour after the example ECO, to D."""
+    data: dict[str, object] = {
+        "number": LATER,
+        "approved_at": (APPROVED_AT + timedelta(hours=1)).isoformat(),
+        "affected_items": [{"item": "ASM-1001", "old_revision": "C", "new_revision": "D"}],
+        "bom_changes": [],
+        "routing_changes": [],
+        "suppliers": [],
+    }
+    return make_eco(**(data | overrides))
+
+
+RELEASE = f"{ECO}/erp.item_revision/-/ASM-1001"
+LATER_RELEASE = f"{LATER}/erp.item_revision/-/ASM-1001"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ContractError("BAD_BODY", "no status"), BusinessError("ITEM_LOCKED", "locked")],
+    ids=["failed", "blocked"],
+)
+@pytest.mark.parametrize("resolution", ["retried", "skipped", "cancelled"])
+def test_a_failed_or_blocked_earlier_step_holds_the_later_ecos_until_it_is_resolved(
+    engine: sa.Engine, error: ContractError | BusinessError, resolution: str
+) -> None:
+    receive(engine, make_eco())
+    receive(engine, _later_eco())
+    first = {s.step_id: s for s in claim(engine)}
+    assert LATER_RELEASE not in first
+    with engine.begin() as connection:
+        store.fail(connection, first[RELEASE], error, now=T0, next_attempt_at=None)
+        for step in first.values():
+            if step.step_id != RELEASE:
+                store.succeed(connection, step, now=T0)
+    # Were the later release to go now, a retry of the earlier one would write C over D.
+    assert LATER_RELEASE not in {s.step_id for s in claim(engine, now=later(1))}
+    with engine.connect() as connection:
+        assert store.waiting_behind(connection, [LATER_RELEASE]) == {LATER_RELEASE: ECO}
+        assert store.waiting_behind(connection, [RELEASE]) == {}
+    with engine.begin() as connection:
+        (held,) = store.find_steps(connection, step_ids=[RELEASE])
+        if resolution == "retried":
+            store.requeue(connection, held, now=later(2), actor="ops", reason="fixed")
+        elif resolution == "skipped":
+            store.skip(connection, held, now=later(2), actor="ops", reason="released by hand")
+        else:
+            store.cancel_eco(connection, ECO, now=later(2), cause="operator", reason="dropped")
+    run_all(engine, now=later(3))
+    with engine.connect() as connection:
+        assert store.eco_states(connection)[LATER] == EcoProgress.PRODUCTION_READY
+    releases = [
+        (e["data"]["eco"], e["data"]["to_state"])
+        for e in events(engine)
+        if e["data"].get("step_id") in {RELEASE, LATER_RELEASE}
+        and e["data"]["to_state"] in {"running", "succeeded"}
+    ]
+    # The retried earlier release went first and succeeded before the later one started.
+    earlier = [(ECO, "running"), (ECO, "running"), (ECO, "succeeded")]
+    expected = [*earlier[: 3 if resolution == "retried" else 1], (LATER, "running")]
+    assert releases == [*expected, (LATER, "succeeded")]
+
+
+def test_a_step_older_than_what_its_target_has_is_skipped_as_superseded(
+    engine: sa.Engine,
+) -> None:
+    # Approved first, the ECO to D; the stale ECO to C is approved an hour later.
+    newer = _later_eco(approved_at=APPROVED_AT.isoformat())
+    stale = make_eco(
+        approved_at=(APPROVED_AT + timedelta(hours=1)).isoformat(),
+        affected_items=[{"item": "ASM-1001", "old_revision": "B", "new_revision": "C"}],
+        suppliers=[],
+    )
+    receive(engine, newer)
+    run_all(engine)
+    receive(engine, stale)
+    run_all(engine)
+    with engine.connect() as connection:
+        assert store.eco_states(connection) == {
+            LATER: EcoProgress.PRODUCTION_READY,
+            ECO: EcoProgress.PRODUCTION_READY,
+        }
+        skipped = store.steps_of(connection, ECO)
+    assert {s.state for s in skipped} == {StepState.SKIPPED}
+    recorded = events(engine)
+    started = {e["data"]["eco"] for e in recorded if e["type"] == "io.threadline.step.started.v1"}
+    assert started == {LATER}, "nothing of the stale ECO was sent"
+    reasons = {
+        e["data"]["step_id"]: (e["data"]["reason"], e["data"]["actor"])
+        for e in recorded
+        if e["type"] == "io.threadline.step.skipped.v1"
+    }
+    assert reasons[RELEASE] == ("superseded: ASM-1001 already at D (ECO-2026-00043)", "engine")
+    assert reasons[f"{ECO}/erp.bom/P100/ASM-1001"] == (
+        "superseded: P100/ASM-1001 already at D (ECO-2026-00043)",
+        "engine",
+    )
+    assert set(reasons) == {s.step_id for s in skipped}
+    assert all(actor == "engine" and r.startswith("superseded: ") for r, actor in reasons.values())
+
+
+def test_a_due_step_whose_target_moved_on_is_skipped_instead_of_claimed(
+    engine: sa.Engine,
+) -> None:
+    receive(engine, _later_eco(number=ECO, approved_at=APPROVED_AT.isoformat()))
+    with engine.begin() as connection:
+        store.promote_ready(connection, now=T0, limit=10)
+        # Reconciliation read P100's ERP at E: changed outside Threadline meanwhile.
+        store.observe_revision(connection, "P100", "ASM-1001", System.ERP, "E", now=T0)
+    run_all(engine)
+    with engine.connect() as connection:
+        steps = {s.step_id: s for s in store.steps_of(connection, ECO)}
+    p100 = [s for s in steps.values() if s.plant == "P100"]
+    assert p100 and {s.state for s in p100} == {StepState.SKIPPED}
+    assert {s.state for s in steps.values() if s.plant != "P100"} == {StepState.SUCCEEDED}
+    skipped = [e for e in events(engine) if e["type"] == "io.threadline.step.skipped.v1"]
+    assert {e["data"]["reason"] for e in skipped} == {
+        "superseded: P100/ASM-1001 already at E in ERP"
     }
 
 
