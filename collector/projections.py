@@ -30,6 +30,7 @@ from collector.rows import (
     Needs,
     Row,
     Working,
+    new_drift_row,
     new_eco_row,
     new_notice_row,
     new_plant_row,
@@ -40,6 +41,8 @@ from contracts.events import (
     CATALOG,
     STEP_EVENT_TYPES,
     ConfirmationOverdue,
+    DriftDetected,
+    DriftResolved,
     EcoCancelled,
     EcoProductionReady,
     EcoReceived,
@@ -48,6 +51,7 @@ from contracts.events import (
     PlantRevisionChanged,
     PlantRevisionObserved,
     ProductionVersionConfirmed,
+    ReconciliationCompleted,
     SupplierNoticeFailed,
     SupplierNoticeSent,
     type_of,
@@ -74,6 +78,8 @@ NOTICE_STATUS: dict[str, NoticeStatus] = {
 STEP_TYPES = frozenset(STEP_EVENT_TYPES.values())
 """Every step transition's event type."""
 RECEIVED_TYPE = type_of(EcoReceived)
+DRIFT_TYPES = frozenset({type_of(DriftDetected), type_of(DriftResolved)})
+RECONCILED_TYPE = type_of(ReconciliationCompleted)
 # Plant facts that name a (plant, item) pair whose revision row they change.
 REVISION_TYPES = frozenset({type_of(PlantRevisionChanged), type_of(PlantRevisionObserved)})
 
@@ -151,6 +157,7 @@ class Projector:
         ecos: set[str] = set()
         plants: set[str] = set()
         items: set[str] = set()
+        reconciled: set[str] = set()
         for event_type, data in events:
             eco = eco_of(event_type, data)
             if eco is not None:
@@ -158,10 +165,12 @@ class Projector:
             if event_type == RECEIVED_TYPE:
                 plants.update(data["plants"])
                 items.update(data["items"])
-            elif event_type in REVISION_TYPES:
+            elif event_type in REVISION_TYPES or event_type in DRIFT_TYPES:
                 plants.add(data["plant"])
                 items.add(data["item"])
-        return Needs(frozenset(ecos), frozenset(plants), frozenset(items))
+            elif event_type == RECONCILED_TYPE:
+                reconciled.update(data["plants"])
+        return Needs(frozenset(ecos), frozenset(plants), frozenset(items), frozenset(reconciled))
 
     def apply(self, work: Working, event: StoredEvent) -> None:
         """Merge one event into the working rows (any order gives the same result)."""
@@ -376,6 +385,44 @@ class Projector:
             row[column] = revision
         row["updated_at"] = _max(row["updated_at"], event.time)
 
+    def _drift_detected(self, work: Working, event: StoredEvent) -> None:
+        data = event.data
+        row = work.drift.setdefault(
+            (data["plant"], data["item"]), new_drift_row(data["plant"], data["item"])
+        )
+        if _later(event.key, row["last_key"]):
+            row.update(
+                open=True,
+                plm_revision=data.get("plm_revision"),
+                erp_revision=data.get("erp_revision"),
+                mes_revision=data.get("mes_revision"),
+                expected_revision=data.get("expected_revision"),
+                eco=data.get("responsible_eco"),
+                eco_state=data.get("eco_state"),
+                cause=data["cause"],
+                detail=data["detail"],
+                since=_time(data["since"]),
+                detected_at=event.time,
+                resolved_at=None,
+                last_key=event.key,
+            )
+
+    def _drift_resolved(self, work: Working, event: StoredEvent) -> None:
+        data = event.data
+        row = work.drift.setdefault(
+            (data["plant"], data["item"]), new_drift_row(data["plant"], data["item"])
+        )
+        if _later(event.key, row["last_key"]):
+            row.update(
+                open=False, since=_time(data["since"]), resolved_at=event.time, last_key=event.key
+            )
+
+    def _reconciled(self, work: Working, event: StoredEvent) -> None:
+        finished = _time(event.data["finished_at"])
+        for plant in event.data["plants"]:
+            row = work.reconciliations.setdefault(plant, {"plant": plant, "reconciled_at": None})
+            row["reconciled_at"] = _max(row["reconciled_at"], finished)
+
     def _operator_action(self, work: Working, event: StoredEvent) -> None:
         data = event.data
         work.actions.append(
@@ -404,6 +451,9 @@ class Projector:
         type_of(ConfirmationOverdue): _overdue,
         type_of(PlantRevisionChanged): _revision_changed,
         type_of(PlantRevisionObserved): _revision_observed,
+        type_of(DriftDetected): _drift_detected,
+        type_of(DriftResolved): _drift_resolved,
+        type_of(ReconciliationCompleted): _reconciled,
         type_of(SupplierNoticeSent): _notice_sent,
         type_of(SupplierNoticeFailed): _notice_failed,
         type_of(OperatorActionTaken): _operator_action,

@@ -22,6 +22,7 @@ class Needs:
     ecos: frozenset[str]
     plants: frozenset[str]
     items: frozenset[str]
+    reconciled: frozenset[str] = frozenset()  # plants whose last reconciliation time moves
 
 
 @dataclass
@@ -34,6 +35,8 @@ class Working:
     revisions: dict[tuple[str, str], Row] = field(default_factory=dict)
     notices: dict[tuple[str, str], Row] = field(default_factory=dict)
     actions: list[Row] = field(default_factory=list)
+    drift: dict[tuple[str, str], Row] = field(default_factory=dict)
+    reconciliations: dict[str, Row] = field(default_factory=dict)
 
 
 def new_eco_row(eco: str) -> Row:
@@ -141,4 +144,25 @@ def new_notice_row(eco: str, supplier: str) -> Row:
         "notice_id": None,
         "updated_at": None,
         "last_event_key": None,
+    }
+
+
+def new_drift_row(plant: str, item: str) -> Row:
+    """A ``drift`` row before any drift of the pair is known."""
+    return {
+        "plant": plant,
+        "item": item,
+        "open": False,
+        "plm_revision": None,
+        "erp_revision": None,
+        "mes_revision": None,
+        "expected_revision": None,
+        "eco": None,
+        "eco_state": None,
+        "cause": None,
+        "detail": None,
+        "since": None,
+        "detected_at": None,
+        "resolved_at": None,
+        "last_key": None,
     }

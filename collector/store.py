@@ -31,11 +31,13 @@ from collector.projections import Projector, StoredEvent
 from collector.rows import Needs, Row, Working
 from collector.tables import (
     PROJECTIONS,
+    drift,
     eco_plants,
     eco_status,
     events,
     operator_actions,
     plant_revisions,
+    reconciliations,
     step_status,
     supplier_notices,
 )
@@ -245,6 +247,8 @@ class EventStore:
                 (eco_plants, work.plants),
                 (supplier_notices, work.notices),
                 (plant_revisions, work.revisions),
+                (drift, work.drift),
+                (reconciliations, work.reconciliations),
             )
         ]
         for event in sorted(new_events, key=lambda e: e.key):

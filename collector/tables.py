@@ -239,6 +239,42 @@ operator_actions = sa.Table(
 )
 """The audit trail: one row per operator action event (who, what, on what, why, outcome)."""
 
+drift = sa.Table(
+    "drift",
+    metadata,
+    sa.Column("plant", sa.String(100), primary_key=True),
+    sa.Column("item", sa.String(100), primary_key=True),
+    # Detected and not resolved since (by the later of the two events).
+    sa.Column("open", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("plm_revision", sa.String(40)),
+    sa.Column("erp_revision", sa.String(40)),
+    sa.Column("mes_revision", sa.String(40)),
+    # What Threadline expects: the revision of its latest ECO in effect at the plant.
+    sa.Column("expected_revision", sa.String(40)),
+    # The responsible ECO; null when the pair was changed outside Threadline.
+    sa.Column("eco", sa.String(100)),
+    sa.Column("eco_state", sa.String(40)),
+    # contracts.readmodel.DriftCause
+    sa.Column("cause", sa.String(40)),
+    sa.Column("detail", sa.Text()),
+    # When the pair was first found drifting; detected_at: the latest report of it.
+    sa.Column("since", UTCDateTime()),
+    sa.Column("detected_at", UTCDateTime()),
+    sa.Column("resolved_at", UTCDateTime()),
+    sa.Column("last_key", sa.String(ORDER_KEY_LENGTH)),
+    sa.Index("ix_drift_open", "open", "plant", "since"),
+    sa.Index("ix_drift_eco", "eco"),
+)
+"""One row per (plant, item) reconciliation found drifting: PLM, ERP, MES and Threadline."""
+
+reconciliations = sa.Table(
+    "reconciliations",
+    metadata,
+    sa.Column("plant", sa.String(100), primary_key=True),
+    sa.Column("reconciled_at", UTCDateTime()),
+)
+"""When each plant was last compared with PLM, ERP and MES."""
+
 PROJECTIONS: tuple[sa.Table, ...] = (
     eco_status,
     eco_plants,
@@ -246,6 +282,8 @@ PROJECTIONS: tuple[sa.Table, ...] = (
     plant_revisions,
     supplier_notices,
     operator_actions,
+    drift,
+    reconciliations,
 )
 """Every table rebuilt from ``events`` by ``threadline collector rebuild``."""
 

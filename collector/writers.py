@@ -19,10 +19,12 @@ from psycopg.rows import dict_row
 from collector.rows import Needs, Row, Working
 from collector.tables import (
     PROJECTIONS,
+    drift,
     eco_plants,
     eco_status,
     events,
     plant_revisions,
+    reconciliations,
     step_status,
     supplier_notices,
 )
@@ -74,6 +76,13 @@ class Writer:
                 plant_revisions.c.item.in_(sorted(needs.items)),
             )
             work.revisions = _keyed(connection, plant_revisions, where)
+            where = sa.and_(
+                drift.c.plant.in_(sorted(needs.plants)), drift.c.item.in_(sorted(needs.items))
+            )
+            work.drift = _keyed(connection, drift, where)
+        if needs.reconciled:
+            where = reconciliations.c.plant.in_(sorted(needs.reconciled))
+            work.reconciliations = _keyed(connection, reconciliations, where)
         return inserted, work
 
     def lock_for_rebuild(self, connection: sa.Connection) -> None:
@@ -136,6 +145,17 @@ class PostgresWriter(Writer):
                         "SELECT * FROM plant_revisions WHERE plant = ANY(%b) AND item = ANY(%b)",
                         [sorted(needs.plants), sorted(needs.items)],
                     )
+                    loads["drift"] = cursor = driver.cursor(row_factory=dict_row)
+                    cursor.execute(
+                        "SELECT * FROM drift WHERE plant = ANY(%b) AND item = ANY(%b)",
+                        [sorted(needs.plants), sorted(needs.items)],
+                    )
+                if needs.reconciled:
+                    loads["reconciliations"] = cursor = driver.cursor(row_factory=dict_row)
+                    cursor.execute(
+                        "SELECT * FROM reconciliations WHERE plant = ANY(%b)",
+                        [sorted(needs.reconciled)],
+                    )
             inserted = [tuple(row) for row in insert.fetchall()] if rows else []
             work = Working()
             for table, target in (
@@ -144,6 +164,8 @@ class PostgresWriter(Writer):
                 (eco_plants, work.plants),
                 (supplier_notices, work.notices),
                 (plant_revisions, work.revisions),
+                (drift, work.drift),
+                (reconciliations, work.reconciliations),
             ):
                 if table.name in loads:
                     target.update((_key(table, row), row) for row in loads[table.name].fetchall())

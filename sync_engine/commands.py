@@ -1,4 +1,5 @@
-"""Operator commands: retry, bulk retry, skip and cancel (interfaces D).
+"""Operator commands: retry, bulk retry, skip, cancel, re-sync a drift and reconcile now
+(interfaces D).
 
 The console and the command line call these; nothing else changes steps on a person's
 behalf. Each command runs in one transaction that writes the step transitions and an
@@ -23,7 +24,10 @@ from contracts import events as ev
 from contracts.model import utcnow
 from contracts.steps import OperatorAction, StepKind, StepState
 from sync_engine import store
+from sync_engine.config import EngineConfig
+from sync_engine.errors import CallError
 from sync_engine.errors import InvalidCommand as InvalidCommand  # raised here, caught by callers
+from sync_engine.reconcile import reconcile_once
 from sync_engine.states import QUEUED, RETRYABLE
 
 SKIPPABLE = frozenset(
@@ -261,4 +265,106 @@ def cancel_eco(
             role=role,
             reason=reason,
             eco=eco if row is not None else None,
+        )
+
+
+def resync_drift(
+    engine: sa.Engine,
+    plant: str,
+    item: str,
+    *,
+    actor: str,
+    reason: str,
+    role: str | None = None,
+) -> CommandResult:
+    """Re-sync a drift Threadline's own work explains: queue again the responsible ECO's
+    failed or blocked steps at the plant (and its failed or blocked release of the item's
+    revision), so the pair reaches the ECO's revision. Drift changed outside Threadline,
+    or whose ECO is cancelled, rejected or not propagated, is refused (``not_allowed``):
+    it needs a new ECO or a fix in the system itself.
+    """
+    _require_actor(actor)
+    if not reason.strip():
+        raise InvalidCommand("a reason is required to re-sync a drift")
+    with store.writing(engine) as connection:
+        found = store.open_drift(connection, [plant]).get((plant, item))
+        eco = found.eco if found is not None else None
+        if found is None:
+            result = CommandResult("not_found", f"No open drift of {item} at {plant}.", 0, ())
+        elif eco is None or not found.cause.threadline_owned:
+            result = CommandResult(
+                "not_allowed",
+                f"{item} at {plant} drifts because it was {found.cause.value.replace('_', ' ')}"
+                " (no Threadline step to queue again): it needs a new ECO or a fix in the"
+                " system.",
+                0,
+                (),
+            )
+        else:
+            steps = [
+                step
+                for step in store.find_steps(connection, eco=eco, lock=True)
+                if step.plant == plant or (step.plant is None and step.item == item)
+            ]
+            stopped = [step for step in steps if step.state in RETRYABLE]
+            now = utcnow()
+            for step in stopped:
+                store.requeue(connection, step, now=now, actor=actor, reason=reason)
+            ids = tuple(step.step_id for step in stopped)
+            if ids:
+                message = f"Queued {_plural(len(ids), 'step')} of {eco} for {item} at {plant}."
+                result = CommandResult("queued", message, len(ids), ids)
+            elif any(step.state in QUEUED for step in steps):
+                result = CommandResult(
+                    "already_queued",
+                    f"{eco}'s steps at {plant} are on their way; nothing to queue again.",
+                    0,
+                    (),
+                )
+            else:
+                result = CommandResult(
+                    "not_allowed", f"{eco} has no failed or blocked step at {plant}.", 0, ()
+                )
+        return _audit(
+            connection,
+            OperatorAction.RESYNC,
+            result,
+            actor=actor,
+            role=role,
+            reason=reason,
+            eco=eco,
+            filter={"plant": plant, "item": item},
+        )
+
+
+def reconcile_now(
+    engine: sa.Engine,
+    config: EngineConfig,
+    *,
+    actor: str,
+    role: str | None = None,
+    plants: Sequence[str] | None = None,
+) -> CommandResult:
+    """Reconcile now (every plant, or ``plants``) with PLM, ERP and MES; audited."""
+    _require_actor(actor)
+    try:
+        done = reconcile_once(engine, config, plants=plants)
+    except CallError as exc:
+        result = CommandResult("not_allowed", f"PLM could not be read: {exc}", 0, ())
+    else:
+        message = f"Reconciled {_plural(len(done.plants), 'plant')}: "
+        message += f"{_plural(len(done.drift), 'pair')} drifting"
+        if done.skipped:
+            message += f"; ERP or MES did not answer for {', '.join(done.skipped)}"
+        result = CommandResult("queued", message + ".", len(done.drift), ())
+    with store.writing(engine) as connection:
+        return _audit(
+            connection,
+            OperatorAction.RECONCILE,
+            result,
+            actor=actor,
+            role=role,
+            reason="reconcile now",
+            eco=None,
+            filter={"plants": list(plants)} if plants else None,
         )

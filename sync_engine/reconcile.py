@@ -21,12 +21,14 @@ each system runs (``plant.revision_observed``), as before.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 
 from contracts import events as ev
@@ -34,7 +36,8 @@ from contracts.model import revision_key, utcnow
 from contracts.readmodel import DriftCause
 from contracts.steps import StepState, System
 from sync_engine import store
-from sync_engine.connectors import ErpConnector, MesConnector, PlmConnector
+from sync_engine.config import EngineConfig
+from sync_engine.connectors import ErpConnector, MesConnector, PlmConnector, new_client
 from sync_engine.errors import CallError
 from sync_engine.states import EcoProgress
 from sync_engine.store import DriftRecord, EcoScope
@@ -340,3 +343,34 @@ async def reconcile(
         now=finished,
     )
     return Reconciliation(tuple(compared), tuple(skipped), tuple(drift), emitted + 1)
+
+
+def reconcile_once(
+    db: sa.Engine,
+    config: EngineConfig,
+    *,
+    plants: Collection[str] | None = None,
+    client: httpx.AsyncClient | None = None,
+) -> Reconciliation:
+    """One reconciliation now against the systems ``config`` names (the command line's
+    and the console's on-demand run). Raises :class:`CallError` if PLM cannot be read."""
+
+    async def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        with store.writing(db) as connection:
+            return fn(connection, *args, **kwargs)
+
+    async def run() -> Reconciliation:
+        http = client or new_client(timeout=config.http_timeout, max_connections=4)
+        try:
+            return await reconcile(
+                call,
+                PlmConnector(http, config.plm_url),
+                ErpConnector(http, config.erp_url),
+                MesConnector(http, config.mes_url),
+                plants=plants,
+            )
+        finally:
+            if client is None:
+                await http.aclose()
+
+    return asyncio.run(run())

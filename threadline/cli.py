@@ -17,6 +17,7 @@ from collector.cli import collector_app
 from console.cli import console_app
 from simulators.cli import simulators_app
 from sync_engine.cli import engine_app
+from sync_engine.cli import reconcile as reconcile_command
 from threadline.settings import get_settings
 
 app = typer.Typer(
@@ -35,6 +36,7 @@ app.add_typer(collector_app, name="collector")
 app.add_typer(engine_app, name="engine")
 app.add_typer(simulators_app, name="simulators")
 app.add_typer(console_app, name="console")
+app.command("reconcile")(reconcile_command)
 
 
 @db_app.command("upgrade")

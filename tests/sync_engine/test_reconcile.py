@@ -106,7 +106,7 @@ def test_each_cause_names_the_responsible_eco(engine: sa.Engine) -> None:
     receive(engine, second, now=T0 + timedelta(hours=1))
     plm = _plm(first, second, unread)
     erp = {"ASM-1001": "C", "CMP-2001": "B", "CMP-2002": "A"}
-    drift, found = _reconcile(engine, "P100", erp, {"ASM-1001": "B"}, plm)
+    drift, _ = _reconcile(engine, "P100", erp, {"ASM-1001": "B"}, plm)
     assert _pairs(drift) == {("P100", "ASM-1001", DriftCause.IN_FLIGHT, "ECO-2026-00043")}
     assert drift[0].mes_revision == "B" and drift[0].eco_state == "in_progress"
 
