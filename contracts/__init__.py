@@ -35,7 +35,7 @@ from contracts.model import (
 )
 
 # ``plan`` itself stays ``contracts.plan.plan``: re-exported, it would hide the module.
-from contracts.plan import PlannedStep, idempotency_key, withdrawal_step
+from contracts.plan import PlannedStep, compensation_step, idempotency_key, withdrawal_step
 from contracts.readmodel import EcoState, NoticeStatus, PlantState
 from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System, step_id
 
@@ -70,6 +70,7 @@ __all__ = [
     "UnitOfMeasure",
     "UnknownEventType",
     "WorkCenter",
+    "compensation_step",
     "idempotency_key",
     "lookup",
     "new_event",

@@ -11,10 +11,15 @@ in UTC with a ``Z``.
   ``contracts.model.Item`` (``GET /items/{number}``);
 - ERP: ``ItemRevisionRequest`` -> ``ItemRevisionReleased``, ``BomRequest`` ->
   ``BomCreated``, ``BomWithdrawn``, ``RoutingRequest`` -> ``RoutingCreated``,
-  ``ProductionVersionRequest`` -> ``ProductionVersionStatus`` (202, then polled),
+  ``RoutingWithdrawn``, ``ProductionVersionRequest`` -> ``ProductionVersionStatus``
+  (202, then polled), ``ProductionVersionWithdrawn``,
   ``PlantRevisions``, ``WorkCenterActivated``;
 - MES: ``MesRoutingRequest`` -> ``MesRoutingReleased``, ``PlantRevisions``;
-- procurement: ``NoticeRequest`` -> ``Notice``, ``NoticeList``.
+- procurement: ``NoticeRequest`` -> ``Notice``, ``NoticeWithdrawalRequest`` -> ``Notice``,
+  ``NoticeList``.
+
+A withdrawal of something already effective is refused with 409 ``ALREADY_EFFECTIVE``
+(``BOM_ALREADY_EFFECTIVE`` for a BOM version), the problem naming ``effective_since``.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ def _in_utc(moment: datetime) -> datetime:
 UtcDateTime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 """A timezone-aware moment, kept in UTC (so it serialises as RFC 3339 with a ``Z``)."""
 
-ProductionVersionState = Literal["pending", "active", "rejected"]
+ProductionVersionState = Literal["pending", "active", "rejected", "withdrawn"]
 
 
 class Request(BaseModel):
@@ -107,6 +112,13 @@ class BomWithdrawn(Answer):
     status: Literal["withdrawn"]
 
 
+class RoutingWithdrawn(Answer):
+    """A routing ERP has withdrawn: no active production version used it."""
+
+    routing_id: str
+    status: Literal["withdrawn"]
+
+
 class RoutingRequest(Request):
     """An item revision's routing at one plant."""
 
@@ -144,6 +156,13 @@ class ProductionVersionStatus(Answer):
     requested_at: UtcDateTime
     activated_at: UtcDateTime | None = None
     reason: str | None = Field(default=None, description="why ERP rejected it")
+
+
+class ProductionVersionWithdrawn(Answer):
+    """A production version ERP has withdrawn while it was still pending."""
+
+    id: str
+    status: Literal["withdrawn"]
 
 
 class PlantRevisions(Answer):
@@ -190,8 +209,14 @@ class NoticeRequest(Request):
     message: str = ""
 
 
+class NoticeWithdrawalRequest(Request):
+    """Tell a supplier that the change of a notice sent earlier was withdrawn."""
+
+    message: str = ""
+
+
 class Notice(Answer):
-    """A change notice procurement has sent."""
+    """A notice procurement has sent: a change, or the withdrawal of an earlier one."""
 
     id: str
     supplier: Code
@@ -200,6 +225,8 @@ class Notice(Answer):
     message: str
     status: Literal["sent"]
     sent_at: UtcDateTime
+    kind: Literal["change", "withdrawal"] = "change"
+    withdraws: str | None = Field(default=None, description="the notice a withdrawal takes back")
 
 
 class NoticeList(Answer):

@@ -98,7 +98,15 @@ class EcoCancelled(EventData):
     superseded_by: EcoNumber | None = None
     actor: str | None = None
     cancelled_steps: int = Field(default=0, ge=0)
-    withdrawals: int = Field(default=0, ge=0, description="BOM withdrawals scheduled")
+    withdrawals: int = Field(
+        default=0,
+        ge=0,
+        description="withdrawals scheduled: BOM versions, routings and production versions "
+        "not yet effective, and notices to the suppliers already told",
+    )
+    left_effective: int = Field(
+        default=0, ge=0, description="changes already effective, left for a new ECO to revert"
+    )
 
 
 class EcoProductionReady(EventData):
@@ -156,9 +164,14 @@ class StepStarted(StepTransition):
 
 
 class StepSucceeded(StepTransition):
-    """A step's change was applied."""
+    """A step's change was applied (for a withdrawal: the system's answer was final)."""
 
     to_state: Literal[StepState.SUCCEEDED]
+    effective_since: AwareDatetime | None = Field(
+        default=None,
+        description="a withdrawal found the change already effective (since then), so "
+        "it was left in place: it needs a new ECO to revert",
+    )
 
 
 class StepRetrying(StepTransition):

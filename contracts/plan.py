@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from contracts.model import Eco, Item, ItemKind, RoutingChange
-from contracts.steps import StepKind, System, step_id
+from contracts.steps import WITHDRAWAL_OF, StepKind, System, step_id
 
 BUILT_IN_HOUSE = frozenset({ItemKind.FINISHED_GOOD, ItemKind.ASSEMBLY})
 
@@ -236,14 +236,54 @@ def plan(eco: Eco, items: Mapping[str, Item]) -> tuple[PlannedStep, ...]:
 
 def withdrawal_step(eco: str, plant: str, assembly: str, revision: str, bom_id: str) -> PlannedStep:
     """The compensating step that withdraws a BOM version written for a cancelled ECO."""
-    kind = StepKind.ERP_BOM_WITHDRAWAL
+    return compensation_step(
+        eco, StepKind.ERP_BOM, plant=plant, item=assembly, revision=revision, external_id=bom_id
+    )
+
+
+def compensation_step(
+    eco: str,
+    kind: StepKind,
+    *,
+    plant: str | None = None,
+    item: str | None = None,
+    revision: str | None = None,
+    supplier: str | None = None,
+    external_id: str,
+    depends_on: tuple[str, ...] = (),
+) -> PlannedStep:
+    """The step that takes back what a step of ``kind`` applied for a cancelled ECO.
+
+    ``external_id`` is what the system answered the write with (the BOM, routing,
+    production version or notice id). The withdrawal has its own key, from the same
+    (ECO, kind, target, revision) as any step.
+    """
+    withdrawal = WITHDRAWAL_OF[kind]
+    target = item or supplier
+    payload: dict[str, Any]
+    match withdrawal:
+        case StepKind.ERP_BOM_WITHDRAWAL:
+            payload = {"bom_id": external_id}
+        case StepKind.ERP_ROUTING_WITHDRAWAL:
+            payload = {"routing_id": external_id}
+        case StepKind.ERP_PRODUCTION_VERSION_WITHDRAWAL:
+            payload = {"production_version": external_id}
+        case _:
+            payload = {
+                "notice_id": external_id,
+                "message": f"{eco} was withdrawn: disregard its change notice",
+            }
     return PlannedStep(
-        step_id=step_id(eco, kind, plant, assembly),
+        step_id=step_id(eco, withdrawal, plant, target),
         eco=eco,
-        kind=kind,
+        kind=withdrawal,
         plant=plant,
-        item=assembly,
+        item=item,
         revision=revision,
-        idempotency_key=idempotency_key(eco, kind, f"{plant}/{assembly}", revision),
-        payload={"bom_id": bom_id},
+        supplier=supplier,
+        depends_on=tuple(sorted(set(depends_on))),
+        idempotency_key=idempotency_key(
+            eco, withdrawal, f"{plant or '-'}/{target or '-'}", revision
+        ),
+        payload=payload,
     )

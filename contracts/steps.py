@@ -28,7 +28,11 @@ class StepKind(StrEnum):
     ERP_CONFIRMATION = "erp.confirmation"  # per (item, plant), polled until active
     MES_ROUTING = "mes.routing"  # per (item, plant), after the confirmation
     SUPPLIER_NOTICE = "procurement.supplier_notice"  # per supplier
-    ERP_BOM_WITHDRAWAL = "erp.bom_withdrawal"  # compensation for a cancelled ECO
+    # Compensations for a cancelled or superseded ECO: each takes back one applied write.
+    ERP_BOM_WITHDRAWAL = "erp.bom_withdrawal"  # a BOM version not yet effective
+    ERP_ROUTING_WITHDRAWAL = "erp.routing_withdrawal"  # a routing no active version uses
+    ERP_PRODUCTION_VERSION_WITHDRAWAL = "erp.production_version_withdrawal"  # still pending
+    SUPPLIER_WITHDRAWAL_NOTICE = "procurement.withdrawal_notice"  # to a notified supplier
 
     @property
     def system(self) -> System:
@@ -63,6 +67,22 @@ FINAL_STATES = frozenset(
 
 DONE_STATES = frozenset({StepState.SUCCEEDED, StepState.SKIPPED})
 """States that let a step's dependants go ahead."""
+
+WITHDRAWAL_OF: dict[StepKind, StepKind] = {
+    StepKind.ERP_BOM: StepKind.ERP_BOM_WITHDRAWAL,
+    StepKind.ERP_ROUTING: StepKind.ERP_ROUTING_WITHDRAWAL,
+    StepKind.ERP_PRODUCTION_VERSION: StepKind.ERP_PRODUCTION_VERSION_WITHDRAWAL,
+    StepKind.SUPPLIER_NOTICE: StepKind.SUPPLIER_WITHDRAWAL_NOTICE,
+}
+"""The compensation that takes back what a step of each kind applied.
+
+Item revisions are master data other ECOs build on, and MES runs a routing from its
+release (it takes one only under an active production version), so neither has a
+withdrawal: a released MES routing is always effective and needs a new ECO to revert.
+"""
+
+COMPENSATION_KINDS = frozenset(WITHDRAWAL_OF.values())
+"""Kinds that compensate for a cancelled ECO: they run although the ECO is cancelled."""
 
 
 class ErrorCategory(StrEnum):

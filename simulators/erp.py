@@ -13,6 +13,11 @@ same kind of record), is refused with 409 ``REVISION_OUT_OF_ORDER``; a BOM or ro
 revision never released is refused with 409 ``REVISION_NOT_RELEASED``. A repeat of the same
 revision is not older, and a replayed idempotency key gets its first answer.
 
+What is not yet effective can be withdrawn (a cancelled ECO's compensation): a BOM version
+before its ``valid_from``, a routing no active production version uses, a production
+version still pending. Anything already effective is refused with 409 (``ALREADY_EFFECTIVE``,
+``BOM_ALREADY_EFFECTIVE`` for a BOM version), the problem naming ``effective_since``.
+
 Bounded: the newest ``RECORD_CAP`` (20,000) BOMs, routings, production versions and
 released revisions are kept; plant revisions are bounded by the world's size.
 """
@@ -24,8 +29,9 @@ import random
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 from fastapi.responses import Response
@@ -41,8 +47,10 @@ from contracts.api import (
     ProductionVersionRequest,
     ProductionVersionState,
     ProductionVersionStatus,
+    ProductionVersionWithdrawn,
     RoutingCreated,
     RoutingRequest,
+    RoutingWithdrawn,
     WorkCenterActivated,
 )
 from contracts.model import ItemKind, Revision, revision_key
@@ -80,7 +88,7 @@ class ProductionVersion:
     revision: str
     requested_at: datetime
     due: datetime
-    outcome: Literal["active", "rejected"]
+    outcome: Literal["active", "rejected", "withdrawn"]
     reason: str | None
     settled: bool = False
 
@@ -143,6 +151,7 @@ class Erp:
             for r in world.routings.values()
         )
         self._pvs: OrderedDict[str, ProductionVersion] = OrderedDict()
+        self._withdrawn_routings: OrderedDict[str, tuple[str, str, str]] = OrderedDict()
         self._pending: list[tuple[datetime, str]] = []
         self._revisions = {p: dict(items) for p, items in world.plant_revisions.items()}
         self._active = {(wc.plant, wc.code): wc.active for wc in world.work_centers}
@@ -312,6 +321,7 @@ class Erp:
                 409,
                 "BOM_ALREADY_EFFECTIVE",
                 f"BOM {bom_id} has been effective at {plant} since {bom.valid_from}",
+                effective_since=self._effective_since(bom).isoformat(),
             )
         if status != "withdrawn":
             bom.withdrawn = True
@@ -326,6 +336,104 @@ class Erp:
                 bom_id=bom_id,
             )
         return 200, BomWithdrawn(bom_id=bom_id, status="withdrawn")
+
+    def _effective_since(self, bom: BomRecord) -> datetime:
+        """The moment a BOM version became effective: its ``valid_from`` at the plant."""
+        plant = self.world.plant(bom.plant)
+        assert plant is not None
+        midnight = datetime.combine(
+            bom.valid_from, datetime.min.time(), tzinfo=ZoneInfo(plant.timezone)
+        )
+        return midnight.astimezone(UTC)
+
+    def _active_version(self, plant: str, item: str, revision: str) -> ProductionVersion | None:
+        return next(
+            (
+                pv
+                for pv in self._pvs.values()
+                if (pv.plant, pv.item, pv.revision) == (plant, item, revision)
+                and pv.status == "active"
+            ),
+            None,
+        )
+
+    def withdraw_routing(
+        self, plant: str, routing_id: str, key: str | None
+    ) -> tuple[int, RoutingWithdrawn]:
+        """Withdraw a routing no active production version uses yet."""
+        self._plant(plant)
+        withdrawn = self._withdrawn_routings.get(routing_id)
+        if withdrawn is not None and withdrawn[0] == plant:
+            return 200, RoutingWithdrawn(routing_id=routing_id, status="withdrawn")
+        target = next((k for k, v in self._routings.items() if v == routing_id), None)
+        if target is None or target[0] != plant:
+            raise Problem(404, "ROUTING_NOT_FOUND", f"no routing {routing_id} at {plant}")
+        _, item, revision = target
+        active = self._active_version(*target)
+        if active is not None:
+            raise Problem(
+                409,
+                "ALREADY_EFFECTIVE",
+                f"routing {routing_id} of {item} {revision} is in use at {plant}: production "
+                f"version {active.id} has been active since {active.due.isoformat()}",
+                effective_since=active.due.isoformat(),
+                production_version=active.id,
+            )
+        del self._routings[target]
+        self._withdrawn_routings[routing_id] = target
+        _bounded(self._withdrawn_routings, self._cap)
+        self._ledger.append(
+            SYSTEM,
+            "routing.withdraw",
+            key,
+            self._clock(),
+            plant=plant,
+            item=item,
+            revision=revision,
+            routing_id=routing_id,
+        )
+        return 200, RoutingWithdrawn(routing_id=routing_id, status="withdrawn")
+
+    def withdraw_production_version(
+        self, plant: str, pv_id: str, key: str | None
+    ) -> tuple[int, ProductionVersionWithdrawn]:
+        """Withdraw a production version that is still pending: it will never activate."""
+        self._plant(plant)
+        self.settle()
+        pv = self._pvs.get(pv_id)
+        if pv is None or pv.plant != plant:
+            raise Problem(
+                404, "PRODUCTION_VERSION_NOT_FOUND", f"no production version {pv_id} at {plant}"
+            )
+        if pv.status == "active":
+            raise Problem(
+                409,
+                "ALREADY_EFFECTIVE",
+                f"production version {pv_id} of {pv.item} {pv.revision} has been active at "
+                f"{plant} since {pv.due.isoformat()}",
+                effective_since=pv.due.isoformat(),
+            )
+        if pv.status == "rejected":
+            raise Problem(
+                409,
+                "PRODUCTION_VERSION_REJECTED",
+                f"production version {pv_id} was rejected: there is nothing to withdraw",
+            )
+        if pv.status == "pending":
+            pv.settled = True
+            pv.outcome = "withdrawn"
+            pv.reason = "withdrawn before it became active"
+            self._ledger.append(
+                SYSTEM,
+                "production_version.withdraw",
+                key,
+                self._clock(),
+                plant=plant,
+                item=pv.item,
+                revision=pv.revision,
+                production_version=pv_id,
+            )
+        return 200, ProductionVersionWithdrawn(id=pv_id, status="withdrawn")
 
     def create_routing(
         self, plant: str, body: RoutingRequest, key: str | None
@@ -493,6 +601,24 @@ def create_erp_app(
     )
     async def delete_bom(plant: str, bom_id: str, key: IdempotencyKey = None) -> Response:
         return run(key, lambda: erp.withdraw_bom(plant, bom_id, key))
+
+    @app.delete(
+        "/plants/{plant}/routings/{routing_id}",
+        response_model=RoutingWithdrawn,
+        summary="Withdraw a routing no active production version uses",
+    )
+    async def delete_routing(plant: str, routing_id: str, key: IdempotencyKey = None) -> Response:
+        return run(key, lambda: erp.withdraw_routing(plant, routing_id, key))
+
+    @app.delete(
+        "/plants/{plant}/production-versions/{pv_id}",
+        response_model=ProductionVersionWithdrawn,
+        summary="Withdraw a production version still pending",
+    )
+    async def delete_production_version(
+        plant: str, pv_id: str, key: IdempotencyKey = None
+    ) -> Response:
+        return run(key, lambda: erp.withdraw_production_version(plant, pv_id, key))
 
     @app.post(
         "/plants/{plant}/routings",

@@ -3,6 +3,9 @@
 A few suppliers in the world have unreliable portals (a seeded share of their notices
 fails with 502 or 504, transient) and a few have contacts that bounce (422
 ``INVALID_SUPPLIER_CONTACT``, a business error a buyer must fix).
+
+A notice sent can be withdrawn (``POST /notices/{id}/withdrawal``): the supplier gets a
+second notice saying the change was withdrawn, through the same portal, once per notice.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 from fastapi.responses import Response
 
-from contracts.api import Notice, NoticeList, NoticeRequest
+from contracts.api import Notice, NoticeList, NoticeRequest, NoticeWithdrawalRequest
 from simulators.clock import Clock
 from simulators.faults import FaultInjector
 from simulators.idempotency import IdempotencyKey, IdempotencyStore
@@ -46,7 +49,66 @@ class Procurement:
         self._rng = random.Random(f"{world.seed}:procurement:portals")
         self._suppliers = {s.code: s for s in world.suppliers}
         self._notices: OrderedDict[str, Notice] = OrderedDict()
+        self._withdrawals: dict[str, str] = {}
         self._serial = 0
+
+    def _portal(self, code: str) -> None:
+        """The supplier's portal answers, or fails transiently as unreliable ones do."""
+        if code in self.world.unreliable_suppliers:
+            rate = self._faults.faults.procurement.unreliable_portal_rate
+            if self._rng.random() < rate:
+                status = self._rng.choice((502, 504))
+                problem = (
+                    "SUPPLIER_PORTAL_UNREACHABLE" if status == 502 else "SUPPLIER_PORTAL_TIMEOUT"
+                )
+                raise Problem(status, problem, f"the portal of {code} did not answer")
+
+    def _store(self, notice: Notice) -> None:
+        self._notices[notice.id] = notice
+        while len(self._notices) > self._cap:
+            dropped, _ = self._notices.popitem(last=False)
+            self._withdrawals.pop(dropped, None)
+
+    def _next_id(self) -> str:
+        self._serial += 1
+        return f"N-{self._serial:06d}"
+
+    def withdraw(
+        self, notice_id: str, body: NoticeWithdrawalRequest, key: str | None
+    ) -> tuple[int, Notice]:
+        """Tell the supplier of a sent notice that its change was withdrawn (once)."""
+        original = self._notices.get(notice_id)
+        if original is None or original.kind != "change":
+            raise Problem(404, "NOTICE_NOT_FOUND", f"no change notice {notice_id}")
+        done = self._withdrawals.get(notice_id)
+        if done is not None and done in self._notices:
+            return 200, self._notices[done]
+        self._portal(original.supplier)
+        now = self._clock()
+        notice = Notice(
+            id=self._next_id(),
+            supplier=original.supplier,
+            eco=original.eco,
+            items=original.items,
+            message=body.message or f"{original.eco} was withdrawn",
+            status="sent",
+            sent_at=now,
+            kind="withdrawal",
+            withdraws=notice_id,
+        )
+        self._store(notice)
+        self._withdrawals[notice_id] = notice.id
+        self._ledger.append(
+            SYSTEM,
+            "notice.withdraw",
+            key,
+            now,
+            supplier=notice.supplier,
+            eco=notice.eco,
+            notice_id=notice.id,
+            withdraws=notice_id,
+        )
+        return 201, notice
 
     def send(self, body: NoticeRequest, key: str | None) -> tuple[int, Notice]:
         """Deliver a notice through the supplier's portal."""
@@ -60,15 +122,9 @@ class Procurement:
                 f"the contact address {supplier.contact_email} of {supplier.code} bounces",
                 supplier=supplier.code,
             )
-        if supplier.code in self.world.unreliable_suppliers:
-            rate = self._faults.faults.procurement.unreliable_portal_rate
-            if self._rng.random() < rate:
-                status = self._rng.choice((502, 504))
-                code = "SUPPLIER_PORTAL_UNREACHABLE" if status == 502 else "SUPPLIER_PORTAL_TIMEOUT"
-                raise Problem(status, code, f"the portal of {supplier.code} did not answer")
+        self._portal(supplier.code)
         now = self._clock()
-        self._serial += 1
-        notice_id = f"N-{self._serial:06d}"
+        notice_id = self._next_id()
         notice = Notice(
             id=notice_id,
             supplier=supplier.code,
@@ -78,9 +134,7 @@ class Procurement:
             status="sent",
             sent_at=now,
         )
-        self._notices[notice_id] = notice
-        while len(self._notices) > self._cap:
-            self._notices.popitem(last=False)
+        self._store(notice)
         self._ledger.append(
             SYSTEM,
             "notice.send",
@@ -126,6 +180,18 @@ def create_procurement_app(
     async def post_notice(body: NoticeRequest, key: IdempotencyKey = None) -> Response:
         advance()
         return idempotency.run(SYSTEM, key, lambda: procurement.send(body, key))
+
+    @app.post(
+        "/notices/{notice_id}/withdrawal",
+        status_code=201,
+        response_model=Notice,
+        summary="Tell the supplier that a notice's change was withdrawn",
+    )
+    async def post_withdrawal(
+        notice_id: str, body: NoticeWithdrawalRequest, key: IdempotencyKey = None
+    ) -> Response:
+        advance()
+        return idempotency.run(SYSTEM, key, lambda: procurement.withdraw(notice_id, body, key))
 
     @app.get(
         "/notices",

@@ -236,7 +236,8 @@ def skip_step(
 def cancel_eco(
     engine: sa.Engine, eco: str, *, actor: str, reason: str, role: str | None = None
 ) -> CommandResult:
-    """Cancel an ECO: its open steps stop and unapplied BOM versions are withdrawn."""
+    """Cancel an ECO: its open steps stop and what it applied that is not yet effective is
+    withdrawn (suppliers already told get a withdrawal notice)."""
     _require_actor(actor)
     if not reason.strip():
         raise InvalidCommand("a reason is required to cancel an ECO")
@@ -255,7 +256,7 @@ def cancel_eco(
             else:
                 cancelled, withdrawals = done
                 message = f"Cancelled {eco}: {_plural(len(cancelled), 'step')} stopped"
-                message += f", {_plural(withdrawals, 'BOM withdrawal')} scheduled."
+                message += f", {_plural(withdrawals, 'withdrawal')} scheduled."
                 result = CommandResult("cancelled", message, len(cancelled), tuple(cancelled))
         return _audit(
             connection,

@@ -66,7 +66,18 @@ RELAY_LEASE = "sync_engine.relay"
 RECONCILE_LEASE = "sync_engine.reconciler"
 FLUSH_GATHER_SECONDS = 0.02
 MAX_POLL_PAUSE = 30.0
-NOTHING_TO_WITHDRAW = frozenset({"BOM_ALREADY_EFFECTIVE", "BOM_NOT_FOUND"})
+# A withdrawal's answers that end it: the change is already effective (left in place, to
+# be reverted by a new ECO), or there is nothing to take back.
+LEFT_EFFECTIVE = frozenset({"ALREADY_EFFECTIVE", "BOM_ALREADY_EFFECTIVE"})
+NOTHING_TO_WITHDRAW = frozenset(
+    {
+        "BOM_NOT_FOUND",
+        "ROUTING_NOT_FOUND",
+        "PRODUCTION_VERSION_NOT_FOUND",
+        "PRODUCTION_VERSION_REJECTED",
+        "NOTICE_NOT_FOUND",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,7 @@ class Outcome:
     reason: str | None = None
     error: CallError | None = None
     next_attempt_at: datetime | None = None
+    effective_since: datetime | None = None
 
 
 @dataclass
@@ -397,19 +409,13 @@ class SyncEngine:
                 case StepKind.SUPPLIER_NOTICE:
                     notice_id = await self.procurement.send_notice(payload, key)
                     return Outcome(step, StepState.SUCCEEDED, external_id=notice_id)
-                case StepKind.ERP_BOM_WITHDRAWAL:
-                    try:
-                        await self.erp.withdraw_bom(plant, payload["bom_id"], key)
-                    except BusinessError as exc:
-                        if exc.code not in NOTHING_TO_WITHDRAW:
-                            raise
-                        return Outcome(
-                            step,
-                            StepState.SUCCEEDED,
-                            reason=f"nothing withdrawn: {exc.message}",
-                            external_status="kept",
-                        )
-                    return Outcome(step, StepState.SUCCEEDED, external_status="withdrawn")
+                case (
+                    StepKind.ERP_BOM_WITHDRAWAL
+                    | StepKind.ERP_ROUTING_WITHDRAWAL
+                    | StepKind.ERP_PRODUCTION_VERSION_WITHDRAWAL
+                    | StepKind.SUPPLIER_WITHDRAWAL_NOTICE
+                ):
+                    return await self._withdraw(step)
         except CallError as exc:
             policy = self.config.retry[step.system]
             at = decide(policy, exc, step.attempt, utcnow(), self._rng.random())
@@ -422,6 +428,50 @@ class SyncEngine:
             )
             return Outcome(step, to, error=exc, next_attempt_at=at)
         raise AssertionError(f"no executor for {step.kind}")
+
+    async def _withdraw(self, step: store.StepRecord) -> Outcome:
+        """Take back what a cancelled ECO's step applied; the system decides what is
+        already effective (then it stays, and the step records since when)."""
+        payload, key, plant = step.payload, step.idempotency_key, step.plant or ""
+        notice_id: str | None = None
+        try:
+            match step.kind:
+                case StepKind.ERP_BOM_WITHDRAWAL:
+                    await self.erp.withdraw_bom(plant, payload["bom_id"], key)
+                case StepKind.ERP_ROUTING_WITHDRAWAL:
+                    await self.erp.withdraw_routing(plant, payload["routing_id"], key)
+                case StepKind.ERP_PRODUCTION_VERSION_WITHDRAWAL:
+                    await self.erp.withdraw_production_version(
+                        plant, payload["production_version"], key
+                    )
+                case _:
+                    notice_id = await self.procurement.withdraw_notice(
+                        payload["notice_id"], payload["message"], key
+                    )
+        except BusinessError as exc:
+            if exc.code in LEFT_EFFECTIVE:
+                problem = exc.payload if isinstance(exc.payload, dict) else {}
+                since = problem.get("effective_since")
+                return Outcome(
+                    step,
+                    StepState.SUCCEEDED,
+                    reason=f"left effective: {exc.message}",
+                    external_status="effective",
+                    effective_since=(
+                        datetime.fromisoformat(since) if isinstance(since, str) else utcnow()
+                    ),
+                )
+            if exc.code in NOTHING_TO_WITHDRAW:
+                return Outcome(
+                    step,
+                    StepState.SUCCEEDED,
+                    reason=f"nothing withdrawn: {exc.message}",
+                    external_status="absent",
+                )
+            raise
+        return Outcome(
+            step, StepState.SUCCEEDED, external_id=notice_id, external_status="withdrawn"
+        )
 
     async def _flush_loop(self) -> None:
         while self._outcomes:
@@ -459,7 +509,7 @@ class SyncEngine:
     def _record(connection: sa.Connection, batch: list[Outcome]) -> None:
         now = utcnow()
         successes = [
-            store.Success(o.step, o.external_id, o.external_status, o.reason)
+            store.Success(o.step, o.external_id, o.external_status, o.reason, o.effective_since)
             for o in batch
             if o.to is StepState.SUCCEEDED
         ]
@@ -516,10 +566,10 @@ class SyncEngine:
                         connection, step, now=now, confirmed_at=answer.activated_at or now
                     )
                     settled += 1
-                elif answer.status == "rejected":
+                elif answer.status in ("rejected", "withdrawn"):
                     error = BusinessError(
-                        "PRODUCTION_VERSION_REJECTED",
-                        answer.reason or f"ERP rejected production version {answer.id}",
+                        f"PRODUCTION_VERSION_{answer.status.upper()}",
+                        answer.reason or f"ERP {answer.status} production version {answer.id}",
                     )
                     store.reject_confirmation(connection, step, error, now=now)
                     settled += 1

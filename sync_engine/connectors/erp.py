@@ -1,4 +1,5 @@
-"""ERP: item revisions, effective-dated BOMs, routings and production versions."""
+"""ERP: item revisions, effective-dated BOMs, routings and production versions, and the
+withdrawal of those not yet effective."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from contracts.api import (
     PlantRevisions,
     ProductionVersionRequest,
     ProductionVersionStatus,
+    ProductionVersionWithdrawn,
     RoutingCreated,
     RoutingRequest,
+    RoutingWithdrawn,
 )
 from contracts.steps import System
 from sync_engine.connectors.base import Connector
@@ -54,6 +57,20 @@ class ErpConnector(Connector):
         """Withdraw a BOM version ERP has not made effective."""
         body = await self.call("DELETE", f"/plants/{plant}/boms/{bom_id}", key=key, ok=(200,))
         self.parse(BomWithdrawn, body)
+
+    async def withdraw_routing(self, plant: str, routing_id: str, key: str) -> None:
+        """Withdraw a routing no active production version uses."""
+        body = await self.call(
+            "DELETE", f"/plants/{plant}/routings/{routing_id}", key=key, ok=(200,)
+        )
+        self.parse(RoutingWithdrawn, body)
+
+    async def withdraw_production_version(self, plant: str, pv_id: str, key: str) -> None:
+        """Withdraw a production version still pending."""
+        body = await self.call(
+            "DELETE", f"/plants/{plant}/production-versions/{pv_id}", key=key, ok=(200,)
+        )
+        self.parse(ProductionVersionWithdrawn, body)
 
     async def create_routing(self, plant: str, routing: Mapping[str, Any], key: str) -> str:
         """Create a routing; an inactive work center is a business rejection."""

@@ -1,6 +1,15 @@
 """Changes made on someone's behalf: an operator's retry or skip, and cancelling an ECO
-(by an operator, or because PLM cancelled or superseded it) with the withdrawals that
-compensate for what ERP has scheduled but not yet made effective.
+(by an operator, or because PLM cancelled or superseded it) with the compensation that
+takes back, per target, what it applied and is not yet effective.
+
+Compensation (``contracts.steps.WITHDRAWAL_OF``): a BOM version ERP scheduled, a routing
+and a production version of a plant whose version is not confirmed active, and a notice
+to a supplier (who is told the change was withdrawn). What the engine knows is effective
+(a BOM version effective when written, a confirmed production version and the routing it
+uses, a routing MES runs) is left in place for a new ECO to revert; so is whatever ERP
+refuses to withdraw because it became effective meanwhile (the withdrawal step then
+records ``effective_since``). A step whose call was under way when the ECO stopped is
+compensated when its result arrives (:func:`schedule_compensation`).
 """
 
 from __future__ import annotations
@@ -11,8 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from contracts import events as ev
-from contracts.plan import idempotency_key, withdrawal_step
-from contracts.steps import StepKind, StepState
+from contracts.plan import PlannedStep, compensation_step, idempotency_key
+from contracts.steps import COMPENSATION_KINDS, WITHDRAWAL_OF, StepKind, StepState
 from sync_engine.states import CANCELLABLE, EcoProgress, eco_allowed
 from sync_engine.store.ecos import eco_progress, insert_steps, maybe_production_ready, move_eco
 from sync_engine.store.steps import StepRecord, find_steps, get_step, transition
@@ -77,26 +86,31 @@ def cancel_eco(
     superseded_by: str | None = None,
     plm_status: str | None = None,
 ) -> tuple[list[str], int] | None:
-    """Stop an ECO: cancel its open steps and withdraw the BOM versions ERP has not made
-    effective. Returns (cancelled step ids, withdrawals scheduled), or ``None`` if the ECO
-    is unknown or may not be cancelled (already cancelled, or rejected). Running steps are
-    stopped when their call returns.
+    """Stop an ECO: cancel its open steps and plan the withdrawal of what it applied and
+    is not yet effective. Returns (cancelled step ids, withdrawals scheduled), or ``None``
+    if the ECO is unknown or may not be cancelled (already cancelled, or rejected).
+    Running steps are stopped (or compensated) when their call returns.
     """
     state = eco_progress(connection, number, lock=True)
     if state is None or not eco_allowed(state, EcoProgress.CANCELLED):
         return None
+    steps = find_steps(connection, eco=number, lock=True)
+    confirmed = _confirmed(steps)
     cancelled = []
-    withdrawals = 0
-    for step in find_steps(connection, eco=number, lock=True):
-        if step.state in CANCELLABLE and step.kind is not StepKind.ERP_BOM_WITHDRAWAL:
+    applied: list[StepRecord] = []
+    left_effective = 0
+    for step in steps:
+        if step.kind in COMPENSATION_KINDS:
+            continue
+        if step.state in CANCELLABLE:
             transition(connection, step, StepState.CANCELLED, now=now, actor=actor, reason=reason)
             cancelled.append(step.step_id)
-        elif (
-            step.kind is StepKind.ERP_BOM
-            and step.state is StepState.SUCCEEDED
-            and step.external_status == "scheduled"
-        ):
-            withdrawals += schedule_withdrawal(connection, step, now)
+        elif step.state is StepState.SUCCEEDED:
+            if known_effective(step, confirmed):
+                left_effective += 1
+            elif step.kind in WITHDRAWAL_OF and step.external_id:
+                applied.append(step)
+    withdrawals = _schedule(connection, _compensations(applied), steps, now)
     values: dict[str, Any] = {"cancelled_at": now}
     if plm_status is not None:
         values["plm_status"] = plm_status
@@ -108,10 +122,79 @@ def cancel_eco(
         actor=actor,
         cancelled_steps=len(cancelled),
         withdrawals=withdrawals,
+        left_effective=left_effective,
     )
     # The row is locked since it was read, so the ECO is still in ``state``.
     move_eco(connection, number, state, EcoProgress.CANCELLED, event, now=now, **values)
     return cancelled, withdrawals
+
+
+def known_effective(step: StepRecord, confirmed: set[tuple[str | None, str | None]]) -> bool:
+    """Whether a succeeded step's write is effective by what the engine itself recorded:
+    a BOM version ERP answered effective, a routing or production version of a plant
+    whose production version ERP confirmed active, a routing MES released (MES runs it)."""
+    match step.kind:
+        case StepKind.ERP_BOM:
+            return step.external_status == "effective"
+        case StepKind.ERP_ROUTING | StepKind.ERP_PRODUCTION_VERSION:
+            return (step.plant, step.item) in confirmed
+        case StepKind.MES_ROUTING:
+            return True
+        case _:
+            return False
+
+
+def _confirmed(steps: list[StepRecord]) -> set[tuple[str | None, str | None]]:
+    return {
+        (s.plant, s.item)
+        for s in steps
+        if s.kind is StepKind.ERP_CONFIRMATION and s.state is StepState.SUCCEEDED
+    }
+
+
+def _compensations(applied: list[StepRecord]) -> list[PlannedStep]:
+    """The withdrawals of ``applied`` writes; a routing's waits for its plant's production
+    version to be withdrawn first, so ERP never keeps a version whose routing is gone."""
+    versions = {(s.plant, s.item): s for s in applied if s.kind is StepKind.ERP_PRODUCTION_VERSION}
+    planned = {
+        s.step_id: compensation_step(
+            s.eco,
+            s.kind,
+            plant=s.plant,
+            item=s.item,
+            revision=s.revision,
+            supplier=s.supplier,
+            external_id=s.external_id or "",
+        )
+        for s in applied
+    }
+    for step in applied:
+        version = versions.get((step.plant, step.item))
+        if step.kind is StepKind.ERP_ROUTING and version is not None:
+            planned[step.step_id] = planned[step.step_id].model_copy(
+                update={"depends_on": (planned[version.step_id].step_id,)}
+            )
+    return list(planned.values())
+
+
+def _schedule(
+    connection: sa.Connection,
+    planned: list[PlannedStep],
+    known: list[StepRecord],
+    now: datetime,
+) -> int:
+    """Store the planned withdrawals not stored yet; return how many were new."""
+    stored = {s.step_id for s in known}
+    fresh = [p for p in planned if p.step_id not in stored]
+    fresh = [p for p in fresh if get_step(connection, p.step_id) is None]
+    if not fresh:
+        return 0
+    approved_at = known[0].eco_approved_at
+    ready = [p for p in fresh if not p.depends_on]
+    waiting = [p for p in fresh if p.depends_on]
+    insert_steps(connection, ready, approved_at, StepState.PENDING, now)
+    insert_steps(connection, waiting, approved_at, StepState.WAITING, now)
+    return len(fresh)
 
 
 def record_plm_cancellation(
@@ -139,13 +222,11 @@ def record_plm_cancellation(
     )
 
 
-def schedule_withdrawal(connection: sa.Connection, bom: StepRecord, now: datetime) -> int:
-    """Plan the withdrawal of a cancelled ECO's BOM version that ERP scheduled but has not
-    made effective; return 1, or 0 if it is planned already."""
-    planned = withdrawal_step(
-        bom.eco, bom.plant or "", bom.item or "", bom.revision or "A", bom.external_id or ""
-    )
-    if get_step(connection, planned.step_id) is not None:
+def schedule_compensation(connection: sa.Connection, step: StepRecord, now: datetime) -> int:
+    """A cancelled ECO's step whose call was under way succeeded: plan the withdrawal of
+    its write unless it is known effective; return 1, or 0 if nothing was planned."""
+    if step.kind not in WITHDRAWAL_OF or not step.external_id:
         return 0
-    insert_steps(connection, [planned], bom.eco_approved_at, StepState.PENDING, now)
-    return 1
+    if known_effective(step, set()):
+        return 0
+    return _schedule(connection, _compensations([step]), [step], now)

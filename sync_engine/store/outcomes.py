@@ -11,7 +11,14 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from contracts import events as ev
-from contracts.steps import ErrorCategory, StepKind, StepState, System
+from contracts.steps import (
+    COMPENSATION_KINDS,
+    WITHDRAWAL_OF,
+    ErrorCategory,
+    StepKind,
+    StepState,
+    System,
+)
 from sync_engine import tables as t
 from sync_engine.errors import CallError, StaleStep
 from sync_engine.store.ecos import (
@@ -19,7 +26,7 @@ from sync_engine.store.ecos import (
     eco_cancelled,
     production_ready_many,
 )
-from sync_engine.store.interventions import schedule_withdrawal
+from sync_engine.store.interventions import schedule_compensation
 from sync_engine.store.outbox import emit
 from sync_engine.store.plants import record_plant_revision
 from sync_engine.store.steps import Move, StepRecord, apply_moves, step_error, transition
@@ -33,6 +40,7 @@ class Success:
     external_id: str | None = None
     external_status: str | None = None
     reason: str | None = None
+    effective_since: datetime | None = None  # a withdrawal found the change effective
 
 
 def succeed_many(
@@ -50,6 +58,7 @@ def succeed_many(
                 "lease_until": None,
             },
             reason=s.reason,
+            event_fields={"effective_since": s.effective_since} if s.effective_since else None,
         )
         for s in successes
     ]
@@ -77,7 +86,7 @@ def succeed_many(
             .values(production_version=sa.bindparam("b_pv")),
             versions,
         )
-    cancelled = cancelled_among(connection, {r.eco for _, r in done if r.kind is StepKind.ERP_BOM})
+    cancelled = cancelled_among(connection, {r.eco for _, r in done if r.kind in WITHDRAWAL_OF})
     for success, step in done:
         if step.kind is StepKind.MES_ROUTING:
             record_plant_revision(connection, step, System.MES, now)
@@ -93,12 +102,9 @@ def succeed_many(
                 ),
                 now=now,
             )
-        elif (
-            step.kind is StepKind.ERP_BOM
-            and success.external_status == "scheduled"
-            and step.eco in cancelled
-        ):
-            schedule_withdrawal(connection, step, now)
+        if step.eco in cancelled:
+            # The call was under way when its ECO stopped: take back what it wrote.
+            schedule_compensation(connection, step, now)
     production_ready_many(connection, {r.eco for _, r in done}, now)
     return results
 
@@ -134,7 +140,7 @@ def fail(
     """
     info = step_error(step.kind, error)
     release = {"lease_holder": None, "lease_until": None}
-    if step.kind is not StepKind.ERP_BOM_WITHDRAWAL and eco_cancelled(connection, step.eco):
+    if step.kind not in COMPENSATION_KINDS and eco_cancelled(connection, step.eco):
         return transition(
             connection,
             step,

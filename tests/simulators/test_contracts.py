@@ -22,12 +22,21 @@ ANSWERS = [
     ("erp", "post", "/plants/{plant}/boms", "201", api.BomCreated),
     ("erp", "delete", "/plants/{plant}/boms/{bom_id}", "200", api.BomWithdrawn),
     ("erp", "post", "/plants/{plant}/routings", "201", api.RoutingCreated),
+    ("erp", "delete", "/plants/{plant}/routings/{routing_id}", "200", api.RoutingWithdrawn),
+    (
+        "erp",
+        "delete",
+        "/plants/{plant}/production-versions/{pv_id}",
+        "200",
+        api.ProductionVersionWithdrawn,
+    ),
     ("erp", "post", "/plants/{plant}/production-versions", "202", api.ProductionVersionStatus),
     ("erp", "get", "/production-versions/{pv_id}", "200", api.ProductionVersionStatus),
     ("erp", "get", "/plants/{plant}/revisions", "200", api.PlantRevisions),
     ("mes", "post", "/plants/{plant}/routings", "201", api.MesRoutingReleased),
     ("mes", "get", "/plants/{plant}/revisions", "200", api.PlantRevisions),
     ("procurement", "post", "/notices", "201", api.Notice),
+    ("procurement", "post", "/notices/{notice_id}/withdrawal", "201", api.Notice),
     ("procurement", "get", "/notices", "200", api.NoticeList),
     ("procurement", "get", "/notices/{notice_id}", "200", api.Notice),
 ]
@@ -38,6 +47,7 @@ REQUESTS = [
     ("erp", "post", "/plants/{plant}/production-versions", api.ProductionVersionRequest),
     ("mes", "post", "/plants/{plant}/routings", api.MesRoutingRequest),
     ("procurement", "post", "/notices", api.NoticeRequest),
+    ("procurement", "post", "/notices/{notice_id}/withdrawal", api.NoticeWithdrawalRequest),
 ]
 
 

@@ -133,7 +133,7 @@ def test_cancelling_an_eco_stops_its_steps_and_is_audited(engine: sa.Engine) -> 
         commands.cancel_eco(engine, ECO, actor="ana", reason="")
     result = commands.cancel_eco(engine, ECO, actor="ana", reason="wrong bracket", role="planner")
     assert result.outcome == "cancelled" and result.affected == 11
-    assert result.message == f"Cancelled {ECO}: 11 steps stopped, 0 BOM withdrawals scheduled."
+    assert result.message == f"Cancelled {ECO}: 11 steps stopped, 0 withdrawals scheduled."
     assert set(states(engine, ECO).values()) == {StepState.CANCELLED}
     again = commands.cancel_eco(engine, ECO, actor="ana", reason="again")
     assert again.outcome == "not_allowed"

@@ -24,7 +24,7 @@ from collector.app import create_app, create_engine_for_collector
 from collector.auth import ProducerGrant, Tokens
 from collector.store import EventStore
 from collector.tables import events
-from contracts.steps import StepKind, StepState, System
+from contracts.steps import COMPENSATION_KINDS, StepKind, StepState, System
 from simulators.testing import free_port, running_simulators
 from sync_engine import commands, store
 from sync_engine.errors import EngineAlreadyRunning
@@ -277,7 +277,9 @@ def test_cancelling_an_eco_withdraws_the_bom_versions_it_wrote(
     assert states[StepKind.ERP_BOM_WITHDRAWAL] is StepState.SUCCEEDED
     cancelled = [e for e in db.events() if e["type"] == "io.threadline.eco.cancelled.v1"]
     assert [e["data"]["cause"] for e in cancelled] == ["plm_cancelled"]
-    assert cancelled[0]["data"]["withdrawals"] == len(boms)
+    # BOM versions, and the routings and production versions ERP had not made effective.
+    withdrawal_steps = [s for s in db.steps(eco=number) if s.kind in COMPENSATION_KINDS]
+    assert cancelled[0]["data"]["withdrawals"] == len(withdrawal_steps) > len(boms)
     assert_exactly_once(sims, db)
 
 
