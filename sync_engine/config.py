@@ -45,6 +45,7 @@ class EngineConfig(BaseModel):
 
     http_timeout: float = 10.0
     bulkheads: dict[System, int] = Field(default_factory=lambda: dict(DEFAULT_BULKHEADS))
+    heartbeat_interval: float = 5.0
     retry: dict[System, RetryPolicy] = Field(default_factory=lambda: dict(DEFAULT_POLICIES))
     claim_batch: int = 200
     relay_batch: int = 500
@@ -76,6 +77,7 @@ class EngineConfig(BaseModel):
             "bulkheads": bulkheads,
             "retry": policies(settings.engine_retry_policies),
             "claim_batch": settings.engine_claim_batch,
+            "heartbeat_interval": settings.engine_heartbeat_interval,
             "relay_batch": settings.engine_relay_batch,
             "relay_max_backoff": settings.engine_relay_max_backoff,
             "metrics_port": settings.engine_metrics_port,

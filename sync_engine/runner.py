@@ -9,7 +9,8 @@
   records them active (or rejected) and emits ``confirmation_overdue`` past the SLA;
 - ``relay``: the outbox relay, under the ``sync_engine.relay`` lease so events leave in
   order from one place;
-- ``reconcile`` under its own lease; ``reap``: hands back steps whose lease expired.
+- ``reconcile`` under its own lease; ``reap``: hands back steps whose lease expired;
+- ``heartbeat``: records that this engine is alive (the console warns when none is).
 
 Database work runs in a small thread pool (one thread on SQLite) so the event loop keeps
 many calls in flight. On SQLite one engine process runs: a second one finds the
@@ -210,6 +211,7 @@ class SyncEngine:
         if self._flight.tasks:
             await asyncio.wait(set(self._flight.tasks), timeout=timeout)
         await self._flush_now()
+        await self.run_db(store.stop_beating, self.holder)
         names = [PLM_LEASE, RELAY_LEASE, RECONCILE_LEASE]
         if self.capabilities.single_writer:
             names.append(SQLITE_LEASE)
@@ -607,6 +609,10 @@ class SyncEngine:
             log.warning("reconciliation skipped: PLM could not be read: %s", exc)
             return 0
         return done.emitted
+
+    async def heartbeat(self) -> None:
+        """Record that this engine is alive (see :mod:`sync_engine.health`)."""
+        await self.run_db(store.beat, self.holder, now=utcnow())
 
     async def reap(self) -> int:
         """Hand back expired leases, keep this engine's own leases, refresh gauges."""

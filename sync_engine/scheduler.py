@@ -1,9 +1,10 @@
 """Running an engine: APScheduler 3 ``AsyncIOScheduler`` interval jobs and a clean stop.
 
 Jobs: poll PLM (leader only), dispatch, poll confirmations, relay the outbox, reconcile
-(once at start, then every ``reconcile_interval``), reap expired leases. Each job runs one
-instance at a time and missed runs coalesce. When recorded results make more steps due,
-the dispatch job is brought forward instead of waiting for its next interval.
+(once at start, then every ``reconcile_interval``), reap expired leases, record the
+engine's heartbeat. Each job runs one instance at a time and missed runs coalesce. When
+recorded results make more steps due, the dispatch job is brought forward instead of
+waiting for its next interval.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ def build_scheduler(engine: SyncEngine, runs: _Runs | None = None) -> AsyncIOSch
         ("relay", engine.relay, config.relay_interval),
         ("reconcile", engine.reconcile, config.reconcile_interval),
         ("reap", engine.reap, config.reap_interval),
+        ("heartbeat", engine.heartbeat, config.heartbeat_interval),
     ]
     for name, job, interval in jobs:
         scheduler.add_job(

@@ -14,6 +14,8 @@
   it reported, so each drift is reported once and its resolution is noticed.
 - ``sync_cursors``: small named positions (the PLM poll's ``updated_since``).
 """
+- ``sync_heartbeats``: one row per running engine process, touched every few seconds, so
+  the console can tell when no engine is alive.
 
 from __future__ import annotations
 
@@ -102,6 +104,13 @@ outbox = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("delivered_at", UTCDateTime(), nullable=True),
 )
+    # The relay's and the console's "oldest undelivered" read only the rows still waiting.
+    sa.Index(
+        "ix_sync_outbox_undelivered",
+        "id",
+        postgresql_where=sa.text("delivered_at IS NULL"),
+        sqlite_where=sa.text("delivered_at IS NULL"),
+    ),
 
 dead_letters = sa.Table(
     "sync_dead_letters",
@@ -155,4 +164,12 @@ cursors = sa.Table(
     sa.Column("name", sa.String(100), primary_key=True),
     sa.Column("value", sa.String(400), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+heartbeats = sa.Table(
+    "sync_heartbeats",
+    metadata,
+    sa.Column("holder", sa.String(200), primary_key=True),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("seen_at", UTCDateTime(), nullable=False),
 )

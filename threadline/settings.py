@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     )
     engine_bulkheads: dict[str, int] = Field(
         default_factory=lambda: {"plm": 4, "erp": 16, "mes": 8, "procurement": 8},
+    engine_heartbeat_interval: float = Field(
+        default=5.0, description="How often each engine records that it is alive, seconds."
+    )
         description='Calls in flight at once per system, as JSON: {"erp": 64}.',
     )
     engine_claim_batch: int = Field(
@@ -134,6 +137,14 @@ class Settings(BaseSettings):
 
 
 @lru_cache(maxsize=1)
+    console_outbox_stale_after: float = Field(
+        default=30.0,
+        description="Pages warn when the oldest undelivered engine event is older, seconds.",
+    )
+    console_heartbeat_timeout: float = Field(
+        default=60.0,
+        description="Pages warn when no engine has recorded a heartbeat for this long, seconds.",
+    )
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment once."""
     return Settings()

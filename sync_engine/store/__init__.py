@@ -23,8 +23,8 @@ delivery), ``steps`` (the record, the one transition writer, queries), ``ecos`` 
 lifecycle, :func:`move_eco`), ``claims``, ``plants`` (plant revisions, cursors),
 ``interventions`` (operator actions, cancellation, withdrawals), ``outcomes`` and
 ``confirmations``; ``drift`` (what reconciliation reads and remembers, after
-``plants``). The public names are re-exported here, so callers write
-``store.claim_due(...)``.
+``plants``); ``heartbeats`` (which engine processes are alive) stands alone. The
+public names are re-exported here, so callers write ``store.claim_due(...)``.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ from sync_engine.store.ecos import (
     record_eco,
     record_rejected,
 )
+from sync_engine.store.heartbeats import Heartbeat, beat, heartbeats, stop_beating
 from sync_engine.store.interventions import cancel_eco, record_plm_cancellation, requeue, skip
 from sync_engine.store.outbox import (
     OUTBOX_BUFFER,
@@ -121,6 +122,7 @@ __all__ = [
     "EcoScope",
     "Move",
     "StepRecord",
+    "Heartbeat",
     "Success",
     "apply_moves",
     "await_confirmation",
@@ -128,6 +130,7 @@ __all__ = [
     "awaiting_confirmations",
     "cancel_eco",
     "claim_due",
+    "beat",
     "confirm",
     "count_by_state",
     "defer_polls",
@@ -145,6 +148,7 @@ __all__ = [
     "items_at",
     "last_reconciled",
     "lock_outbox",
+    "heartbeats",
     "mark_delivered",
     "mark_overdue",
     "mark_reconciled",
@@ -177,6 +181,7 @@ __all__ = [
     "succeed_many",
     "superseded",
     "threadline_ecos",
+    "stop_beating",
     "transition",
     "undelivered",
     "waiting_behind",
