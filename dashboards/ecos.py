@@ -262,3 +262,49 @@ def eco_operator_actions(engine: sa.Engine, eco: str) -> pd.DataFrame:
             .limit(200)
         )
         return frame(result, list(result.keys()))
+
+
+# The states in which an earlier ECO's step no longer holds a later ECO's step of its target.
+_SETTLED = frozenset({StepState.SUCCEEDED, StepState.SKIPPED, StepState.CANCELLED})
+
+
+def waiting_behind(engine: sa.Engine, eco: str) -> dict[str, str]:
+    """The ECO's waiting steps held by the approval order, each with the ECO it waits
+    behind: the earliest-approved other ECO whose step of the same kind on the same item
+    (at the same plant) has not succeeded, been skipped or been cancelled (a failed or
+    blocked one included), as the engine's ordering rule holds it.
+    """
+    step, prior = step_status, step_status.alias("prior")
+    mine, theirs = eco_status.alias("mine"), eco_status.alias("theirs")
+    same_target = sa.and_(
+        prior.c.item == step.c.item,
+        prior.c.kind == step.c.kind,
+        prior.c.eco != step.c.eco,
+        sa.or_(
+            prior.c.plant == step.c.plant,
+            sa.and_(prior.c.plant.is_(None), step.c.plant.is_(None)),
+        ),
+    )
+    earlier = sa.or_(
+        theirs.c.approved_at < mine.c.approved_at,
+        sa.and_(theirs.c.approved_at == mine.c.approved_at, theirs.c.eco < mine.c.eco),
+    )
+    query = (
+        sa.select(step.c.step_id, prior.c.eco)
+        .select_from(
+            step.join(mine, mine.c.eco == step.c.eco)
+            .join(prior, same_target)
+            .join(theirs, theirs.c.eco == prior.c.eco)
+        )
+        .where(step.c.eco == eco, step.c.state == StepState.WAITING)
+        # Open steps are few: the state index finds them.
+        .where(prior.c.state.in_(sorted(set(StepState) - _SETTLED)))
+        .where(earlier)
+        .order_by(step.c.step_id, theirs.c.approved_at, theirs.c.eco)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    behind: dict[str, str] = {}
+    for row in rows:
+        behind.setdefault(str(row.step_id), str(row.eco))
+    return behind
