@@ -98,6 +98,33 @@ def cancel(eco: str, reason_key: str) -> None:
     st.session_state[reason_key] = ""
 
 
+def resync_drift(pair: str | None, reason_key: str) -> None:
+    """Re-sync the drift of ``pair`` (``plant/item``) with the reason typed in the widget
+    ``reason_key`` (required)."""
+    reason = str(st.session_state.get(reason_key) or "").strip()
+    if not pair:
+        _flash("not_found", "Choose the drift to re-sync.")
+        return
+    if not reason:
+        _flash("not_allowed", "Say why the drift is re-synced: a reason is required.")
+        return
+    plant, item = pair.split("/", 1)
+    _run(
+        lambda engine, actor, role: commands.resync_drift(
+            engine, plant, item, actor=actor, role=role, reason=reason
+        )
+    )
+    st.session_state[reason_key] = ""
+
+
+def reconcile_now() -> None:
+    """Reconcile every plant with PLM, ERP and MES now."""
+    settings = state.settings()
+    _run(
+        lambda engine, actor, role: commands.reconcile_now(engine, settings, actor=actor, role=role)
+    )
+
+
 def show_flash() -> None:
     """Show, once, the message of the last action."""
     flash = st.session_state.pop(FLASH_KEY, None)

@@ -70,6 +70,14 @@ ROUTES: tuple[Route, ...] = (
         "exceptions",
         Permission.OPERATIONS,
     ),
+    Route(
+        "Operations",
+        "drift.py",
+        "Drift",
+        ":material/compare_arrows:",
+        "drift",
+        Permission.OPERATIONS,
+    ),
     Route("Investigate", "eco.py", "ECO", ":material/search:", "eco", Permission.INVESTIGATE),
     Route(
         "Reports",

@@ -29,6 +29,7 @@ from sync_engine.errors import CallError
 from sync_engine.errors import InvalidCommand as InvalidCommand  # raised here, caught by callers
 from sync_engine.reconcile import reconcile_once
 from sync_engine.states import QUEUED, RETRYABLE
+from threadline.settings import Settings
 
 SKIPPABLE = frozenset(
     {StepState.WAITING, StepState.PENDING, StepState.RETRYING, StepState.FAILED, StepState.BLOCKED}
@@ -340,16 +341,17 @@ def resync_drift(
 
 def reconcile_now(
     engine: sa.Engine,
-    config: EngineConfig,
+    settings: Settings,
     *,
     actor: str,
     role: str | None = None,
     plants: Sequence[str] | None = None,
 ) -> CommandResult:
-    """Reconcile now (every plant, or ``plants``) with PLM, ERP and MES; audited."""
+    """Reconcile now (every plant, or ``plants``) with PLM, ERP and MES as ``settings``
+    name them; audited."""
     _require_actor(actor)
     try:
-        done = reconcile_once(engine, config, plants=plants)
+        done = reconcile_once(engine, EngineConfig.from_settings(settings), plants=plants)
     except CallError as exc:
         result = CommandResult("not_allowed", f"PLM could not be read: {exc}", 0, ())
     else:
