@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from collector.rows import Row, Working, new_plant_row
+from contracts.model import revision_key
 from contracts.readmodel import EcoState, PlantState
 from contracts.steps import DONE_STATES, StepKind, StepState
 
@@ -47,10 +48,7 @@ def derive(work: Working, ecos: Iterable[str], sla: ConfirmationSla) -> None:
     for (eco, _plant), plant_row in work.plants.items():
         plants_by_eco.setdefault(eco, []).append(plant_row)
     for revision in work.revisions.values():
-        revision["behind"] = (
-            revision["target_revision"] is not None
-            and revision["current_revision"] != revision["target_revision"]
-        )
+        revision["behind"] = _maybe_behind(revision)
     for eco in ecos:
         row = work.ecos[eco]
         steps = steps_by_eco.get(eco, [])
@@ -70,6 +68,17 @@ def derive(work: Working, ecos: Iterable[str], sla: ConfirmationSla) -> None:
         for plant_row in plants:
             _derive_plant(plant_row, plant_steps.get(plant_row["plant"], []), complete)
         _derive_eco(row, steps, plants)
+
+
+def _maybe_behind(row: Row) -> bool:
+    """ERP or MES runs an older revision than some ECO targets for the pair (a superset of
+    the pairs behind on any day: which ECOs count depends on the day and their state)."""
+    targets = row["targets"] or {}
+    if row["current_revision"] is None or not targets:
+        return False
+    newest = max(revision_key(revision) for revision, _ in targets.values())
+    running = [r for r in (row["current_revision"], row["mes_revision"]) if r is not None]
+    return any(revision_key(r) < newest for r in running)
 
 
 def _derive_step(step: Row, sla: ConfirmationSla) -> None:

@@ -219,6 +219,10 @@ class Projector:
             family = families[index] if len(families) == len(items) else None
             for plant in data["plants"]:
                 rev = work.revisions.setdefault((plant, item), new_revision_row(plant, item))
+                # A union keyed by ECO: the same ECO always names the same target.
+                targets = dict(rev["targets"] or {})
+                targets[eco] = [revision, data["effectivity"]]
+                rev["targets"] = targets
                 if _later(key, rev["target_key"]):
                     rev.update(
                         target_key=key,
@@ -366,7 +370,8 @@ class Projector:
 
     def _revision_changed(self, work: Working, event: StoredEvent) -> None:
         data = event.data
-        self._current(work, event, data["plant"], data["item"], data["new_revision"], "current")
+        part = "mes" if data.get("system") == "mes" else "current"
+        self._current(work, event, data["plant"], data["item"], data["new_revision"], part)
 
     def _revision_observed(self, work: Working, event: StoredEvent) -> None:
         data = event.data
@@ -383,6 +388,7 @@ class Projector:
         if _later(key, row[f"{part}_key"]):
             row[f"{part}_key"] = key
             row[column] = revision
+            row["erp_confirmed_at" if part == "current" else "mes_confirmed_at"] = event.time
         row["updated_at"] = _max(row["updated_at"], event.time)
 
     def _drift_detected(self, work: Working, event: StoredEvent) -> None:

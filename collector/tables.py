@@ -179,16 +179,24 @@ plant_revisions = sa.Table(
     metadata,
     sa.Column("plant", sa.String(100), primary_key=True),
     sa.Column("item", sa.String(100), primary_key=True),
-    # The revision the plant builds (ERP), from revision-changed and observed events.
+    # The revision ERP uses at the plant, from revision-changed and observed events; set
+    # only for pairs the plant uses (ERP reported it), which are the pairs the console counts.
     sa.Column("current_revision", sa.String(40)),
-    # The revision MES last reported in reconciliation.
+    # The revision MES runs, from revision-changed (system mes) and observed events.
     sa.Column("mes_revision", sa.String(40)),
+    # When the event that set each of them happened (ERP / MES last confirmed it).
+    sa.Column("erp_confirmed_at", UTCDateTime()),
+    sa.Column("mes_confirmed_at", UTCDateTime()),
     # The revision the newest ECO touching this item at this plant moves it to.
     sa.Column("target_revision", sa.String(40)),
     sa.Column("target_eco", sa.String(100)),
     sa.Column("target_effective", sa.Date()),
+    # Every ECO received for the pair: {eco: [revision, effectivity ISO date]}; the
+    # dashboards pick the newest approved and effective by a given day.
+    sa.Column("targets", JSONDoc),
     sa.Column("product_family", sa.String(100)),
-    # current_revision differs from target_revision: the plant builds a prior revision.
+    # ERP or MES runs an older revision than some ECO's target: a superset of the pairs
+    # behind on any day (the dashboards narrow it to ECOs still approved and effective).
     sa.Column("behind", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("updated_at", UTCDateTime()),
     sa.Column("current_key", sa.String(ORDER_KEY_LENGTH)),
@@ -197,7 +205,7 @@ plant_revisions = sa.Table(
     sa.Index("ix_plant_revisions_behind", "behind", "plant"),
     sa.Index("ix_plant_revisions_target_eco", "target_eco"),
 )
-"""One row per (plant, item): the revision built now against the revision targeted."""
+"""One row per (plant, item) an event named: what ERP and MES run against what ECOs target."""
 
 supplier_notices = sa.Table(
     "supplier_notices",

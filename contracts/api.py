@@ -13,7 +13,7 @@ in UTC with a ``Z``.
   ``BomCreated``, ``BomWithdrawn``, ``RoutingRequest`` -> ``RoutingCreated``,
   ``RoutingWithdrawn``, ``ProductionVersionRequest`` -> ``ProductionVersionStatus``
   (202, then polled), ``ProductionVersionWithdrawn``,
-  ``PlantRevisions``, ``WorkCenterActivated``;
+  ``PlantRevisions``, ``PlantItems`` (the item master), ``WorkCenterActivated``;
 - MES: ``MesRoutingRequest`` -> ``MesRoutingReleased``, ``PlantRevisions``;
 - procurement: ``NoticeRequest`` -> ``Notice``, ``NoticeWithdrawalRequest`` -> ``Notice``,
   ``NoticeList``.
@@ -29,7 +29,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-from contracts.model import BomLines, Code, EcoNumber, Operations, Revision
+from contracts.model import BomLines, Code, EcoNumber, ItemKind, Operations, Revision
 
 
 def _in_utc(moment: datetime) -> datetime:
@@ -170,6 +170,25 @@ class PlantRevisions(Answer):
 
     plant: Code
     revisions: dict[str, str]
+
+
+class PlantItem(Answer):
+    """One item of a plant's item master and the revision ERP uses of it there."""
+
+    item: Code
+    kind: ItemKind
+    revision: Revision
+    source: Literal["made", "bom"] = Field(
+        description="made: the plant builds it (the active production version's revision); "
+        "bom: a purchased component its effective BOMs consume (their revision)"
+    )
+
+
+class PlantItems(Answer):
+    """ERP's item master at one plant: exactly the items the plant uses."""
+
+    plant: Code
+    items: list[PlantItem]
 
 
 class WorkCenterActivated(Answer):

@@ -244,12 +244,18 @@ class ConfirmationOverdue(EventData):
 
 
 class PlantRevisionChanged(PlantFact):
-    """A plant now builds an item at a new revision (the ECO's production version is active)."""
+    """A system now runs an item at a new revision at a plant, through an ECO's step.
+
+    ERP (the default): a built item's production version is active, or an effective BOM
+    consumes a component's new revision. MES: the new routing was released, or MES kept
+    its routing under the new production version (the ECO did not change it).
+    """
 
     old_revision: Revision | None = None
     new_revision: Revision
     eco: EcoNumber
     effective_from: date
+    system: Literal[System.ERP, System.MES] = System.ERP
 
 
 class PlantRevisionObserved(PlantFact):

@@ -20,7 +20,7 @@ from simulators.clock import Clock, system_clock
 from simulators.erp import Erp, create_erp_app
 from simulators.faults import FaultInjector, Faults
 from simulators.generator import EcoGenerator, GeneratorConfig
-from simulators.history import final_revisions
+from simulators.history import final_revisions, history_ecos
 from simulators.idempotency import IdempotencyStore
 from simulators.ledger import Ledger
 from simulators.mes import Mes, create_mes_app
@@ -81,12 +81,13 @@ class Simulators:
 
 def build_simulators(config: SimulatorConfig, *, clock: Clock = system_clock) -> Simulators:
     """The systems' state for ``config`` (no HTTP)."""
-    world = build_world(config.seed)
+    world = history_world = build_world(config.seed)
+    history_end = config.history_end or clock()
     if config.history_days:
         revisions = final_revisions(
             world,
             days=config.history_days,
-            end=config.history_end or clock(),
+            end=history_end,
             ecos_per_day=config.history_ecos_per_day,
             seed=config.seed,
         )
@@ -103,6 +104,16 @@ def build_simulators(config: SimulatorConfig, *, clock: Clock = system_clock) ->
         world, config=config.generator.model_copy(update={"rate_per_minute": config.eco_rate})
     )
     plm = Plm(world, generator, clock=clock, rate_per_minute=config.eco_rate)
+    if config.history_days:
+        plm.add_history(
+            history_ecos(
+                history_world,
+                days=config.history_days,
+                end=history_end,
+                ecos_per_day=config.history_ecos_per_day,
+                seed=config.seed,
+            )
+        )
     erp = Erp(world, plm, ledger, injector, clock=clock)
     return Simulators(
         world=world,

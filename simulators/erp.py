@@ -6,6 +6,13 @@ A production version is answered 202 ``pending`` and becomes ``active`` (or ``re
 with its due time, so the outcome depends on the clock alone. Once active, the plant's
 current revision of the item becomes the version's revision.
 
+What a plant uses is its item master (``GET /plants/{plant}/items``): the items it builds
+and the components its BOMs contain, and only those pairs have a plant revision
+(``GET /plants/{plant}/revisions``). A built item's revision is the one its active
+production version uses. A purchased component's is the one the plant's effective BOMs
+consume: a BOM consumes the newest released revision of each component when it is written,
+and it counts from its ``valid_from`` (the plant's date) until withdrawn.
+
 Like a real ERP it never takes a revision backwards: releasing a revision older than the
 item's newest released one, or writing a BOM, routing or production version for a revision
 older than the plant already has for the item (its current revision, or a newer one of the
@@ -28,7 +35,7 @@ import heapq
 import random
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -43,6 +50,8 @@ from contracts.api import (
     BomWithdrawn,
     ItemRevisionReleased,
     ItemRevisionRequest,
+    PlantItem,
+    PlantItems,
     PlantRevisions,
     ProductionVersionRequest,
     ProductionVersionState,
@@ -76,6 +85,8 @@ class BomRecord:
     revision: str
     valid_from: date
     withdrawn: bool = False
+    consumes: dict[str, str] = field(default_factory=dict)
+    """Component -> the revision this BOM consumes (the newest released when written)."""
 
 
 @dataclass(slots=True)
@@ -154,6 +165,21 @@ class Erp:
         self._withdrawn_routings: OrderedDict[str, tuple[str, str, str]] = OrderedDict()
         self._pending: list[tuple[datetime, str]] = []
         self._revisions = {p: dict(items) for p, items in world.plant_revisions.items()}
+        masters = {p: world.item_master(p) for p in world.plant_codes}
+        # What each plant builds; grows when a production version activates elsewhere.
+        self._made = {
+            p: {i for i in master if world.items[i].kind is not ItemKind.COMPONENT}
+            for p, master in masters.items()
+        }
+        # The components each plant's world BOMs consume, at the plant's revision of them.
+        self._consumed = {
+            p: {i: self._revisions[p].get(i) or world.current_revision(i) for i in master}
+            for p, master in masters.items()
+        }
+        for p, made in self._made.items():
+            for item in made:
+                self._consumed[p].pop(item, None)
+        self._activation_listeners: list[Callable[[ProductionVersion], None]] = []
         self._active = {(wc.plant, wc.code): wc.active for wc in world.work_centers}
         self._serial = 0
 
@@ -173,6 +199,7 @@ class Erp:
             if pv.outcome == "active":
                 old = self._revisions.setdefault(pv.plant, {}).get(pv.item)
                 self._revisions[pv.plant][pv.item] = pv.revision
+                self._made.setdefault(pv.plant, set()).add(pv.item)
                 self._ledger.append(
                     SYSTEM,
                     "production_version.activate",
@@ -184,6 +211,17 @@ class Erp:
                     production_version=pv.id,
                     previous_revision=old,
                 )
+                for listener in self._activation_listeners:
+                    listener(pv)
+
+    def on_activation(self, listener: Callable[[ProductionVersion], None]) -> None:
+        """Call ``listener`` with every production version as it becomes active (MES
+        keeps running its routing under a new version whose ECO did not change it)."""
+        self._activation_listeners.append(listener)
+
+    def routing_required(self, plant: str, item: str, revision: str) -> bool:
+        """Whether an ECO changes the routing of this item revision at this plant."""
+        return self._plm.routing_required(plant, item, revision)
 
     def _plant(self, plant: str) -> None:
         if self.world.plant(plant) is None:
@@ -285,7 +323,17 @@ class Erp:
         self._in_order("bom", plant, body.assembly, body.revision)
         self._written("bom", plant, body.assembly, body.revision)
         bom = BomRecord(
-            self._next_id(f"BOM-{plant}"), plant, body.assembly, body.revision, body.valid_from
+            self._next_id(f"BOM-{plant}"),
+            plant,
+            body.assembly,
+            body.revision,
+            body.valid_from,
+            consumes={
+                line.component: self._newest_release.get(line.component)
+                or self.world.current_revision(line.component)
+                for line in body.lines
+                if self.world.items[line.component].kind is ItemKind.COMPONENT
+            },
         )
         self._boms[bom.bom_id] = bom
         _bounded(self._boms, self._cap)
@@ -534,11 +582,46 @@ class Erp:
         self.settle()
         return self._pvs.get(pv_id)
 
+    def _master(self, plant: str) -> dict[str, tuple[str, Literal["made", "bom"]]]:
+        """The plant's item master: item -> (the revision ERP uses there, why it is used)."""
+        self.settle()
+        where = self.world.plant(plant)
+        assert where is not None
+        today = plant_today(where, self._clock())
+        consumed = dict(self._consumed.get(plant, {}))
+        for bom in self._boms.values():
+            if bom.plant != plant or bom.withdrawn or bom.valid_from > today:
+                continue
+            for component, revision in bom.consumes.items():
+                old = consumed.get(component)
+                if old is None or revision_key(revision) > revision_key(old):
+                    consumed[component] = revision
+        revisions = self._revisions.get(plant, {})
+        master: dict[str, tuple[str, Literal["made", "bom"]]] = {
+            item: (revision, "bom") for item, revision in consumed.items()
+        }
+        for item in self._made.get(plant, ()):
+            master[item] = (revisions.get(item) or self.world.current_revision(item), "made")
+        return dict(sorted(master.items()))
+
     def revisions(self, plant: str) -> PlantRevisions:
-        """The plant's current revision of every item."""
+        """The revision the plant uses of every item in its item master."""
         self._plant(plant)
-        revisions = dict(sorted(self._revisions.get(plant, {}).items()))
-        return PlantRevisions(plant=plant, revisions=revisions)
+        master = self._master(plant)
+        return PlantRevisions(plant=plant, revisions={i: r for i, (r, _) in master.items()})
+
+    def items(self, plant: str) -> PlantItems:
+        """The plant's item master: what it builds and what its BOMs consume."""
+        self._plant(plant)
+        return PlantItems(
+            plant=plant,
+            items=[
+                PlantItem(
+                    item=item, kind=self.world.items[item].kind, revision=revision, source=source
+                )
+                for item, (revision, source) in self._master(plant).items()
+            ],
+        )
 
     def activate_work_center(
         self, plant: str, code: str, key: str | None
@@ -657,11 +740,20 @@ def create_erp_app(
     @app.get(
         "/plants/{plant}/revisions",
         response_model=PlantRevisions,
-        summary="The plant's current revision of every item",
+        summary="The revision the plant uses of every item in its item master",
     )
     async def get_revisions(plant: str) -> PlantRevisions:
         advance()
         return erp.revisions(plant)
+
+    @app.get(
+        "/plants/{plant}/items",
+        response_model=PlantItems,
+        summary="The plant's item master: the items it builds and its BOMs consume",
+    )
+    async def get_items(plant: str) -> PlantItems:
+        advance()
+        return erp.items(plant)
 
     @app.post(
         "/plants/{plant}/work-centers/{code}/activate",

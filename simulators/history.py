@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from contracts.model import ItemKind
+from contracts.model import Eco, ItemKind
 from simulators.generator import LIVE_FIRST_SERIAL, history_eco
 from simulators.playout import SOURCE, Playout
 from simulators.world import World
@@ -36,6 +36,7 @@ __all__ = [
     "SOURCE",
     "PlannedEco",
     "final_revisions",
+    "history_ecos",
     "history_events",
     "play",
     "revision_at",
@@ -212,6 +213,50 @@ def history_events(
             event["sequence"] = f"{sequence:020d}"
             sequence += 1
         yield events
+
+
+def history_ecos(
+    world: World, *, days: int, end: datetime, ecos_per_day: float, seed: int
+) -> Iterator[tuple[Eco, datetime | None]]:
+    """The ECOs of :func:`history_events` as PLM approved them, in approval order, each with
+    when PLM cancelled it (``None`` if it did not): what PLM lists of the past.
+
+    An ECO is played out only where that decides something (a cancellation drawn, or
+    recent enough to be still in flight at ``end`` and so left out), so listing years of
+    history stays cheap.
+    """
+    end = end.astimezone(UTC)
+    for eco, playout in _drawn(world, days=days, end=end, ecos_per_day=ecos_per_day, seed=seed):
+        yield eco, None if playout is None else playout.plm_cancelled_at
+
+
+def _drawn(
+    world: World, *, days: int, end: datetime, ecos_per_day: float, seed: int
+) -> Iterator[tuple[Eco, Playout | None]]:
+    """Each finished history ECO as drawn, with its playout where one was needed."""
+    schedule = _Schedule(world, days=days, end=end, per_day=ecos_per_day, seed=seed)
+    touches = _finished_touches(world, schedule, end, seed)
+    revisions = {
+        item: revision_at(
+            max(0, revision_index(world.current_revision(item)) - touches.get(item, 0))
+        )
+        for item in world.items
+    }
+    for planned in schedule:
+        before = {item: revisions[item] for item in planned.items}
+        rng = random.Random(f"{seed}:history:{planned.number}")
+        eco = history_eco(world, planned.number, planned.approved_at, before, rng)
+        probe = random.Random()
+        probe.setstate(rng.getstate())
+        recent = planned.approved_at >= end - UNFINISHED_WINDOW
+        playout = None
+        if recent or Playout(world, eco, {}, end, probe).may_be_cancelled():
+            playout = Playout(world, eco, {}, end, rng)
+            playout.run()
+            if playout.truncated:
+                continue
+        revisions.update({a.item: a.new_revision for a in eco.affected_items})
+        yield eco, playout
 
 
 def _played(

@@ -3,6 +3,11 @@
 That ordering rule is the point of this system: a routing for a pending, rejected or
 unknown production version is refused with 409 ``PRODUCTION_VERSION_NOT_ACTIVE``. On
 success the MES's current revision of the item at the plant becomes the routing's.
+
+MES runs only what a plant builds with a routing (no purchased component). When ERP
+activates a production version whose ECO did not change the item's routing at the plant,
+MES keeps running the routing it has, now for the new revision; where the ECO changed it,
+MES runs the new revision only once it has received the new routing.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 
 from contracts.api import MesRoutingReleased, MesRoutingRequest, PlantRevisions
+from contracts.model import revision_key
 from simulators.clock import Clock
-from simulators.erp import Erp
+from simulators.erp import Erp, ProductionVersion
 from simulators.idempotency import IdempotencyKey, IdempotencyStore
 from simulators.ledger import Ledger
 from simulators.problems import Problem, install_problem_handlers
@@ -36,9 +42,20 @@ class Mes:
         self._ledger = ledger
         self._clock = clock
         self._cap = cap
-        self._revisions = {p: dict(items) for p, items in world.mes_revisions.items()}
+        self._revisions = {
+            p: {item: rev for item, rev in items.items() if (p, item) in world.routings}
+            for p, items in world.mes_revisions.items()
+        }
         self._routings: OrderedDict[str, tuple[str, str, str]] = OrderedDict()
         self._serial = 0
+        erp.on_activation(self._version_active)
+
+    def _version_active(self, pv: ProductionVersion) -> None:
+        if self._erp.routing_required(pv.plant, pv.item, pv.revision):
+            return
+        running = self._revisions.get(pv.plant, {}).get(pv.item)
+        if running is not None and revision_key(pv.revision) > revision_key(running):
+            self._revisions[pv.plant][pv.item] = pv.revision
 
     def _plant(self, plant: str) -> None:
         if self.world.plant(plant) is None:

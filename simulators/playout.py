@@ -143,6 +143,14 @@ class Playout:
         self.cancel_actor: str | None = None
         self.truncated = False
         """Whether the ECO's propagation reaches past ``end`` (set by :meth:`run`)."""
+        self.plm_cancelled_at: datetime | None = None
+        """When PLM cancelled the ECO, if it did (set by :meth:`run`)."""
+
+    def may_be_cancelled(self) -> bool:
+        """Whether the ECO's fates (drawn first, as :meth:`run` draws them) include a
+        cancellation in PLM; use a playout whose ``rng`` is a copy, then drop it."""
+        self._draw_fates()
+        return self.cancel_at is not None
 
     def add(self, at: datetime, data: ev.EventData, key: str) -> None:
         self.counter += 1
@@ -459,6 +467,8 @@ class Playout:
 
     def _cancel(self, steps: list[_Step], at: datetime) -> None:
         self.pending = [e for e in self.pending if e[0] <= at]
+        if self.cancel_cause != "operator":
+            self.plm_cancelled_at = at
         cancelled = 0
         withdrawals: list[_Step] = []
         for step in steps:

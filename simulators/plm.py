@@ -8,6 +8,11 @@ feed is the same whether it is read every second or once an hour.
 The feed is ordered by (updated_at, number), and every change gets an ``updated_at``
 strictly after the previous one, so a client's cursor never skips a change.
 
+With a history (``threadline up --history``), PLM lists the history's ECOs too, as they
+were approved (and cancelled, where PLM cancelled them), before the live ones: ground truth
+covers the past. The engine starts reading the feed where the history ended
+(``THREADLINE_ENGINE_PLM_START``), so it does not propagate them again.
+
 PLM keeps the newest ``ECO_CAP`` ECOs (20,000, stored as JSON, about 2 KB each); older
 ones drop out of the listing.
 """
@@ -18,7 +23,7 @@ import base64
 import heapq
 import random
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -151,6 +156,22 @@ class Plm:
             heapq.heappush(self._fates, (fate.due, fate.eco, fate.fate))
         self._prune()
         return record
+
+    def add_history(self, ecos: Iterable[tuple[Eco, datetime | None]]) -> int:
+        """List past ECOs (each with when PLM cancelled it, if it did) before any live one;
+        return how many. Call before the feed is first read."""
+        added = 0
+        for eco, cancelled_at in ecos:
+            record = self._add(eco)
+            if cancelled_at is not None:
+                cancelled = eco.model_copy(update={"status": EcoStatus.CANCELLED})
+                record.status = cancelled.status
+                record.json = cancelled.model_dump_json()
+                record.updated_at = cancelled_at.astimezone(UTC)
+                self._log.append((record.updated_at, eco.number))
+            added += 1
+        self._log.sort()
+        return added
 
     def _update(self, eco: Eco, at: datetime) -> EcoRecord:
         record = self._records[eco.number]

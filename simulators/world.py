@@ -141,7 +141,9 @@ class World:
     revisions: Mapping[str, tuple[ItemRevision, ...]]
     """Every item's released revisions, oldest first; the last is PLM's current one."""
     item_plants: Mapping[str, tuple[str, ...]]
-    """Where each item is built (assemblies, finished goods) or used (components)."""
+    """Where each item is built (assemblies, finished goods) or used (components); a
+    component no BOM uses is listed at every plant, where it could be bought, but is in no
+    plant's item master (:meth:`item_master`)."""
     boms: Mapping[tuple[str, str], Bom]
     """(plant, assembly) -> the BOM of the revision the plant builds today."""
     routings: Mapping[tuple[str, str], Routing]
@@ -165,6 +167,25 @@ class World:
     def plant_codes(self) -> tuple[str, ...]:
         """Every plant code, in order."""
         return tuple(p.code for p in self.plants)
+
+    def item_master(self, plant: str) -> frozenset[str]:
+        """The items ``plant`` uses: those it builds and the components its BOMs contain.
+
+        A (plant, item) pair exists only here: ERP keeps a revision for it and the console
+        counts it. What ERP later makes or its new BOMs consume joins the master there.
+        """
+        made = {
+            number
+            for number, plants in self.item_plants.items()
+            if plant in plants and self.items[number].kind is not ItemKind.COMPONENT
+        }
+        used = {
+            line.component
+            for (at, _), bom in self.boms.items()
+            if at == plant
+            for line in bom.lines
+        }
+        return frozenset(made | used)
 
     def current_revision(self, item: str) -> str:
         """PLM's current revision of ``item``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -34,6 +35,11 @@ class EngineConfig(BaseModel):
     collector_token: SecretStr | None = None
 
     plm_poll_interval: float = 2.0
+    plm_start: datetime | None = Field(
+        default=None,
+        description="where the PLM feed is first read from (None: from the start); PLM also "
+        "lists the backfilled history's ECOs, which are not propagated again",
+    )
     dispatch_interval: float = 0.2
     confirmation_interval: float = 1.0
     relay_interval: float = 0.5
@@ -65,6 +71,7 @@ class EngineConfig(BaseModel):
             "collector_url": settings.collector_url or None,
             "collector_token": settings.collector_token,
             "plm_poll_interval": settings.engine_plm_poll_interval,
+            "plm_start": settings.engine_plm_start,
             "dispatch_interval": settings.engine_dispatch_interval,
             "confirmation_interval": settings.engine_confirmation_interval,
             "relay_interval": settings.engine_relay_interval,

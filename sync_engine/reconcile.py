@@ -241,15 +241,16 @@ def _observe(
     connection: sa.Connection, plant: str, erp: dict[str, str], mes: dict[str, str], *, now: Any
 ) -> int:
     """Record what ERP and MES run where it differs from what the engine last recorded
-    (``plant.revision_observed``), for the items the engine manages at the plant."""
+    (``plant.revision_observed``): every pair the plant uses (ERP lists exactly those, MES
+    what it runs) and those the engine manages there; the unchanged ones are stamped
+    confirmed without an event."""
     emitted = 0
     recorded = store.recorded_revisions(connection, plant)
     expected = store.expected_revisions(connection, plant, now.date())
-    for item in sorted(set(recorded) | set(expected) | store.items_at(connection, plant)):
+    managed = set(recorded) | set(expected) | store.items_at(connection, plant)
+    for item in sorted(managed | set(erp) | set(mes)):
         row = recorded.get(item)
         for system, observed in ((System.ERP, erp.get(item)), (System.MES, mes.get(item))):
-            if system is System.MES and (row is None or row.mes_revision is None):
-                continue  # the engine never gave MES this item: MES keeps its own routing
             last = None if row is None else getattr(row, f"{system.value}_revision")
             if observed != last:
                 store.emit(
@@ -266,6 +267,8 @@ def _observe(
                 )
                 store.observe_revision(connection, plant, item, system, observed, now=now)
                 emitted += 1
+    store.confirm_revisions(connection, plant, System.ERP, erp, now=now)
+    store.confirm_revisions(connection, plant, System.MES, mes, now=now)
     return emitted
 
 

@@ -239,7 +239,7 @@ class SyncEngine:
     async def _poll_status(self, status: EcoStatus) -> int:
         name = f"plm.{status.value}.updated_since"
         since_text = await self.read_db(store.get_cursor, name)
-        since = datetime.fromisoformat(since_text) if since_text else None
+        since = datetime.fromisoformat(since_text) if since_text else self.config.plm_start
         cursor: str | None = None
         acted = 0
         while True:

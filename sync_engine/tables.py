@@ -9,7 +9,8 @@
   once the collector acknowledged it.
 - ``sync_dead_letters``: steps that failed for good, with the request and response kept.
 - ``sync_plant_revisions``: what the engine last recorded of each plant's item revision
-  in ERP and MES, for reconciliation.
+  in ERP and MES (from its step outcomes and reconciliation reads) and when each was last
+  confirmed.
 - ``sync_drift``: the (plant, item) pairs reconciliation last found drifting, with what
   it reported, so each drift is reported once and its resolution is noticed.
 - ``sync_cursors``: small named positions (the PLM poll's ``updated_since``).
@@ -137,6 +138,9 @@ plant_revisions = sa.Table(
     sa.Column("mes_revision", sa.String(3), nullable=True),
     sa.Column("last_exception", sa.String(200), nullable=True),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+    # When ERP / MES last reported (a step outcome or a reconciliation read) that revision.
+    sa.Column("erp_confirmed_at", UTCDateTime(), nullable=True),
+    sa.Column("mes_confirmed_at", UTCDateTime(), nullable=True),
 )
 
 drift = sa.Table(

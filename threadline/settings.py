@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AwareDatetime, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+pysqlite:///threadline.db"
@@ -63,6 +63,11 @@ class Settings(BaseSettings):
 
     # Engine timing (seconds).
     engine_plm_poll_interval: float = Field(default=2.0, description="How often PLM is polled.")
+    engine_plm_start: AwareDatetime | None = Field(
+        default=None,
+        description="Where the engine starts reading PLM's feed while it has no cursor (unset: "
+        "from the start); `threadline up` sets it to the end of the backfilled history.",
+    )
     engine_dispatch_interval: float = Field(
         default=0.2, description="How often due steps are claimed."
     )

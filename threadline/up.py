@@ -131,6 +131,9 @@ class Up:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if o.history_days > 0:
+            # PLM lists the history's ECOs too; the backfill has recorded them already.
+            env["THREADLINE_ENGINE_PLM_START"] = f"{self.history_end}+00:00"
         return env
 
     def say(self, message: str) -> None:

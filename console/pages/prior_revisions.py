@@ -1,4 +1,9 @@
-"""Plants on a prior revision: a heatmap of how late, and the list to act on."""
+"""Plants on a prior revision: a heatmap of how late, and the list to act on.
+
+A row is a (plant, item) pair the plant uses where ERP or MES runs an older revision than
+the newest one approved and effective by today, with the ECO responsible and why it is
+not there yet.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +22,10 @@ url = state.database_url()
 matrix = state.lag_matrix(url)
 behind = matrix.items_behind
 st.caption(
-    f"{behind} item{' is' if behind == 1 else 's are'} built on a superseded revision past "
-    f"the new one's effectivity; the heatmap shows the {len(matrix.days.index)} late the "
-    "longest (days past effectivity). Click a cell to see its plant and item."
+    f"{behind} item{' is' if behind == 1 else 's are'} run on an older revision (in ERP or "
+    "MES) than the newest one approved and effective by today; the heatmap shows the "
+    f"{len(matrix.days.index)} late the longest (days past effectivity). Click a cell to "
+    "see its plant and item."
 )
 event = st.plotly_chart(
     lag_heatmap(matrix), key="lag_heatmap", on_select="rerun", selection_mode="points"
@@ -50,7 +56,7 @@ page = state.late_plants(
     widgets.PAGE_SIZE,
     widgets.offset(KEY),
 )
-st.subheader("Running a superseded revision past its effectivity")
+st.subheader("Running an older revision than the newest effective one")
 rows = page.rows.copy()
 rows["target_eco"] = [widgets.eco_url(eco) for eco in rows["target_eco"]]
 st.dataframe(
@@ -60,24 +66,32 @@ st.dataframe(
     column_order=[
         "plant",
         "item",
-        "current_revision",
+        "erp_revision",
+        "mes_revision",
         "target_revision",
+        "behind_in",
         "target_eco",
+        "eco_state",
+        "reason",
         "target_effective",
         "days_late",
-        "plant_state",
-        "blocking_reason",
+        "erp_confirmed_at",
+        "mes_confirmed_at",
     ],
     column_config={
         "plant": "Plant",
         "item": "Item",
-        "current_revision": "Builds",
-        "target_revision": "Should build",
+        "erp_revision": "ERP runs",
+        "mes_revision": "MES runs",
+        "target_revision": "Newest effective",
+        "behind_in": "Behind in",
         "target_eco": widgets.eco_link_column(),
+        "eco_state": "ECO state",
+        "reason": "Why not there",
         "target_effective": st.column_config.DateColumn("Effective from"),
         "days_late": st.column_config.NumberColumn("Days late"),
-        "plant_state": "Plant state",
-        "blocking_reason": "Blocking reason",
+        "erp_confirmed_at": st.column_config.DatetimeColumn("ERP confirmed"),
+        "mes_confirmed_at": st.column_config.DatetimeColumn("MES confirmed"),
     },
 )
 widgets.pager(KEY, page)

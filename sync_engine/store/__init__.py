@@ -84,6 +84,7 @@ from sync_engine.store.outbox import (
 )
 from sync_engine.store.outcomes import Success, fail, succeed, succeed_many
 from sync_engine.store.plants import (
+    confirm_revisions,
     expected_revisions,
     get_cursor,
     items_at,
@@ -91,6 +92,7 @@ from sync_engine.store.plants import (
     observe_revision,
     open_work,
     plants_in_use,
+    record_revision,
     recorded_revisions,
     set_cursor,
     set_last_exception,
@@ -128,10 +130,11 @@ __all__ = [
     "await_confirmation",
     "await_confirmations",
     "awaiting_confirmations",
+    "beat",
     "cancel_eco",
     "claim_due",
-    "beat",
     "confirm",
+    "confirm_revisions",
     "count_by_state",
     "defer_polls",
     "eco_progress",
@@ -166,6 +169,7 @@ __all__ = [
     "record_eco",
     "record_plm_cancellation",
     "record_rejected",
+    "record_revision",
     "recorded_revisions",
     "reject_confirmation",
     "report_drift",

@@ -15,7 +15,7 @@ from sync_engine import tables as t
 from sync_engine.errors import CallError, StaleStep
 from sync_engine.store.ecos import maybe_production_ready
 from sync_engine.store.outbox import emit
-from sync_engine.store.plants import record_plant_revision
+from sync_engine.store.plants import record_mes_kept, record_plant_revision
 from sync_engine.store.steps import (
     Move,
     StepRecord,
@@ -96,22 +96,8 @@ def confirm(
         ),
         now=now,
     )
-    old = record_plant_revision(connection, step, System.ERP, now)
-    effective = connection.execute(
-        sa.select(t.ecos.c.effectivity).where(t.ecos.c.number == step.eco)
-    ).scalar_one()
-    emit(
-        connection,
-        ev.PlantRevisionChanged(
-            plant=plant,
-            item=item,
-            old_revision=old,
-            new_revision=revision,
-            eco=step.eco,
-            effective_from=effective or confirmed_at.date(),
-        ),
-        now=now,
-    )
+    record_plant_revision(connection, step, System.ERP, now)
+    record_mes_kept(connection, step, now=now)
     connection.execute(
         sa.update(t.ecos)
         .where(t.ecos.c.number == step.eco)

@@ -28,7 +28,7 @@ from sync_engine.store.ecos import (
 )
 from sync_engine.store.interventions import schedule_compensation
 from sync_engine.store.outbox import emit
-from sync_engine.store.plants import record_plant_revision
+from sync_engine.store.plants import record_bom_effective, record_plant_revision
 from sync_engine.store.steps import Move, StepRecord, apply_moves, step_error, transition
 
 
@@ -90,6 +90,8 @@ def succeed_many(
     for success, step in done:
         if step.kind is StepKind.MES_ROUTING:
             record_plant_revision(connection, step, System.MES, now)
+        elif step.kind is StepKind.ERP_BOM and success.external_status == "effective":
+            record_bom_effective(connection, step, now=now)
         elif step.kind is StepKind.SUPPLIER_NOTICE:
             emit(
                 connection,

@@ -1,44 +1,166 @@
-"""What the engine knows of each plant's revisions (for reconciliation), named cursors,
-and lease-holder names.
+"""What the engine knows of each plant's revisions, named cursors, and lease-holder names.
+
+For each (plant, item) pair it has seen, the revision ERP uses and the revision MES runs,
+with when each was last confirmed, from its own step outcomes (a confirmed production
+version, a released MES routing or one MES kept, a BOM ERP made effective) and from
+reconciliation reads. Each change a step made is emitted as ``plant.revision_changed``
+(with the system), which the collector projects.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from contracts import events as ev
+from contracts.model import revision_key
 from contracts.steps import StepKind, StepState, System
 from sync_engine import tables as t
 from sync_engine.states import EcoProgress
+from sync_engine.store.outbox import emit
 from sync_engine.store.steps import FINAL, StepRecord
 from threadline.db import insert_ignoring_conflicts
 
 
-def record_plant_revision(
-    connection: sa.Connection, step: StepRecord, system: System, now: datetime
+def _column(system: System) -> str:
+    return "erp" if system is System.ERP else "mes"
+
+
+def record_revision(
+    connection: sa.Connection,
+    plant: str,
+    item: str,
+    system: System,
+    revision: str | None,
+    *,
+    now: datetime,
 ) -> str | None:
-    column = "erp_revision" if system is System.ERP else "mes_revision"
-    key = {"plant": step.plant, "item": step.item}
+    """Record that ``system`` runs ``revision`` of ``item`` at ``plant``, confirmed now;
+    return the revision recorded before (``None`` if none)."""
+    part = _column(system)
+    values = {f"{part}_revision": revision, f"{part}_confirmed_at": now, "updated_at": now}
     old = connection.execute(
-        sa.select(t.plant_revisions.c[column])
-        .where(t.plant_revisions.c.plant == step.plant)
-        .where(t.plant_revisions.c.item == step.item)
+        sa.select(t.plant_revisions.c[f"{part}_revision"])
+        .where(t.plant_revisions.c.plant == plant)
+        .where(t.plant_revisions.c.item == item)
     ).one_or_none()
     if old is None:
-        connection.execute(
-            sa.insert(t.plant_revisions).values(**key, **{column: step.revision}, updated_at=now)
-        )
+        connection.execute(sa.insert(t.plant_revisions).values(plant=plant, item=item, **values))
         return None
     connection.execute(
         sa.update(t.plant_revisions)
-        .where(t.plant_revisions.c.plant == step.plant)
-        .where(t.plant_revisions.c.item == step.item)
-        .values(**{column: step.revision}, updated_at=now)
+        .where(t.plant_revisions.c.plant == plant)
+        .where(t.plant_revisions.c.item == item)
+        .values(**values)
     )
-    return str(old[0]) if old[0] is not None else None
+    return None if old[0] is None else str(old[0])
+
+
+def _applied(
+    connection: sa.Connection,
+    step: StepRecord,
+    system: System,
+    item: str,
+    revision: str,
+    *,
+    effective_from: date | None,
+    now: datetime,
+) -> None:
+    """Record what a step of ``step.eco`` made ``system`` run, and emit the change."""
+    plant = step.plant or ""
+    old = record_revision(connection, plant, item, system, revision, now=now)
+    if effective_from is None:
+        effective_from = (
+            connection.execute(
+                sa.select(t.ecos.c.effectivity).where(t.ecos.c.number == step.eco)
+            ).scalar_one_or_none()
+            or now.date()
+        )
+    emit(
+        connection,
+        ev.PlantRevisionChanged(
+            plant=plant,
+            item=item,
+            old_revision=old,
+            new_revision=revision,
+            eco=step.eco,
+            effective_from=effective_from,
+            system=system,
+        ),
+        now=now,
+    )
+
+
+def record_plant_revision(
+    connection: sa.Connection, step: StepRecord, system: System, now: datetime
+) -> None:
+    """A step made ``system`` run its revision at its plant: ERP once the production
+    version is confirmed, MES once the routing is released."""
+    _applied(
+        connection,
+        step,
+        system,
+        step.item or "",
+        step.revision or "A",
+        effective_from=None,
+        now=now,
+    )
+
+
+def record_mes_kept(connection: sa.Connection, step: StepRecord, *, now: datetime) -> bool:
+    """A confirmed production version whose ECO gave MES no new routing for the item at
+    the plant: MES keeps its routing, now for the new revision. ``False`` where the ECO
+    has an MES routing step there (MES moves when that step succeeds)."""
+    routed = connection.execute(
+        sa.select(sa.literal(1))
+        .select_from(t.steps)
+        .where(t.steps.c.eco == step.eco)
+        .where(t.steps.c.kind == StepKind.MES_ROUTING.value)
+        .where(t.steps.c.plant == step.plant)
+        .where(t.steps.c.item == step.item)
+        .limit(1)
+    ).first()
+    if routed is not None:
+        return False
+    record_plant_revision(connection, step, System.MES, now)
+    return True
+
+
+def record_bom_effective(connection: sa.Connection, step: StepRecord, *, now: datetime) -> int:
+    """An ``erp.bom`` step ERP answered ``effective``: the plant's BOM now consumes the
+    component revisions the step's ECO released. Return how many components moved.
+
+    A component whose recorded revision is already newer is left as it is.
+    """
+    lines = step.payload.get("lines") or []
+    components = sorted({str(line["component"]) for line in lines})
+    if not components:
+        return 0
+    released = connection.execute(
+        sa.select(t.steps.c.item, t.steps.c.revision)
+        .where(t.steps.c.eco == step.eco)
+        .where(t.steps.c.kind == StepKind.ERP_ITEM_REVISION.value)
+        .where(t.steps.c.item.in_(components))
+    ).all()
+    recorded = recorded_revisions(connection, step.plant or "")
+    valid_from = step.payload.get("valid_from")
+    effective = date.fromisoformat(valid_from) if valid_from else None
+    moved = 0
+    for row in released:
+        item, revision = str(row.item), str(row.revision)
+        if item == step.item:
+            continue  # the assembly itself moves with its production version
+        old = recorded.get(item)
+        if old is not None and old.erp_revision is not None:
+            if revision_key(old.erp_revision) >= revision_key(revision):
+                continue
+        _applied(connection, step, System.ERP, item, revision, effective_from=effective, now=now)
+        moved += 1
+    return moved
 
 
 def plants_in_use(connection: sa.Connection) -> list[str]:
@@ -78,25 +200,33 @@ def observe_revision(
     now: datetime,
 ) -> None:
     """Store what reconciliation read, so the same difference is reported once."""
-    column = "erp_revision" if system is System.ERP else "mes_revision"
-    exists = connection.execute(
-        sa.select(t.plant_revisions.c.plant)
+    record_revision(connection, plant, item, system, revision, now=now)
+
+
+def confirm_revisions(
+    connection: sa.Connection,
+    plant: str,
+    system: System,
+    revisions: Mapping[str, str],
+    *,
+    now: datetime,
+) -> int:
+    """Stamp ``<system>_confirmed_at`` on every recorded pair whose revision a read just
+    confirmed (the unchanged ones; no event). Return how many were stamped."""
+    part = _column(system)
+    column = t.plant_revisions.c[f"{part}_revision"]
+    rows = [{"b_item": item, "b_revision": revision} for item, revision in revisions.items()]
+    if not rows:
+        return 0
+    result = connection.execute(
+        sa.update(t.plant_revisions)
         .where(t.plant_revisions.c.plant == plant)
-        .where(t.plant_revisions.c.item == item)
-    ).one_or_none()
-    if exists is None:
-        connection.execute(
-            sa.insert(t.plant_revisions).values(
-                plant=plant, item=item, **{column: revision}, updated_at=now
-            )
-        )
-    else:
-        connection.execute(
-            sa.update(t.plant_revisions)
-            .where(t.plant_revisions.c.plant == plant)
-            .where(t.plant_revisions.c.item == item)
-            .values(**{column: revision}, updated_at=now)
-        )
+        .where(t.plant_revisions.c.item == sa.bindparam("b_item"))
+        .where(column == sa.bindparam("b_revision"))
+        .values(**{f"{part}_confirmed_at": now}),
+        rows,
+    )
+    return int(result.rowcount or 0)
 
 
 def set_last_exception(

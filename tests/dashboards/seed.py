@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from collector.samples import Emitter
 from collector.store import EventStore
 from contracts import events as ev
-from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState
+from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System
 
 SOURCE = "/threadline/engine"
 PLANT_KINDS = (
@@ -249,6 +249,13 @@ def stories(now: datetime) -> list[Story]:
         effectivity=(now - timedelta(days=7)).date(),
     )
     a.item_revisions()
+    # Reconciliation had read what P200's ERP uses of ASM-1001 before A reached it.
+    a.emit(
+        ev.PlantRevisionObserved(
+            plant="P200", item="ASM-1001", system=System.ERP, observed_revision="B"
+        ),
+        subject="P200/ASM-1001",
+    )
     a.plant_until("P100", StepKind.MES_ROUTING, StepState.SUCCEEDED)
     a.at(now - timedelta(hours=2))
     a.plant_until(

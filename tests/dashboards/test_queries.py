@@ -102,8 +102,12 @@ def test_plants_on_a_prior_revision(engine: sa.Engine, picture: Picture) -> None
         (plant, item, days) for plant, item, days in picture.late_pairs
     ]
     blocked = page.rows.set_index("plant").loc["P100"]
-    assert blocked["blocking_reason"] == "work center WC-P100-01 is inactive"
-    assert blocked["current_revision"] == "C" and blocked["target_revision"] == "D"
+    assert blocked["reason"] == "blocked: work center WC-P100-01 is inactive"
+    assert blocked["erp_revision"] == "C" and blocked["target_revision"] == "D"
+    assert blocked["target_eco"] == "ECO-2026-00103" and blocked["behind_in"] == "ERP"
+    awaiting = page.rows.set_index("plant").loc["P200"]
+    assert awaiting["erp_revision"] == "B" and awaiting["target_revision"] == "C"
+    assert awaiting["reason"] == "awaiting ERP confirmation"
     only = revisions.late_plants(engine, today=today, plant="P100")
     assert list(only.rows["plant"]) == ["P100"]
 
