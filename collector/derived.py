@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from collector.rows import Row, Working, new_plant_row
 from contracts.model import revision_key
 from contracts.readmodel import EcoState, PlantState
-from contracts.steps import DONE_STATES, StepKind, StepState
+from contracts.steps import COMPENSATION_KINDS, DONE_STATES, StepKind, StepState
 
 ACTIVE_STATES = frozenset({StepState.PENDING, StepState.RUNNING, StepState.RETRYING})
 
@@ -59,14 +59,18 @@ def derive(work: Working, ecos: Iterable[str], sla: ConfirmationSla) -> None:
                 plant_row = new_plant_row(eco, step["plant"])
                 work.plants[(eco, step["plant"])] = plant_row
                 plants_by_eco.setdefault(eco, []).append(plant_row)
-        complete = row["steps_total"] > 0 and len(steps) >= row["steps_total"]
+        planned = [s for s in steps if s["kind"] not in COMPENSATION_KINDS]
+        complete = row["steps_total"] > 0 and len(planned) >= row["steps_total"]
+        cancelled = row["terminal_state"] == EcoState.CANCELLED
         plant_steps: dict[str, list[Row]] = {}
         for step in steps:
             if step["plant"] is not None:
                 plant_steps.setdefault(step["plant"], []).append(step)
         plants = plants_by_eco.get(eco, [])
         for plant_row in plants:
-            _derive_plant(plant_row, plant_steps.get(plant_row["plant"], []), complete)
+            _derive_plant(
+                plant_row, plant_steps.get(plant_row["plant"], []), complete, cancelled
+            )
         _derive_eco(row, steps, plants)
 
 
@@ -95,19 +99,31 @@ def _derive_step(step: Row, sla: ConfirmationSla) -> None:
     )
 
 
-def _derive_plant(row: Row, steps: list[Row], complete: bool) -> None:
+def _derive_plant(row: Row, steps: list[Row], complete: bool, cancelled: bool = False) -> None:
+    """A plant's state from its steps. A cancelled ECO's plant is cancelled, whatever its
+    withdrawals are doing, unless one of them needs a person (blocked or failed)."""
+    problems = sorted(
+        (s for s in steps if s["state"] in (StepState.BLOCKED, StepState.FAILED)),
+        key=lambda s: str(s["step_id"]),
+    )
+    compensations = [s["state"] for s in steps if s["kind"] in COMPENSATION_KINDS]
+    steps = [s for s in steps if s["kind"] not in COMPENSATION_KINDS]
     states = [step["state"] for step in steps]
     done = sum(state in DONE_STATES for state in states)
     row["steps_total"] = len(steps)
     row["steps_done"] = done
     row["updated_at"] = max((s["last_event_at"] for s in steps if s["last_event_at"]), default=None)
-    problems = sorted(
-        (s for s in steps if s["state"] in (StepState.BLOCKED, StepState.FAILED)),
-        key=lambda s: str(s["step_id"]),
-    )
     row["blocked_reason"] = problems[0]["error_message"] if problems else None
     row["production_ready_at"] = None
-    if not steps:
+    if cancelled:
+        state = (
+            PlantState.BLOCKED
+            if StepState.BLOCKED in compensations
+            else PlantState.FAILED
+            if StepState.FAILED in compensations
+            else PlantState.CANCELLED
+        )
+    elif not steps:
         state = PlantState.WAITING
     elif StepState.BLOCKED in states:
         state = PlantState.BLOCKED

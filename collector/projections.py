@@ -294,6 +294,7 @@ class Projector:
                 error_category=error.get("category"),
                 fingerprint=error.get("fingerprint"),
                 next_attempt_at=_time(data.get("next_attempt_at")),
+                effective_since=_time(data.get("effective_since")),
                 state_since=event.time,
                 last_event_at=event.time,
                 last_event_seq=event.seq,

@@ -106,6 +106,7 @@ def new_step_row(step_id: str, eco: str, kind: str) -> Row:
         "sla_due_at": None,
         "overdue": False,
         "overdue_reported_at": None,
+        "effective_since": None,
         "last_event_at": None,
         "last_event_seq": None,
         "last_event_key": None,

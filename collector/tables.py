@@ -159,6 +159,8 @@ step_status = sa.Table(
     # The engine reported the confirmation overdue and it is still awaited.
     sa.Column("overdue", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("overdue_reported_at", UTCDateTime()),
+    # A withdrawal found its change already effective (since then) and left it in place.
+    sa.Column("effective_since", UTCDateTime()),
     sa.Column("last_event_at", UTCDateTime()),
     sa.Column("last_event_seq", sa.BigInteger()),
     sa.Column("last_event_key", sa.String(ORDER_KEY_LENGTH)),

@@ -129,6 +129,11 @@ def eco_detail(url: str, eco: str) -> tuple[dict[str, Any] | None, pd.DataFrame,
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def left_effective(url: str, eco: str) -> pd.DataFrame:
+    return ecos.left_effective(read_engine(url), eco)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
 def timeline(url: str, correlationid: str) -> pd.DataFrame:
     return ecos.step_timeline(read_engine(url), correlationid)
 

@@ -1,4 +1,5 @@
-"""One ECO: where it stands, its steps over time, its raw events and who acted on it."""
+"""One ECO: where it stands, its steps over time, its raw events, who acted on it and, once
+cancelled, what it left effective."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import sqlalchemy as sa
 
 from collector.tables import eco_plants, eco_status, events, operator_actions, step_status
 from contracts.events import STEP_EVENT_TYPES
-from contracts.steps import StepState
+from contracts.readmodel import EcoState
+from contracts.steps import WITHDRAWAL_OF, StepKind, StepState, step_id
 from dashboards.paging import DEFAULT_LIMIT, Page, frame, paginate
 
 SEARCH_LIMIT = 20
@@ -262,6 +264,84 @@ def eco_operator_actions(engine: sa.Engine, eco: str) -> pd.DataFrame:
             .limit(200)
         )
         return frame(result, list(result.keys()))
+
+
+# Writes a cancelled ECO may leave effective, and the one that makes a plant's routing and
+# production version effective (ERP confirmed the version active).
+EFFECTIVE_KINDS = (
+    StepKind.ERP_BOM,
+    StepKind.ERP_ROUTING,
+    StepKind.ERP_PRODUCTION_VERSION,
+    StepKind.MES_ROUTING,
+)
+LEFT_EFFECTIVE_COLUMNS = ["kind", "plant", "item", "revision", "since", "how"]
+
+
+def left_effective(engine: sa.Engine, eco: str) -> pd.DataFrame:
+    """What a cancelled ECO applied that was already effective, so it stays until a new ECO
+    reverts it: kind (of write), plant, item, revision, since, how.
+
+    Read from the step read model. A write is effective if the engine knew it when the
+    ECO stopped (so it planned no withdrawal: a BOM version effective when written, a
+    routing or production version of a plant whose version ERP confirmed active, a routing
+    MES released), or if its withdrawal found it effective (``effective_since``). Empty for
+    an ECO that is not cancelled.
+    """
+    with engine.connect() as connection:
+        state = connection.execute(
+            sa.select(eco_status.c.state).where(eco_status.c.eco == eco)
+        ).scalar_one_or_none()
+        if state != EcoState.CANCELLED:
+            return pd.DataFrame(columns=LEFT_EFFECTIVE_COLUMNS)
+        rows = connection.execute(
+            sa.select(
+                step_status.c.step_id,
+                step_status.c.kind,
+                step_status.c.plant,
+                step_status.c.item,
+                step_status.c.revision,
+                step_status.c.state,
+                step_status.c.state_since,
+                step_status.c.effective_since,
+            ).where(step_status.c.eco == eco)
+        ).all()
+    by_id = {row.step_id: row for row in rows}
+    confirmed = {
+        (row.plant, row.item): row.state_since
+        for row in rows
+        if row.kind == StepKind.ERP_CONFIRMATION and row.state == StepState.SUCCEEDED
+    }
+    found: list[dict[str, Any]] = []
+    for row in rows:
+        if row.kind not in EFFECTIVE_KINDS or row.state != StepState.SUCCEEDED:
+            continue
+        kind = StepKind(row.kind)
+        withdrawal = WITHDRAWAL_OF.get(kind)
+        compensation = (
+            None if withdrawal is None else by_id.get(step_id(eco, withdrawal, row.plant, row.item))
+        )
+        if compensation is None:
+            how = "effective when the ECO stopped"
+            since = row.state_since
+            if kind in (StepKind.ERP_ROUTING, StepKind.ERP_PRODUCTION_VERSION):
+                since = confirmed.get((row.plant, row.item), since)
+        elif compensation.state == StepState.SUCCEEDED and compensation.effective_since:
+            how = "ERP refused the withdrawal: already effective"
+            since = compensation.effective_since
+        else:
+            continue
+        found.append(
+            {
+                "kind": kind.value,
+                "plant": row.plant,
+                "item": row.item,
+                "revision": row.revision,
+                "since": since,
+                "how": how,
+            }
+        )
+    found.sort(key=lambda r: (r["plant"] or "", r["item"] or "", EFFECTIVE_KINDS.index(r["kind"])))
+    return pd.DataFrame(found, columns=LEFT_EFFECTIVE_COLUMNS)
 
 
 # The states in which an earlier ECO's step no longer holds a later ECO's step of its target.

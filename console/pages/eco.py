@@ -1,5 +1,6 @@
 """One ECO by number or correlation id (``?eco=`` makes a shareable link): where it stands,
-its steps over time, who acted on it, and the raw CloudEvents."""
+what a cancelled ECO left effective, its steps over time, who acted on it, and the raw
+CloudEvents."""
 
 from __future__ import annotations
 
@@ -69,6 +70,21 @@ if eco is not None:
         if summary.get("state_reason"):
             st.caption(widgets.escape(f"Reason: {summary['state_reason']}"))
     st.dataframe(plants, hide_index=True, key="eco_plants")
+    effective = state.left_effective(url, eco)
+    if not effective.empty:
+        st.subheader("Effective — needs a new ECO to revert")
+        st.caption(
+            "The ECO stopped after these changes took effect, so they were not withdrawn; "
+            "everything else it applied was withdrawn and notified suppliers were told."
+        )
+        st.dataframe(
+            effective,
+            hide_index=True,
+            key="eco_left_effective",
+            column_config={
+                "since": st.column_config.DatetimeColumn("Since", format="YYYY-MM-DD HH:mm:ss"),
+            },
+        )
 else:
     st.caption(widgets.escape(f"Events with correlation id {correlationid}"))
 
