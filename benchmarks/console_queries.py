@@ -127,7 +127,7 @@ def pages(engine: sa.Engine) -> dict[str, Callable[[], object]]:
     def supplier_notices() -> object:
         groups = notices.notice_error_groups(engine)
         error = groups["error"].iloc[0] if not groups.empty else None
-        return notices.failed_notices(engine, error=error)
+        return notices.failed_notices(engine, notices.NoticeFilter(error=error))
 
     def exception_groups() -> object:
         groups = exceptions.failure_groups(engine)

@@ -22,7 +22,7 @@ from console.auth import (
     load_accounts,
     role_from_claims,
 )
-from console.widgets import escape
+from console.widgets import escape, freshness_banner
 
 USER_KEY = "threadline_user"
 FAILURES_KEY = "threadline_login_failures"
@@ -49,6 +49,8 @@ def require(permission: Permission) -> User:
 
     Otherwise the page stops: with the sign-in form when nobody is signed in (so a shared
     link opens its page right after signing in), or with a refusal when the role lacks it.
+    Every page calls this first, so every page, one added later too, opens with the
+    freshness banner (how current the data is, and whether the pipeline is behind).
     """
     user = current_user()
     if user is None:
@@ -57,6 +59,7 @@ def require(permission: Permission) -> User:
     if not user.can(permission):
         st.error("Your role does not allow this page.")
         st.stop()
+    freshness_banner()
     return user
 
 

@@ -40,6 +40,14 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "Operations",
+        "ecos.py",
+        "ECOs",
+        ":material/list_alt:",
+        "ecos",
+        Permission.OPERATIONS,
+    ),
+    Route(
+        "Operations",
         "awaiting_confirmation.py",
         "Awaiting ERP confirmation",
         ":material/hourglass_top:",

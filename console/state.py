@@ -8,15 +8,26 @@ the next rerun.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 
-from dashboards import confirmations, cycle_time, ecos, exceptions, notices, overview, revisions
+from dashboards import (
+    confirmations,
+    cycle_time,
+    eco_list,
+    ecos,
+    exceptions,
+    freshness,
+    notices,
+    overview,
+    revisions,
+)
 from dashboards.paging import Page
+from sync_engine import health
 from threadline.db import create_engine
 from threadline.settings import Settings, get_settings
 
@@ -63,6 +74,36 @@ def kpis(url: str) -> overview.Kpis:
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def data_freshness(url: str) -> freshness.Freshness:
+    return freshness.freshness(read_engine(url))
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def pipeline_health(url: str) -> health.PipelineHealth:
+    with read_engine(url).connect() as connection:
+        return health.pipeline_health(connection, now=datetime.now(UTC))
+
+
+def health_limits() -> health.HealthLimits:
+    """When the pipeline counts as behind, from the settings."""
+    current = settings()
+    return health.HealthLimits(
+        outbox_stale_after=timedelta(seconds=current.console_outbox_stale_after),
+        heartbeat_timeout=timedelta(seconds=current.console_heartbeat_timeout),
+    )
+
+
+def reconcile_interval() -> timedelta:
+    """How often the engines reconcile, from the settings."""
+    return timedelta(seconds=settings().engine_reconcile_interval)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def eco_rows(url: str, criteria: eco_list.EcoFilter, limit: int, offset: int) -> Page:
+    return eco_list.eco_list(read_engine(url), criteria, limit=limit, offset=offset)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
 def awaiting(url: str, criteria: confirmations.ConfirmationFilter, limit: int, offset: int) -> Page:
     return confirmations.awaiting_confirmation(
         read_engine(url), criteria, limit=limit, offset=offset
@@ -88,17 +129,13 @@ def late_plants(url: str, plant: str | None, item: str | None, limit: int, offse
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
-def notice_groups(url: str, statuses: tuple[str, ...]) -> pd.DataFrame:
-    return notices.notice_error_groups(read_engine(url), statuses=statuses)
+def notice_groups(url: str, criteria: notices.NoticeFilter) -> pd.DataFrame:
+    return notices.notice_error_groups(read_engine(url), criteria)
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
-def failed_notices(
-    url: str, error: str | None, statuses: tuple[str, ...], limit: int, offset: int
-) -> Page:
-    return notices.failed_notices(
-        read_engine(url), error=error, statuses=statuses, limit=limit, offset=offset
-    )
+def failed_notices(url: str, criteria: notices.NoticeFilter, limit: int, offset: int) -> Page:
+    return notices.failed_notices(read_engine(url), criteria, limit=limit, offset=offset)
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
@@ -107,10 +144,13 @@ def failure_groups(url: str) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
-def open_steps(url: str, fingerprint: str | None, eco: str | None, limit: int, offset: int) -> Page:
-    return exceptions.open_steps(
-        read_engine(url), fingerprint=fingerprint, eco=eco, limit=limit, offset=offset
-    )
+def open_steps(url: str, criteria: exceptions.StepFilter, limit: int, offset: int) -> Page:
+    return exceptions.open_steps(read_engine(url), criteria, limit=limit, offset=offset)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def stuck_plants(url: str, criteria: exceptions.PlantFilter, limit: int, offset: int) -> Page:
+    return exceptions.stuck_plants(read_engine(url), criteria, limit=limit, offset=offset)
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)

@@ -1,17 +1,38 @@
-"""Small pieces every page uses: escaped text, pagers, links and timestamps."""
+"""Small pieces every page uses: escaped text, pagers, links, timestamps, filters bound
+to the page address, and the freshness banner the router shows above every page."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 import streamlit as st
 
+from console import state
+from dashboards.confirmations import ConfirmationFilter
+from dashboards.drift import DriftFilter
+from dashboards.eco_list import EcoFilter
+from dashboards.exceptions import PlantFilter, StepFilter
+from dashboards.filters import ListFilter
+from dashboards.notices import NoticeFilter
+from dashboards.overview import BehindFilter, Figure
 from dashboards.paging import Page
 
 PAGE_SIZE = 25
+FRESHNESS_REFRESH = timedelta(seconds=15)
+LIST_PAGES: dict[type, str] = {
+    EcoFilter: "pages/ecos.py",
+    ConfirmationFilter: "pages/awaiting_confirmation.py",
+    PlantFilter: "pages/exceptions.py",
+    StepFilter: "pages/exceptions.py",
+    NoticeFilter: "pages/supplier_notices.py",
+    DriftFilter: "pages/drift.py",
+    BehindFilter: "pages/prior_revisions.py",
+}
+"""The page that lists the rows of each filter type."""
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
@@ -80,3 +101,88 @@ def reset(key: str) -> None:
 
 def _move(key: str, to: int) -> None:
     st.session_state[f"{key}_offset"] = to
+
+
+def figure_link(figure: Figure, label: str, icon: str = ":material/list:") -> None:
+    """A link to the list a figure counts, filtered in its address to exactly those rows."""
+    st.page_link(
+        LIST_PAGES[type(figure.criteria)],
+        label=label,
+        icon=icon,
+        query_params=figure.criteria.to_query(),
+    )
+
+
+def address() -> dict[str, list[str]]:
+    """The page address's query parameters, each name with all its values."""
+    return {name: st.query_params.get_all(name) for name in st.query_params}
+
+
+def follow_address(key: str, controls: Mapping[str, object]) -> None:
+    """Set the page's filter controls (session-state key to value) from its address when
+    the address changed since they were last set: a followed link, a shared address, a
+    cleared filter. The pager ``key`` starts over."""
+    seen = _snapshot()
+    if st.session_state.get(f"{key}_address") == seen:
+        return
+    for name, value in controls.items():
+        st.session_state[name] = value
+    st.session_state[f"{key}_address"] = seen
+    reset(key)
+
+
+def to_address(key: str, criteria: Callable[[], ListFilter]) -> None:
+    """A filter control's ``on_change``: put the filter the controls now give into the
+    page address (so it can be shared) and start the pager ``key`` over."""
+    st.query_params.from_dict(criteria().to_query())
+    st.session_state[f"{key}_address"] = _snapshot()
+    reset(key)
+
+
+def active_filter(key: str, criteria: ListFilter, cleared: ListFilter) -> None:
+    """Say what the list is filtered to, with a button back to ``cleared``."""
+    said = criteria.describe()
+    if not said:
+        return
+    text, button = st.columns([5, 1], vertical_alignment="center")
+    text.info(f"Filtered: {escape('; '.join(said))}", icon=":material/filter_alt:")
+    button.button(
+        "Clear filter", key=f"{key}_clear", on_click=_clear, args=(cleared.to_query(), key)
+    )
+
+
+def _clear(query: dict[str, list[str]], key: str) -> None:
+    # The controls follow the address on the next run (see follow_address).
+    st.query_params.from_dict(query)
+    reset(key)
+
+
+def _snapshot() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple(sorted((name, tuple(values)) for name, values in address().items()))
+
+
+@st.fragment(run_every=FRESHNESS_REFRESH)
+def freshness_banner() -> None:
+    """How current the data is, and a warning when the pipeline is behind (every page)."""
+    url = state.database_url()
+    now = datetime.now(UTC)
+    fresh = state.data_freshness(url)
+    problems = state.pipeline_health(url).problems(state.health_limits())
+    problems += fresh.problems(now=now, reconcile_interval=state.reconcile_interval())
+    with st.container(key="freshness"):
+        st.caption(f"Data as of {as_of(fresh.data_as_of, now)}")
+        if problems:
+            st.warning(
+                "The pipeline is behind; what you see may be out of date.\n\n"
+                + "\n".join(f"- {escape(problem)}" for problem in problems),
+                icon=":material/warning:",
+            )
+
+
+def as_of(moment: datetime | None, now: datetime) -> str:
+    """``12:04:31 UTC`` today, else with the date; ``no events yet`` without one."""
+    if moment is None:
+        return "no events yet"
+    if moment.date() == now.date():
+        return moment.strftime("%H:%M:%S UTC")
+    return when(moment)

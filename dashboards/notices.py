@@ -1,7 +1,13 @@
-"""Failed supplier notices, grouped by the error that stopped them."""
+"""Supplier notices not delivered, grouped by the error that stopped them.
+
+One filter, :class:`NoticeFilter`, narrows both the groups and their rows, so the
+Overview's "failed supplier notices" (:func:`count_notices`) is the number of rows the
+page lists for the same filter.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -9,7 +15,9 @@ import sqlalchemy as sa
 
 from collector.tables import step_status, supplier_notices
 from contracts.readmodel import NoticeStatus
-from dashboards.paging import DEFAULT_LIMIT, Page, frame, paginate
+from dashboards import filters
+from dashboards.filters import Query
+from dashboards.paging import DEFAULT_LIMIT, Page, count_rows, frame, paginate
 
 FAILED_STATUSES = (NoticeStatus.FAILED, NoticeStatus.RETRYING)
 """Notices that did not reach the supplier: given up (failed) or between attempts."""
@@ -22,9 +30,55 @@ _JOINED = supplier_notices.outerjoin(
 _ERROR = sa.func.coalesce(step_status.c.error_code, supplier_notices.c.last_error, "unknown")
 
 
-def notice_error_groups(
-    engine: sa.Engine, *, statuses: tuple[str, ...] = FAILED_STATUSES
-) -> pd.DataFrame:
+@dataclass(frozen=True)
+class NoticeFilter:
+    """Undelivered notices narrowed to statuses, one error group or one supplier."""
+
+    statuses: tuple[NoticeStatus, ...] = FAILED_STATUSES
+    error: str | None = None
+    supplier: str | None = None
+
+    @classmethod
+    def from_query(cls, query: Query) -> NoticeFilter:
+        """The filter a page address names: ``status`` (repeated), ``error``, ``supplier``."""
+        statuses = tuple(
+            s for s in filters.members(query, "status", NoticeStatus) if s in FAILED_STATUSES
+        )
+        return cls(
+            statuses=statuses or FAILED_STATUSES,
+            error=filters.value(query, "error"),
+            supplier=filters.value(query, "supplier"),
+        )
+
+    def to_query(self) -> dict[str, list[str]]:
+        query: dict[str, list[str]] = {}
+        if set(self.statuses) != set(FAILED_STATUSES):
+            filters.put(query, "status", self.statuses)
+        filters.put(query, "error", [self.error] if self.error else [])
+        filters.put(query, "supplier", [self.supplier] if self.supplier else [])
+        return query
+
+    def describe(self) -> list[str]:
+        said: list[str] = []
+        if set(self.statuses) != set(FAILED_STATUSES):
+            said.append(f"status {', '.join(self.statuses)}")
+        if self.error:
+            said.append(f"error {self.error}")
+        if self.supplier:
+            said.append(f"supplier {self.supplier}")
+        return said
+
+
+def _conditions(criteria: NoticeFilter) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = [supplier_notices.c.status.in_(criteria.statuses)]
+    if criteria.error is not None:
+        conditions.append(_ERROR == criteria.error)
+    if criteria.supplier is not None:
+        conditions.append(supplier_notices.c.supplier == criteria.supplier)
+    return conditions
+
+
+def notice_error_groups(engine: sa.Engine, criteria: NoticeFilter = NoticeFilter()) -> pd.DataFrame:
     """One row per error: error, notices, failed, retrying, last_seen; the largest first."""
     select = (
         sa.select(
@@ -40,7 +94,7 @@ def notice_error_groups(
             sa.func.max(supplier_notices.c.updated_at).label("last_seen"),
         )
         .select_from(_JOINED)
-        .where(supplier_notices.c.status.in_(statuses))
+        .where(*_conditions(criteria))
         .group_by(_ERROR)
         .order_by(sa.func.count().desc(), _ERROR)
     )
@@ -49,21 +103,13 @@ def notice_error_groups(
         return frame(result, list(result.keys()))
 
 
-def failed_notices(
-    engine: sa.Engine,
-    *,
-    error: str | None = None,
-    statuses: tuple[str, ...] = FAILED_STATUSES,
-    supplier: str | None = None,
-    limit: int = DEFAULT_LIMIT,
-    offset: int = 0,
-) -> Page:
-    """One page of notices not delivered, the most recently changed first.
+def notices_select(criteria: NoticeFilter) -> sa.Select[Any]:
+    """The list's one query: notices not delivered, the most recently changed first.
 
     Columns: eco, supplier, status, attempts, last_error, next_retry_at, updated_at,
     step_id, error (the group).
     """
-    select: sa.Select[Any] = (
+    return (
         sa.select(
             supplier_notices.c.eco,
             supplier_notices.c.supplier,
@@ -76,16 +122,27 @@ def failed_notices(
             _ERROR.label("error"),
         )
         .select_from(_JOINED)
-        .where(supplier_notices.c.status.in_(statuses))
+        .where(*_conditions(criteria))
         .order_by(
             supplier_notices.c.updated_at.desc(),
             supplier_notices.c.eco,
             supplier_notices.c.supplier,
         )
     )
-    if error is not None:
-        select = select.where(_ERROR == error)
-    if supplier is not None:
-        select = select.where(supplier_notices.c.supplier == supplier)
+
+
+def count_notices(connection: sa.Connection, criteria: NoticeFilter) -> int:
+    """How many rows :func:`failed_notices` lists for ``criteria`` (in all its groups)."""
+    return count_rows(connection, notices_select(criteria))
+
+
+def failed_notices(
+    engine: sa.Engine,
+    criteria: NoticeFilter = NoticeFilter(),
+    *,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+) -> Page:
+    """One page of notices not delivered (see :func:`notices_select`)."""
     with engine.connect() as connection:
-        return paginate(connection, select, limit=limit, offset=offset)
+        return paginate(connection, notices_select(criteria), limit=limit, offset=offset)

@@ -1,4 +1,10 @@
-"""The Overview page's key figures, each one indexed count or a small window of rows."""
+"""The Overview's figures: each one is the row count of the list it links to.
+
+Every figure is a :class:`Figure`: the number and the filter of its list, counted by that
+list's own query (``count_*`` next to the list in its module), so following the link with
+the filter in the address shows exactly the rows counted. Cycle time is read with the
+report's own rows for the same dates.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +13,69 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from collector.tables import eco_plants, eco_status, plant_revisions, step_status, supplier_notices
-from contracts.readmodel import EcoState, NoticeStatus, PlantState
-from contracts.steps import StepState
+from contracts.readmodel import NoticeStatus, PlantState
+from dashboards import cycle_time, filters
+from dashboards.confirmations import ConfirmationFilter, count_awaiting
+from dashboards.drift import DriftFilter, drift_select
+from dashboards.eco_list import IN_FLIGHT, count_ecos
+from dashboards.exceptions import PlantFilter, count_plants
+from dashboards.filters import ListFilter, Query
+from dashboards.notices import NoticeFilter, count_notices
+from dashboards.paging import count_rows
+from dashboards.revisions import count_behind
 from dashboards.stats import percentile
 
-IN_FLIGHT_STATES = (
-    EcoState.RECEIVED,
-    EcoState.IN_PROGRESS,
-    EcoState.BLOCKED,
-    EcoState.AWAITING_CONFIRMATION,
-)
-"""ECO states that still need work (not production-ready, cancelled or rejected)."""
+CYCLE_DAYS = 30
+"""Days in each cycle-time window, today included."""
 
-CYCLE_WINDOW = timedelta(days=30)
+AWAITING = ConfirmationFilter()
+PAST_SLA = ConfirmationFilter(past_sla_only=True)
+BLOCKED_PLANTS = PlantFilter(states=(PlantState.BLOCKED,))
+FAILED_NOTICES = NoticeFilter(statuses=(NoticeStatus.FAILED,))
+DRIFT = DriftFilter()
+
+
+@dataclass(frozen=True)
+class BehindFilter:
+    """The prior-revision list's narrowing (:func:`dashboards.revisions.behind_pairs`'s
+    ``plant`` and ``item``); empty: every pair behind."""
+
+    plant: str | None = None
+    item: str | None = None
+
+    @classmethod
+    def from_query(cls, query: Query) -> BehindFilter:
+        return cls(plant=filters.value(query, "plant"), item=filters.value(query, "item"))
+
+    def to_query(self) -> dict[str, list[str]]:
+        query: dict[str, list[str]] = {}
+        filters.put(query, "plant", [self.plant] if self.plant else [])
+        filters.put(query, "item", [self.item] if self.item else [])
+        return query
+
+    def describe(self) -> list[str]:
+        said = [f"plant {self.plant}"] if self.plant else []
+        return said + ([f"item {self.item}"] if self.item else [])
+
+
+BEHIND = BehindFilter()
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One Overview number and the filter of the list whose rows it counts."""
+
+    value: int
+    criteria: ListFilter
 
 
 @dataclass(frozen=True)
 class CycleWindow:
-    """Cycle-time percentiles of the ECOs that became production-ready in a window."""
+    """Cycle-time percentiles of the ECOs production-ready from ``start`` to ``end``
+    (dates inclusive, as the cycle-time report reads a range)."""
 
-    start: datetime
-    end: datetime
+    start: date
+    end: date
     count: int
     p50_seconds: float | None
     p90_seconds: float | None
@@ -39,81 +86,55 @@ class Kpis:
     """The Overview's figures, read at ``read_at``."""
 
     read_at: datetime
-    ecos_in_flight: int
-    awaiting_confirmation: int
-    awaiting_past_sla: int
-    blocked_plants: int
-    failed_supplier_notices: int
+    ecos_in_flight: Figure
+    awaiting_confirmation: Figure
+    awaiting_past_sla: Figure
+    blocked_plants: Figure
+    failed_supplier_notices: Figure
+    drift: Figure
+    prior_revision: Figure
     plants_on_prior_revision: int
-    items_on_prior_revision: int
     cycle_recent: CycleWindow
     cycle_previous: CycleWindow
 
 
 def overview_kpis(engine: sa.Engine, *, now: datetime | None = None) -> Kpis:
-    """Every Overview figure, read in one transaction so they agree with each other."""
+    """Every Overview figure; the counts read in one transaction so they agree."""
     now = now or datetime.now(UTC)
+    today = now.date()
     with engine.connect() as connection:
-        in_flight = _count(connection, eco_status, eco_status.c.state.in_(IN_FLIGHT_STATES))
-        awaiting = step_status.c.state == StepState.AWAITING_CONFIRMATION
-        past_sla = sa.or_(step_status.c.overdue, step_status.c.sla_due_at < now)
-        waiting_row = connection.execute(
-            sa.select(
-                sa.func.count(),
-                sa.func.coalesce(sa.func.sum(sa.case((past_sla, 1), else_=0)), 0),
-            ).where(awaiting)
-        ).one()
-        blocked = _count(connection, eco_plants, eco_plants.c.state == PlantState.BLOCKED)
-        failed = _count(
-            connection, supplier_notices, supplier_notices.c.status == NoticeStatus.FAILED
-        )
-        behind_row = connection.execute(
-            sa.select(sa.func.count(sa.distinct(plant_revisions.c.plant)), sa.func.count()).where(
-                *late_revision_filter(now.date())
-            )
-        ).one()
-        recent = _cycle_window(connection, now - CYCLE_WINDOW, now)
-        previous = _cycle_window(connection, now - 2 * CYCLE_WINDOW, now - CYCLE_WINDOW)
+        in_flight = count_ecos(connection, IN_FLIGHT)
+        awaiting = count_awaiting(connection, AWAITING, now=now)
+        past_sla = count_awaiting(connection, PAST_SLA, now=now)
+        blocked = count_plants(connection, BLOCKED_PLANTS)
+        failed = count_notices(connection, FAILED_NOTICES)
+        drifting = count_rows(connection, drift_select(DRIFT))
+    behind = count_behind(engine, today=today, plant=BEHIND.plant, item=BEHIND.item)
+    window = timedelta(days=CYCLE_DAYS)
+    recent = _cycle_window(engine, today - window + timedelta(days=1), today)
+    previous = _cycle_window(engine, recent.start - window, recent.start - timedelta(days=1))
     return Kpis(
         read_at=now,
-        ecos_in_flight=in_flight,
-        awaiting_confirmation=int(waiting_row[0]),
-        awaiting_past_sla=int(waiting_row[1]),
-        blocked_plants=blocked,
-        failed_supplier_notices=failed,
-        plants_on_prior_revision=int(behind_row[0]),
-        items_on_prior_revision=int(behind_row[1]),
+        ecos_in_flight=Figure(in_flight, IN_FLIGHT),
+        awaiting_confirmation=Figure(awaiting, AWAITING),
+        awaiting_past_sla=Figure(past_sla, PAST_SLA),
+        blocked_plants=Figure(blocked, BLOCKED_PLANTS),
+        failed_supplier_notices=Figure(failed, FAILED_NOTICES),
+        drift=Figure(drifting, DRIFT),
+        prior_revision=Figure(behind.pairs, BEHIND),
+        plants_on_prior_revision=behind.plants,
         cycle_recent=recent,
         cycle_previous=previous,
     )
 
 
-def late_revision_filter(today: date) -> tuple[sa.ColumnElement[bool], ...]:
-    """(plant, item) rows building a superseded revision past the new one's effectivity."""
-    return (plant_revisions.c.behind.is_(True), plant_revisions.c.target_effective <= today)
-
-
-def _count(connection: sa.Connection, table: sa.Table, where: sa.ColumnElement[bool]) -> int:
-    return int(
-        connection.execute(sa.select(sa.func.count()).select_from(table).where(where)).scalar_one()
-    )
-
-
-def _cycle_window(connection: sa.Connection, start: datetime, end: datetime) -> CycleWindow:
-    values = [
-        float(value)
-        for value in connection.execute(
-            sa.select(eco_status.c.cycle_time_seconds).where(
-                eco_status.c.production_ready_at >= start,
-                eco_status.c.production_ready_at < end,
-                eco_status.c.cycle_time_seconds.is_not(None),
-            )
-        ).scalars()
-    ]
+def _cycle_window(engine: sa.Engine, start: date, end: date) -> CycleWindow:
+    rows = cycle_time.cycle_rows(engine, start, end, by_plant=False)
+    values = [float(hours) * 3600 for hours in rows["total_h"].dropna()]
     return CycleWindow(
         start=start,
         end=end,
-        count=len(values),
+        count=len(rows),
         p50_seconds=percentile(values, 50),
         p90_seconds=percentile(values, 90),
     )

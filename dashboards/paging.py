@@ -46,6 +46,15 @@ def frame(
     return pd.DataFrame.from_records([tuple(row) for row in rows], columns=list(columns))
 
 
+def count_rows(connection: sa.Connection, select: sa.Select[Any]) -> int:
+    """How many rows ``select`` gives: a list's figure and its pager's total alike."""
+    return int(
+        connection.execute(
+            sa.select(sa.func.count()).select_from(select.order_by(None).subquery())
+        ).scalar_one()
+    )
+
+
 def paginate(
     connection: sa.Connection,
     select: sa.Select[Any],
@@ -55,8 +64,6 @@ def paginate(
 ) -> Page:
     """Run ``select`` (already ordered) for one page, and count its rows in all."""
     limit, offset = clamp(limit, offset)
-    total = connection.execute(
-        sa.select(sa.func.count()).select_from(select.order_by(None).subquery())
-    ).scalar_one()
+    total = count_rows(connection, select)
     result = connection.execute(select.limit(limit).offset(offset))
     return Page(rows=frame(result, list(result.keys())), total=total, offset=offset, limit=limit)

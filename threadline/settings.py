@@ -93,14 +93,14 @@ class Settings(BaseSettings):
     engine_reap_interval: float = Field(
         default=5.0, description="How often expired step leases are reaped, seconds."
     )
-    engine_heartbeat_interval: float = Field(
-        default=5.0, description="How often each engine records that it is alive, seconds."
-    )
     engine_http_timeout: float = Field(
         default=10.0, description="Timeout of one call to ERP, MES, PLM or procurement, seconds."
     )
     engine_bulkheads: dict[str, int] = Field(
         default_factory=lambda: {"plm": 4, "erp": 16, "mes": 8, "procurement": 8},
+    engine_heartbeat_interval: float = Field(
+        default=5.0, description="How often each engine records that it is alive, seconds."
+    )
         description='Calls in flight at once per system, as JSON: {"erp": 64}.',
     )
     engine_claim_batch: int = Field(

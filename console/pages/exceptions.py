@@ -1,4 +1,9 @@
-"""Exceptions: every blocked or failed step, grouped by error fingerprint."""
+"""Exceptions: every blocked or failed step grouped by error fingerprint, and the
+(ECO, plant) pairs those steps stop.
+
+The view and its filter live in the page address: ``?fingerprint=...`` opens a failure
+group, ``?plant_state=blocked`` the blocked plants (the Overview's figure, exactly).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,88 @@ import streamlit as st
 
 from console import actions, login, state, widgets
 from console.auth import Permission
+from contracts.readmodel import PlantState
 from contracts.steps import StepState
+from dashboards.exceptions import STUCK_PLANT_STATES, PlantFilter, StepFilter
 
 KEY = "exceptions"
+VIEWS = {"steps": "Failure groups", "plants": "Stopped plants"}
+
+
+def _view_from_controls() -> PlantFilter | StepFilter:
+    if st.session_state.get("exceptions_view") == "plants":
+        return _plants_from_controls()
+    return StepFilter()
+
+
+def _plants_from_controls() -> PlantFilter:
+    chosen = tuple(st.session_state.get("stuck_plant_states") or ())
+    return PlantFilter(states=chosen or STUCK_PLANT_STATES, plant=plant_criteria.plant)
+
+
+def _steps_from_controls() -> StepFilter:
+    return StepFilter(fingerprint=st.session_state.get("exceptions_group"))
+
 
 login.require(Permission.OPERATIONS)
 st.title("Exceptions")
 can_act = actions.allowed()
 actions.show_flash()
 url = state.database_url()
+query = widgets.address()
+plant_criteria = PlantFilter.from_query(query)
+step_criteria = StepFilter.from_query(query)
+view = "plants" if "plant_state" in query else "steps"
+widgets.follow_address(
+    KEY,
+    {
+        "exceptions_view": view,
+        "stuck_plant_states": list(plant_criteria.states),
+        "exceptions_group": step_criteria.fingerprint,
+    },
+)
+st.segmented_control(
+    "Show",
+    list(VIEWS),
+    format_func=VIEWS.__getitem__,
+    key="exceptions_view",
+    on_change=widgets.to_address,
+    args=(KEY, _view_from_controls),
+)
+
+if view == "plants":
+    st.multiselect(
+        "Plant state",
+        list(STUCK_PLANT_STATES),
+        format_func=lambda value: PlantState(value).value.replace("_", " "),
+        key="stuck_plant_states",
+        on_change=widgets.to_address,
+        args=(KEY, _plants_from_controls),
+    )
+    plant_criteria = _plants_from_controls()
+    widgets.active_filter(KEY, plant_criteria, PlantFilter())
+    page = state.stuck_plants(url, plant_criteria, widgets.PAGE_SIZE, widgets.offset(KEY))
+    st.caption(f"{page.total} (ECO, plant) pairs stopped")
+    rows = page.rows.copy()
+    rows["eco"] = [widgets.eco_url(eco) for eco in rows["eco"]]
+    st.dataframe(
+        rows,
+        hide_index=True,
+        key="plants_table",
+        column_order=["eco", "plant", "state", "reason", "steps_done", "steps_total", "since"],
+        column_config={
+            "eco": widgets.eco_link_column(),
+            "plant": "Plant",
+            "state": "State",
+            "reason": "Why",
+            "steps_done": st.column_config.NumberColumn("Steps done"),
+            "steps_total": st.column_config.NumberColumn("Steps"),
+            "since": st.column_config.DatetimeColumn("Since", format="YYYY-MM-DD HH:mm"),
+        },
+    )
+    widgets.pager(KEY, page)
+    st.stop()
+
 groups = state.failure_groups(url)
 if groups.empty:
     st.success("No step is failed or blocked.")
@@ -38,13 +116,16 @@ st.dataframe(
 )
 fingerprints = groups["fingerprint"].tolist()
 counts = dict(zip(groups["fingerprint"], groups["steps"], strict=True))
+if st.session_state.get("exceptions_group") not in counts:
+    # No group named, or one that has closed since: the largest group.
+    st.session_state["exceptions_group"] = fingerprints[0]
 fingerprint = st.selectbox(
     "Group",
     fingerprints,
     format_func=lambda value: f"{value} ({counts[value]} steps)",
     key="exceptions_group",
-    on_change=widgets.reset,
-    args=(KEY,),
+    on_change=widgets.to_address,
+    args=(KEY, _steps_from_controls),
 )
 if fingerprint is None:
     st.stop()
@@ -56,7 +137,8 @@ st.button(
     disabled=not can_act,
     type="primary",
 )
-page = state.open_steps(url, fingerprint, None, widgets.PAGE_SIZE, widgets.offset(KEY))
+step_criteria = StepFilter(states=step_criteria.states, fingerprint=fingerprint)
+page = state.open_steps(url, step_criteria, widgets.PAGE_SIZE, widgets.offset(KEY))
 rows = page.rows.copy()
 rows["eco"] = [widgets.eco_url(eco) for eco in rows["eco"]]
 st.dataframe(

@@ -1,4 +1,8 @@
-"""Failed supplier notices, grouped by error: retry one row, or select many and retry."""
+"""Failed supplier notices, grouped by error: retry one row, or select many and retry.
+
+The filter lives in the page address (``?status=failed``, ``&error=HTTP_502``,
+``&supplier=S010``), so the Overview's figure opens exactly the notices it counts.
+"""
 
 from __future__ import annotations
 
@@ -9,29 +13,60 @@ import streamlit as st
 from console import actions, login, state, widgets
 from console.auth import Permission
 from contracts.readmodel import NoticeStatus
+from dashboards.notices import FAILED_STATUSES, NoticeFilter
 
 STATUSES = {
-    "Not delivered": (NoticeStatus.FAILED, NoticeStatus.RETRYING),
+    "Not delivered": FAILED_STATUSES,
     "Failed for good": (NoticeStatus.FAILED,),
     "Retrying automatically": (NoticeStatus.RETRYING,),
 }
 WIDTHS = [0.5, 1.8, 1.0, 1.2, 0.8, 3.2, 1.8, 1.0]
 HEADERS = ["", "ECO", "Supplier", "Status", "Tries", "Last error", "Next automatic retry", ""]
+KEY = "notices"
+
+
+def _label(statuses: tuple[NoticeStatus, ...]) -> str:
+    return next(
+        (label for label, shown in STATUSES.items() if set(shown) == set(statuses)),
+        "Not delivered",
+    )
+
+
+def _from_controls() -> NoticeFilter:
+    return NoticeFilter(
+        statuses=STATUSES[st.session_state.get("notices_status") or "Not delivered"],
+        error=criteria.error,
+        supplier=criteria.supplier,
+    )
+
 
 login.require(Permission.OPERATIONS)
 st.title("Failed supplier notices")
 can_act = actions.allowed()
-choice = st.segmented_control("Show", list(STATUSES), default="Not delivered", key="notices_status")
-statuses = STATUSES[choice or "Not delivered"]
+criteria = NoticeFilter.from_query(widgets.address())
+widgets.follow_address(KEY, {"notices_status": _label(criteria.statuses)})
+st.segmented_control(
+    "Show",
+    list(STATUSES),
+    key="notices_status",
+    on_change=widgets.to_address,
+    args=(KEY, _from_controls),
+)
+criteria = _from_controls()
+widgets.active_filter(KEY, criteria, NoticeFilter())
 
 
 @st.fragment(run_every=timedelta(seconds=5))
 def notices() -> None:
     actions.show_flash()
     url = state.database_url()
-    groups = state.notice_groups(url, statuses)
+    groups = state.notice_groups(url, criteria)
     if groups.empty:
-        st.success("Every supplier notice was delivered.")
+        st.success(
+            "No notice matches this filter."
+            if criteria.describe()
+            else "Every supplier notice was delivered."
+        )
         return
     st.caption(f"{int(groups['notices'].sum())} notices in {len(groups)} error groups")
     for index, group in enumerate(groups.itertuples(index=False)):
@@ -43,7 +78,8 @@ def notices() -> None:
 
 def _group(url: str, index: int, error: str) -> None:
     key = f"notices_{index}"
-    page = state.failed_notices(url, error, statuses, widgets.PAGE_SIZE, widgets.offset(key))
+    narrowed = NoticeFilter(statuses=criteria.statuses, error=error, supplier=criteria.supplier)
+    page = state.failed_notices(url, narrowed, widgets.PAGE_SIZE, widgets.offset(key))
     for column, header in zip(st.columns(WIDTHS), HEADERS, strict=True):
         column.markdown(f"**{header}**" if header else "")
     step_ids: list[str] = []

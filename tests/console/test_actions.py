@@ -31,7 +31,9 @@ def status_of(at: AppTest, supplier: str) -> str:
 
 
 def flash(at: AppTest) -> list[str]:
-    return [element.value for kind in ("success", "info", "warning") for element in at.get(kind)]
+    """The command's message (the freshness banner above every page is not one)."""
+    shown = [element.value for kind in ("success", "info", "warning") for element in at.get(kind)]
+    return [text for text in shown if not text.startswith("The pipeline is behind")]
 
 
 def audit(engine: sa.Engine) -> list[tuple[str, str, str, str]]:

@@ -8,7 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from dashboards import confirmations, cycle_time, ecos, exceptions, notices, overview, revisions
+from contracts.readmodel import NoticeStatus
 from dashboards.confirmations import ConfirmationFilter
+from dashboards.notices import NoticeFilter
 from dashboards.stats import percentile
 from tests.dashboards.seed import Picture, seed
 
@@ -23,13 +25,13 @@ def picture(engine: sa.Engine) -> Picture:
 def test_overview_figures(engine: sa.Engine, picture: Picture) -> None:
     kpis = overview.overview_kpis(engine, now=picture.now)
 
-    assert kpis.ecos_in_flight == picture.in_flight
-    assert kpis.awaiting_confirmation == picture.awaiting
-    assert kpis.awaiting_past_sla == picture.awaiting_past_sla
-    assert kpis.blocked_plants == picture.blocked_plants
-    assert kpis.failed_supplier_notices == picture.failed_notices
+    assert kpis.ecos_in_flight.value == picture.in_flight
+    assert kpis.awaiting_confirmation.value == picture.awaiting
+    assert kpis.awaiting_past_sla.value == picture.awaiting_past_sla
+    assert kpis.blocked_plants.value == picture.blocked_plants
+    assert kpis.failed_supplier_notices.value == picture.failed_notices
     assert kpis.plants_on_prior_revision == picture.plants_behind
-    assert kpis.items_on_prior_revision == len(picture.late_pairs)
+    assert kpis.prior_revision.value == len(picture.late_pairs)
     recent = [h * HOUR for h in picture.recent_cycle_hours]
     previous = [h * HOUR for h in picture.previous_cycle_hours]
     assert kpis.cycle_recent.count == len(recent)
@@ -118,9 +120,9 @@ def test_failed_supplier_notices_grouped_by_error(engine: sa.Engine, picture: Pi
         "INVALID_SUPPLIER_CONTACT": 1,
         "HTTP_502": 1,
     }
-    failed = notices.failed_notices(engine, statuses=("failed",))
+    failed = notices.failed_notices(engine, NoticeFilter(statuses=(NoticeStatus.FAILED,)))
     assert list(failed.rows["step_id"]) == [picture.failed_notice_step]
-    grouped = notices.failed_notices(engine, error="HTTP_502")
+    grouped = notices.failed_notices(engine, NoticeFilter(error="HTTP_502"))
     row = grouped.rows.iloc[0]
     assert (row["step_id"], row["status"], row["attempts"]) == (
         picture.retrying_notice_step,
@@ -209,7 +211,7 @@ def test_cycle_time_percentiles(engine: sa.Engine, picture: Picture) -> None:
 
 def test_empty_database_gives_empty_results(engine: sa.Engine) -> None:
     kpis = overview.overview_kpis(engine)
-    assert (kpis.ecos_in_flight, kpis.cycle_recent.p50_seconds) == (0, None)
+    assert (kpis.ecos_in_flight.value, kpis.cycle_recent.p50_seconds) == (0, None)
     assert revisions.lag_matrix(engine).days.empty
     assert notices.notice_error_groups(engine).empty
     assert exceptions.failure_groups(engine).empty
