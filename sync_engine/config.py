@@ -45,13 +45,13 @@ class EngineConfig(BaseModel):
     relay_interval: float = 0.5
     reconcile_interval: float = 600.0
     reap_interval: float = 5.0
+    heartbeat_interval: float = 5.0
     lease_seconds: float = 30.0
     confirmation_sla: float = 900.0
     confirmation_sla_by_plant: dict[str, float] = Field(default_factory=dict)
 
     http_timeout: float = 10.0
     bulkheads: dict[System, int] = Field(default_factory=lambda: dict(DEFAULT_BULKHEADS))
-    heartbeat_interval: float = 5.0
     retry: dict[System, RetryPolicy] = Field(default_factory=lambda: dict(DEFAULT_POLICIES))
     claim_batch: int = 200
     relay_batch: int = 500
@@ -77,6 +77,7 @@ class EngineConfig(BaseModel):
             "relay_interval": settings.engine_relay_interval,
             "reconcile_interval": settings.engine_reconcile_interval,
             "reap_interval": settings.engine_reap_interval,
+            "heartbeat_interval": settings.engine_heartbeat_interval,
             "lease_seconds": settings.engine_lease_seconds,
             "confirmation_sla": settings.engine_confirmation_sla,
             "confirmation_sla_by_plant": settings.engine_confirmation_sla_by_plant,
@@ -84,7 +85,6 @@ class EngineConfig(BaseModel):
             "bulkheads": bulkheads,
             "retry": policies(settings.engine_retry_policies),
             "claim_batch": settings.engine_claim_batch,
-            "heartbeat_interval": settings.engine_heartbeat_interval,
             "relay_batch": settings.engine_relay_batch,
             "relay_max_backoff": settings.engine_relay_max_backoff,
             "metrics_port": settings.engine_metrics_port,

@@ -93,14 +93,14 @@ class Settings(BaseSettings):
     engine_reap_interval: float = Field(
         default=5.0, description="How often expired step leases are reaped, seconds."
     )
+    engine_heartbeat_interval: float = Field(
+        default=5.0, description="How often each engine records that it is alive, seconds."
+    )
     engine_http_timeout: float = Field(
         default=10.0, description="Timeout of one call to ERP, MES, PLM or procurement, seconds."
     )
     engine_bulkheads: dict[str, int] = Field(
         default_factory=lambda: {"plm": 4, "erp": 16, "mes": 8, "procurement": 8},
-    engine_heartbeat_interval: float = Field(
-        default=5.0, description="How often each engine records that it is alive, seconds."
-    )
         description='Calls in flight at once per system, as JSON: {"erp": 64}.',
     )
     engine_claim_batch: int = Field(
@@ -137,11 +137,6 @@ class Settings(BaseSettings):
         default=None,
         description="Role of an OpenID Connect user with no claim or mapping; unset: refused.",
     )
-
-    log_level: str = Field(default="INFO", description="Log level for every service.")
-
-
-@lru_cache(maxsize=1)
     console_outbox_stale_after: float = Field(
         default=30.0,
         description="Pages warn when the oldest undelivered engine event is older, seconds.",
@@ -150,6 +145,11 @@ class Settings(BaseSettings):
         default=60.0,
         description="Pages warn when no engine has recorded a heartbeat for this long, seconds.",
     )
+
+    log_level: str = Field(default="INFO", description="Log level for every service.")
+
+
+@lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment once."""
     return Settings()
