@@ -171,8 +171,10 @@ def superseded(connection: sa.Connection, steps: Sequence[StepRecord]) -> dict[s
 
     What a target has is what the engine itself applied to it, read from its own tables
     (no call to the system): the newest succeeded step of the same kind on the same item
-    (at the same plant), and for plant steps the plant's recorded revision of the item in
-    ERP (BOMs, routings, production versions, confirmations) or in MES (MES routings).
+    (at the same plant); for ERP plant steps also the newest confirmed production version
+    there and the plant's recorded ERP revision, for MES routings the recorded MES one.
+    Only the same kind counts otherwise: a later ECO's BOM may legitimately be written
+    while the earlier ECO's routing at the plant is still retrying.
     """
     candidates = [s for s in steps if s.kind in _REVISION_KINDS and s.item and s.revision]
     if not candidates:
