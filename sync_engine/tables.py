@@ -14,9 +14,9 @@
 - ``sync_drift``: the (plant, item) pairs reconciliation last found drifting, with what
   it reported, so each drift is reported once and its resolution is noticed.
 - ``sync_cursors``: small named positions (the PLM poll's ``updated_since``).
-"""
 - ``sync_heartbeats``: one row per running engine process, touched every few seconds, so
   the console can tell when no engine is alive.
+"""
 
 from __future__ import annotations
 
@@ -104,7 +104,6 @@ outbox = sa.Table(
     sa.Column("event", JSONDoc, nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("delivered_at", UTCDateTime(), nullable=True),
-)
     # The relay's and the console's "oldest undelivered" read only the rows still waiting.
     sa.Index(
         "ix_sync_outbox_undelivered",
@@ -112,6 +111,7 @@ outbox = sa.Table(
         postgresql_where=sa.text("delivered_at IS NULL"),
         sqlite_where=sa.text("delivered_at IS NULL"),
     ),
+)
 
 dead_letters = sa.Table(
     "sync_dead_letters",
