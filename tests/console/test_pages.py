@@ -115,7 +115,8 @@ def test_plants_on_a_prior_revision_drill_down(open_app: Open, picture: Picture)
     at.selectbox(key="late_plant").select("P100").run()
     table = at.dataframe[0].value
     assert list(table["plant"]) == ["P100"]
-    assert table.iloc[0]["blocking_reason"] == "work center WC-P100-01 is inactive"
+    assert table.iloc[0]["reason"] == "blocked: work center WC-P100-01 is inactive"
+    assert (table.iloc[0]["erp_revision"], table.iloc[0]["target_revision"]) == ("C", "D")
 
 
 def test_eco_page_from_the_query_parameter(open_app: Open, picture: Picture) -> None:

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from contracts.model import ItemKind, next_revision
+from contracts.model import EcoStatus, ItemKind, next_revision
+from simulators.app import SimulatorConfig, build_simulators
+from simulators.history import history_events
 from simulators.world import build_world
 from tests.simulators.conftest import CONFIRMATION_DELAY, burst
 
@@ -138,3 +140,32 @@ def test_mes_keeps_its_routing_under_a_new_version_unless_the_eco_changed_it(
     )
     assert released.status_code == 201, released.text
     assert client.get(f"/mes/plants/{plant}/revisions").json()["revisions"][item] == revision
+
+
+def test_plm_lists_the_history_ecos_as_the_backfill_played_them() -> None:
+    end = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    config = SimulatorConfig(history_days=60, history_end=end)
+    sims = build_simulators(config, clock=lambda: end + timedelta(minutes=1))
+    events = [
+        event
+        for batch in history_events(WORLD, days=60, end=end, ecos_per_day=6.0, seed=7)
+        for event in batch
+    ]
+    received = {
+        e["data"]["eco"]: e["data"]["revisions"]
+        for e in events
+        if e["type"] == "io.threadline.eco.received.v1"
+    }
+    cancelled = {
+        e["data"]["eco"]
+        for e in events
+        if e["type"] == "io.threadline.eco.cancelled.v1" and e["data"]["cause"] == "plm_cancelled"
+    }
+    records, more = sims.plm.page(limit=10_000)
+    assert more is None and received and cancelled
+    listed = {r.number: r.eco() for r in records}
+    assert set(listed) == set(received)
+    for number, eco in listed.items():
+        assert {a.item: a.new_revision for a in eco.affected_items} == received[number]
+        assert (eco.status is EcoStatus.CANCELLED) == (number in cancelled)
+        assert eco.approved_at < end
