@@ -13,6 +13,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from collector.tables import eco_plants, eco_status
+from dashboards import filters
+from dashboards.filters import Query
 from dashboards.paging import frame
 from dashboards.sql import epoch_seconds
 
@@ -29,6 +31,19 @@ class Dimension(StrEnum):
     PLANT = "plant"
     PRODUCT_FAMILY = "product_family"
     MONTH = "month"
+
+
+def cycle_range_from_query(query: Query, *, default: tuple[date, date]) -> tuple[date, date]:
+    """The report's date range a page address names (``start``, ``end``: ISO dates)."""
+    found = []
+    for name, fallback in zip(("start", "end"), default, strict=True):
+        text = filters.value(query, name)
+        try:
+            found.append(date.fromisoformat(text) if text else fallback)
+        except ValueError:
+            found.append(fallback)
+    start, end = found
+    return (start, end) if start <= end else default
 
 
 def cycle_rows(engine: sa.Engine, start: date, end: date, *, by_plant: bool) -> pd.DataFrame:

@@ -6,9 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from console import login, state
+from console import login, state, widgets
 from console.auth import Permission
-from dashboards.cycle_time import Dimension, cycle_percentiles, monthly_trend
+from dashboards.cycle_time import (
+    Dimension,
+    cycle_percentiles,
+    cycle_range_from_query,
+    monthly_trend,
+)
 from dashboards.figures import cycle_histogram, cycle_trend_figure
 from dashboards.stats import humanize_seconds, percentile
 
@@ -22,13 +27,11 @@ login.require(Permission.REPORTS)
 st.title("Cycle time")
 st.caption("PLM approval → ERP confirmed → production-ready, by when ECOs became ready.")
 today = datetime.now(UTC).date()
+# A range in the address (the Overview's link: ?start=2026-11-02&end=2026-12-01) wins.
+asked = cycle_range_from_query(widgets.address(), default=(today - timedelta(days=180), today))
+widgets.follow_address("cycle", {"cycle_range": (asked[0], min(asked[1], today))})
 left, right = st.columns([2, 3])
-chosen = left.date_input(
-    "Production-ready between",
-    value=(today - timedelta(days=180), today),
-    max_value=today,
-    key="cycle_range",
-)
+chosen = left.date_input("Production-ready between", max_value=today, key="cycle_range")
 if not isinstance(chosen, tuple) or len(chosen) != 2:
     st.info("Choose the last day of the range.")
     st.stop()

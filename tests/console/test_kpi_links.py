@@ -174,3 +174,17 @@ def test_no_warning_while_the_pipeline_keeps_up_and_one_when_the_outbox_waits(
     (warning,) = banner_warnings(at)
     assert "1 engine event not delivered to the collector" in warning
     assert "heartbeat" not in warning and "reconciliation" not in warning
+
+
+def test_the_cycle_time_link_opens_the_report_for_the_same_days(
+    open_app: Open, picture: Picture
+) -> None:
+    overview = open_app(Role.EXECUTIVE)
+    link = next(
+        link.proto for link in overview.main.get("page_link") if link.proto.page == "cycle-time"
+    )
+    recent = len(picture.recent_cycle_hours)
+    assert any(f"{recent} ECOs production-ready" in c.value for c in overview.caption)
+    at = open_app(Role.EXECUTIVE, FILES[link.page], **parse_qs(link.query_string))
+    shown = {metric.label: metric.value for metric in at.metric}
+    assert shown["ECOs production-ready"] == str(recent)
