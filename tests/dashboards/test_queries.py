@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from dashboards import confirmations, cycle_time, ecos, exceptions, notices, overview, revisions
 from contracts.readmodel import NoticeStatus
+from dashboards import confirmations, cycle_time, ecos, exceptions, notices, overview, revisions
 from dashboards.confirmations import ConfirmationFilter
 from dashboards.notices import NoticeFilter
 from dashboards.stats import percentile
