@@ -5,7 +5,7 @@ effective records since when; the ECO page lists it as "effective — needs a ne
 revert".
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-11-29
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

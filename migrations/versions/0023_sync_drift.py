@@ -1,7 +1,7 @@
 """Sync engine: the drift reconciliation last reported per (plant, item).
 
 Revision ID: 0023
-Revises: 0020
+Revises: 0022
 Create Date: 2026-11-29
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023"
-down_revision = "0020"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ The console reads both to say when the pipeline is behind: no engine heartbeat f
 minute, or the oldest undelivered outbox event too old.
 
 Revision ID: 0024
-Revises: 0020
+Revises: 0023
 Create Date: 2026-11-23
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0024"
-down_revision = "0020"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
