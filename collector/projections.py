@@ -295,6 +295,7 @@ class Projector:
                 fingerprint=error.get("fingerprint"),
                 next_attempt_at=_time(data.get("next_attempt_at")),
                 effective_since=_time(data.get("effective_since")),
+                reason=data.get("reason"),
                 state_since=event.time,
                 last_event_at=event.time,
                 last_event_seq=event.seq,

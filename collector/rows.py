@@ -107,6 +107,7 @@ def new_step_row(step_id: str, eco: str, kind: str) -> Row:
         "overdue": False,
         "overdue_reported_at": None,
         "effective_since": None,
+        "reason": None,
         "last_event_at": None,
         "last_event_seq": None,
         "last_event_key": None,

@@ -161,6 +161,8 @@ step_status = sa.Table(
     sa.Column("overdue_reported_at", UTCDateTime()),
     # A withdrawal found its change already effective (since then) and left it in place.
     sa.Column("effective_since", UTCDateTime()),
+    # Why it is in its state: a skip (by hand, or superseded) or cancellation reason.
+    sa.Column("reason", sa.Text()),
     sa.Column("last_event_at", UTCDateTime()),
     sa.Column("last_event_seq", sa.BigInteger()),
     sa.Column("last_event_key", sa.String(ORDER_KEY_LENGTH)),

@@ -99,7 +99,9 @@ def eco_plant_rows(engine: sa.Engine, eco: str) -> pd.DataFrame:
 
 
 def eco_steps(engine: sa.Engine, eco: str) -> pd.DataFrame:
-    """The ECO's steps as the collector last saw them, by system, plant and kind."""
+    """The ECO's steps as the collector last saw them, by system, plant and kind, with why
+    each is in its state (``reason``: skipped by hand or as superseded, cancelled) and, for a
+    waiting step the approval order holds, the ECO it waits behind (``waits_behind``)."""
     with engine.connect() as connection:
         result = connection.execute(
             sa.select(
@@ -113,12 +115,20 @@ def eco_steps(engine: sa.Engine, eco: str) -> pd.DataFrame:
                 step_status.c.attempt,
                 step_status.c.error_code,
                 step_status.c.error_message,
+                step_status.c.reason,
                 step_status.c.state_since,
             )
             .where(step_status.c.eco == eco)
             .order_by(step_status.c.system, step_status.c.plant, step_status.c.kind)
         )
-        return frame(result, list(result.keys()))
+        steps = frame(result, list(result.keys()))
+    behind = waiting_behind(engine, eco)
+    steps.insert(
+        steps.columns.get_loc("state") + 1,
+        "waits_behind",
+        [behind.get(step_id) for step_id in steps["step_id"]],
+    )
+    return steps
 
 
 def step_timeline(

@@ -97,7 +97,17 @@ else:
 
 if eco is not None:
     st.subheader("Steps")
-    st.dataframe(steps, hide_index=True, key="eco_steps")
+    st.dataframe(
+        steps,
+        hide_index=True,
+        key="eco_steps",
+        column_config={
+            "waits_behind": st.column_config.TextColumn(
+                "Waits behind", help="The earlier ECO whose step on the same target must end first"
+            ),
+            "reason": st.column_config.TextColumn("Reason"),
+        },
+    )
     open_ids = steps.loc[steps["state"].isin(OPEN_STATES), "step_id"].tolist()
     st.subheader("Operator actions")
     with st.container(border=True):

@@ -8,7 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from collector.store import EventStore
-from dashboards.ecos import waiting_behind
+from dashboards.ecos import eco_steps, waiting_behind
 from sync_engine import store
 from sync_engine.errors import BusinessError
 from tests.factories import APPROVED_AT, make_eco
@@ -66,9 +66,17 @@ def test_a_held_step_names_the_eco_it_waits_behind_until_that_step_is_resolved(
         waiting = [s.step_id for s in store.steps_of(connection, LATER)]
         assert store.waiting_behind(connection, waiting) == shown
     assert waiting_behind(engine, EARLIER) == {}
+    listed = eco_steps(engine, LATER).set_index("step_id")
+    assert listed.loc[LATER_RELEASE, "waits_behind"] == EARLIER
 
     with engine.begin() as connection:
         store.skip(connection, blocked, now=T0, actor="ops", reason="released by hand")
     claim(engine)
     _relay(engine)
     assert LATER_RELEASE not in waiting_behind(engine, LATER)
+    # The page's step list says why the earlier step no longer holds anything.
+    listed = eco_steps(engine, EARLIER).set_index("step_id")
+    assert (listed.loc[RELEASE, "state"], listed.loc[RELEASE, "reason"]) == (
+        "skipped",
+        "released by hand",
+    )
