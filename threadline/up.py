@@ -244,7 +244,7 @@ class Up:
         if o.history_days <= 0:
             return
         self.say(f"Backfilling {o.history_days} days of history through the collector ...")
-        subprocess.run(
+        backfill = subprocess.run(
             [
                 sys.executable,
                 "-m",
@@ -261,8 +261,13 @@ class Up:
                 self.history_end,
             ],
             env=self.supervisor.base_env,
-            check=True,
+            check=False,
         )
+        if backfill.returncode != 0:
+            raise SupervisorError(
+                f"the history backfill exited with code {backfill.returncode} (see above); "
+                "--history 0 starts without it"
+            )
 
     def status_line(self, client: httpx.Client) -> str | None:
         try:
