@@ -4,9 +4,11 @@ than the newest one approved and effective by a day.
 A pair exists only where the plant uses the item (ERP reported a revision for it), so a
 plant an ECO names but that does not use an item is never counted. The newest target is
 the highest revision among the ECOs received for the pair that are effective by the day
-and neither cancelled nor rejected. :func:`behind_pairs` is the one query: the Overview's
-figures (:func:`count_behind`), the heatmap and the list all come from it, so a figure
-always equals its rows.
+and still approved in PLM: one cancelled or superseded there, or rejected by Threadline's
+rules, no longer counts; one an operator cancelled in Threadline still does, since PLM
+approves it and the plant runs behind it (its row says it was cancelled).
+:func:`behind_pairs` is the one query: the Overview's figures (:func:`count_behind`), the
+heatmap and the list all come from it, so a figure always equals its rows.
 """
 
 from __future__ import annotations
@@ -47,7 +49,15 @@ COLUMNS = [
 """The columns of :func:`behind_pairs`, in order."""
 
 DEAD_STATES = (EcoState.CANCELLED, EcoState.REJECTED)
-"""ECO states whose targets no longer count."""
+"""ECO states whose targets may no longer count (see :data:`DEAD`)."""
+OPERATOR_CANCELLED = sa.and_(
+    eco_status.c.state == EcoState.CANCELLED,
+    eco_status.c.state_reason.like("operator%"),
+)
+"""Cancelled by an operator (``eco.cancelled`` cause ``operator``, which the collector
+keeps first in ``state_reason``): PLM still approves the ECO."""
+DEAD = sa.and_(eco_status.c.state.in_(DEAD_STATES), sa.not_(OPERATOR_CANCELLED))
+"""ECOs whose targets no longer count: cancelled or superseded in PLM, or rejected."""
 IN_FLIGHT = frozenset({StepState.PENDING, StepState.RUNNING, StepState.RETRYING})
 SETTLED = sorted(s.value for s in (*DONE_STATES, StepState.CANCELLED))
 """Step states that hold no later ECO back."""
@@ -95,11 +105,7 @@ def behind_pairs(
         if item is not None:
             select = select.where(plant_revisions.c.item == item)
         candidates = connection.execute(select).all()
-        dead = set(
-            connection.execute(
-                sa.select(eco_status.c.eco).where(eco_status.c.state.in_(DEAD_STATES))
-            ).scalars()
-        )
+        dead = set(connection.execute(sa.select(eco_status.c.eco).where(DEAD)).scalars())
         found = [
             record
             for record in (_behind(row, today, dead) for row in candidates)
