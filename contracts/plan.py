@@ -13,12 +13,17 @@ affected supplier is notified once the item revisions are released.
 A production version waits for every BOM and routing of its plant in the ECO, so a
 business rejection anywhere in a plant holds the whole plant back: no plant is left
 half-synchronised.
+
+A cancelled or superseded ECO is compensated per target (:func:`compensation`): what it
+wrote and is not known to be effective is withdrawn, suppliers already notified are told,
+and what is effective is left for a new ECO to revert. The engine and the history both
+plan their withdrawals with it.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -287,3 +292,90 @@ def compensation_step(
         ),
         payload=payload,
     )
+
+
+class AppliedWrite(BaseModel):
+    """A step of a cancelled ECO that had succeeded: what compensation needs to know of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    step_id: str
+    eco: str
+    kind: StepKind
+    plant: str | None = None
+    item: str | None = None
+    revision: str | None = None
+    supplier: str | None = None
+    external_id: str | None = None
+    """What the system answered the write with (BOM, routing, production version or
+    notice id); a write without one cannot be withdrawn."""
+    effective_when_written: bool = False
+    """ERP answered the BOM version effective (its ``valid_from`` had come)."""
+    plant_confirmed: bool = False
+    """ERP had confirmed the plant's production version of the item active."""
+
+
+class Compensation(BaseModel):
+    """What a cancelled ECO's compensation does with the writes it applied."""
+
+    model_config = ConfigDict(frozen=True)
+
+    withdrawals: tuple[PlannedStep, ...]
+    """The withdrawal steps, in the order of the writes, with their dependencies."""
+    left_effective: tuple[AppliedWrite, ...]
+    """Writes known to be effective: left in place for a new ECO to revert."""
+
+
+def known_effective(write: AppliedWrite) -> bool:
+    """Whether a succeeded write is effective by what the engine itself saw: a BOM version
+    ERP answered effective, a routing or production version of a plant whose production
+    version ERP confirmed active, a routing MES released (MES runs it)."""
+    match write.kind:
+        case StepKind.ERP_BOM:
+            return write.effective_when_written
+        case StepKind.ERP_ROUTING | StepKind.ERP_PRODUCTION_VERSION:
+            return write.plant_confirmed
+        case StepKind.MES_ROUTING:
+            return True
+        case _:
+            return False
+
+
+def compensation(writes: Iterable[AppliedWrite]) -> Compensation:
+    """Which of a cancelled ECO's succeeded writes are withdrawn, and in what order.
+
+    Every write not known effective that has a withdrawal (``WITHDRAWAL_OF``) and an
+    external id is withdrawn; item revisions and confirmations are neither. A routing's
+    withdrawal waits for its plant's production version to be withdrawn first, so ERP
+    never keeps a version whose routing is gone. What ERP finds effective meanwhile it
+    refuses to withdraw, and the withdrawal records since when.
+    """
+    applied: list[AppliedWrite] = []
+    effective: list[AppliedWrite] = []
+    for write in writes:
+        if known_effective(write):
+            effective.append(write)
+        elif write.kind in WITHDRAWAL_OF and write.external_id:
+            applied.append(write)
+    versions = {
+        (w.plant, w.item): w.step_id for w in applied if w.kind is StepKind.ERP_PRODUCTION_VERSION
+    }
+    planned = {
+        w.step_id: compensation_step(
+            w.eco,
+            w.kind,
+            plant=w.plant,
+            item=w.item,
+            revision=w.revision,
+            supplier=w.supplier,
+            external_id=w.external_id or "",
+        )
+        for w in applied
+    }
+    for write in applied:
+        version = versions.get((write.plant, write.item))
+        if write.kind is StepKind.ERP_ROUTING and version is not None:
+            planned[write.step_id] = planned[write.step_id].model_copy(
+                update={"depends_on": (planned[version].step_id,)}
+            )
+    return Compensation(withdrawals=tuple(planned.values()), left_effective=tuple(effective))

@@ -2,11 +2,12 @@
 (by an operator, or because PLM cancelled or superseded it) with the compensation that
 takes back, per target, what it applied and is not yet effective.
 
-Compensation (``contracts.steps.WITHDRAWAL_OF``): a BOM version ERP scheduled, a routing
-and a production version of a plant whose version is not confirmed active, and a notice
-to a supplier (who is told the change was withdrawn). What the engine knows is effective
-(a BOM version effective when written, a confirmed production version and the routing it
-uses, a routing MES runs) is left in place for a new ECO to revert; so is whatever ERP
+Compensation (``contracts.plan.compensation``, which the simulators' history plays too):
+a BOM version ERP scheduled, a routing and a production version of a plant whose version
+is not confirmed active, and a notice to a supplier (who is told the change was
+withdrawn). What the engine knows is effective (a BOM version effective when written, a
+confirmed production version and the routing it uses, a routing MES runs) is left in
+place for a new ECO to revert; so is whatever ERP
 refuses to withdraw because it became effective meanwhile (the withdrawal step then
 records ``effective_since``). A step whose call was under way when the ECO stopped is
 compensated when its result arrives (:func:`schedule_compensation`).
@@ -14,14 +15,15 @@ compensated when its result arrives (:func:`schedule_compensation`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from contracts import events as ev
-from contracts.plan import PlannedStep, compensation_step, idempotency_key
-from contracts.steps import COMPENSATION_KINDS, WITHDRAWAL_OF, StepKind, StepState
+from contracts.plan import AppliedWrite, PlannedStep, compensation, idempotency_key
+from contracts.steps import COMPENSATION_KINDS, StepKind, StepState
 from sync_engine.states import CANCELLABLE, EcoProgress, eco_allowed
 from sync_engine.store.ecos import eco_progress, insert_steps, maybe_production_ready, move_eco
 from sync_engine.store.steps import StepRecord, find_steps, get_step, transition
@@ -97,8 +99,7 @@ def cancel_eco(
     steps = find_steps(connection, eco=number, lock=True)
     confirmed = _confirmed(steps)
     cancelled = []
-    applied: list[StepRecord] = []
-    left_effective = 0
+    applied: list[AppliedWrite] = []
     for step in steps:
         if step.kind in COMPENSATION_KINDS:
             continue
@@ -106,11 +107,9 @@ def cancel_eco(
             transition(connection, step, StepState.CANCELLED, now=now, actor=actor, reason=reason)
             cancelled.append(step.step_id)
         elif step.state is StepState.SUCCEEDED:
-            if known_effective(step, confirmed):
-                left_effective += 1
-            elif step.kind in WITHDRAWAL_OF and step.external_id:
-                applied.append(step)
-    withdrawals = _schedule(connection, _compensations(applied), steps, now)
+            applied.append(_applied(step, confirmed))
+    planned = compensation(applied)
+    withdrawals = _schedule(connection, planned.withdrawals, steps, now)
     values: dict[str, Any] = {"cancelled_at": now}
     if plm_status is not None:
         values["plm_status"] = plm_status
@@ -122,26 +121,11 @@ def cancel_eco(
         actor=actor,
         cancelled_steps=len(cancelled),
         withdrawals=withdrawals,
-        left_effective=left_effective,
+        left_effective=len(planned.left_effective),
     )
     # The row is locked since it was read, so the ECO is still in ``state``.
     move_eco(connection, number, state, EcoProgress.CANCELLED, event, now=now, **values)
     return cancelled, withdrawals
-
-
-def known_effective(step: StepRecord, confirmed: set[tuple[str | None, str | None]]) -> bool:
-    """Whether a succeeded step's write is effective by what the engine itself recorded:
-    a BOM version ERP answered effective, a routing or production version of a plant
-    whose production version ERP confirmed active, a routing MES released (MES runs it)."""
-    match step.kind:
-        case StepKind.ERP_BOM:
-            return step.external_status == "effective"
-        case StepKind.ERP_ROUTING | StepKind.ERP_PRODUCTION_VERSION:
-            return (step.plant, step.item) in confirmed
-        case StepKind.MES_ROUTING:
-            return True
-        case _:
-            return False
 
 
 def _confirmed(steps: list[StepRecord]) -> set[tuple[str | None, str | None]]:
@@ -152,34 +136,26 @@ def _confirmed(steps: list[StepRecord]) -> set[tuple[str | None, str | None]]:
     }
 
 
-def _compensations(applied: list[StepRecord]) -> list[PlannedStep]:
-    """The withdrawals of ``applied`` writes; a routing's waits for its plant's production
-    version to be withdrawn first, so ERP never keeps a version whose routing is gone."""
-    versions = {(s.plant, s.item): s for s in applied if s.kind is StepKind.ERP_PRODUCTION_VERSION}
-    planned = {
-        s.step_id: compensation_step(
-            s.eco,
-            s.kind,
-            plant=s.plant,
-            item=s.item,
-            revision=s.revision,
-            supplier=s.supplier,
-            external_id=s.external_id or "",
-        )
-        for s in applied
-    }
-    for step in applied:
-        version = versions.get((step.plant, step.item))
-        if step.kind is StepKind.ERP_ROUTING and version is not None:
-            planned[step.step_id] = planned[step.step_id].model_copy(
-                update={"depends_on": (planned[version.step_id].step_id,)}
-            )
-    return list(planned.values())
+def _applied(step: StepRecord, confirmed: set[tuple[str | None, str | None]]) -> AppliedWrite:
+    """A succeeded step as compensation sees it; ``confirmed`` holds the (plant, item)
+    pairs whose production version ERP confirmed active."""
+    return AppliedWrite(
+        step_id=step.step_id,
+        eco=step.eco,
+        kind=step.kind,
+        plant=step.plant,
+        item=step.item,
+        revision=step.revision,
+        supplier=step.supplier,
+        external_id=step.external_id,
+        effective_when_written=step.external_status == "effective",
+        plant_confirmed=(step.plant, step.item) in confirmed,
+    )
 
 
 def _schedule(
     connection: sa.Connection,
-    planned: list[PlannedStep],
+    planned: Sequence[PlannedStep],
     known: list[StepRecord],
     now: datetime,
 ) -> int:
@@ -225,8 +201,5 @@ def record_plm_cancellation(
 def schedule_compensation(connection: sa.Connection, step: StepRecord, now: datetime) -> int:
     """A cancelled ECO's step whose call was under way succeeded: plan the withdrawal of
     its write unless it is known effective; return 1, or 0 if nothing was planned."""
-    if step.kind not in WITHDRAWAL_OF or not step.external_id:
-        return 0
-    if known_effective(step, set()):
-        return 0
-    return _schedule(connection, _compensations([step]), [step], now)
+    planned = compensation([_applied(step, set())])
+    return _schedule(connection, planned.withdrawals, [step], now)

@@ -6,7 +6,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.model import Eco, Item, ItemKind
-from contracts.plan import PlannedStep, idempotency_key, plan, step_id
+from contracts.plan import (
+    AppliedWrite,
+    PlannedStep,
+    compensation,
+    compensation_step,
+    idempotency_key,
+    plan,
+    step_id,
+)
 from contracts.steps import StepKind
 from tests.factories import ITEMS, make_eco
 
@@ -98,6 +106,84 @@ def test_idempotency_keys_change_with_every_input() -> None:
         idempotency_key("ECO-2026-00042", StepKind.ERP_BOM, "P100/ASM-1001", "C", 1),
     }
     assert base not in others and len(others) == 5
+
+
+def _written(
+    step: PlannedStep, *, effective: bool = False, confirmed: bool = False, answered: bool = True
+) -> AppliedWrite:
+    return AppliedWrite(
+        step_id=step.step_id,
+        eco=step.eco,
+        kind=step.kind,
+        plant=step.plant,
+        item=step.item,
+        revision=step.revision,
+        supplier=step.supplier,
+        external_id=f"X-{step.kind.value}-{step.plant}" if answered else None,
+        effective_when_written=effective,
+        plant_confirmed=confirmed,
+    )
+
+
+def test_a_cancelled_eco_withdraws_what_is_not_effective_and_leaves_what_is() -> None:
+    """P100 confirmed its version (its BOM was effective when written); P200 still waits:
+    P200's BOM and version are withdrawn, the supplier told, P100 left for a new ECO."""
+    eco = "ECO-2026-00042"
+    writes = [
+        _written(s, effective=s.plant == "P100", confirmed=s.plant == "P100")
+        for s in plan(make_eco(), ITEMS)
+        if s.step_id != f"{eco}/erp.confirmation/P200/ASM-1001"
+    ]
+    planned = compensation(writes)
+    assert [w.step_id for w in planned.withdrawals] == [
+        f"{eco}/erp.bom_withdrawal/P200/ASM-1001",
+        f"{eco}/erp.production_version_withdrawal/P200/ASM-1001",
+        f"{eco}/procurement.withdrawal_notice/-/S010",
+    ]
+    assert planned.withdrawals[0].payload == {"bom_id": "X-erp.bom-P200"}
+    assert planned.withdrawals[1].payload == {"production_version": "X-erp.production_version-P200"}
+    assert all(not w.depends_on for w in planned.withdrawals)
+    assert {(w.kind, w.plant) for w in planned.left_effective} == {
+        (StepKind.ERP_BOM, "P100"),
+        (StepKind.ERP_ROUTING, "P100"),
+        (StepKind.ERP_PRODUCTION_VERSION, "P100"),
+        (StepKind.MES_ROUTING, "P100"),
+    }
+
+
+def test_a_routing_is_withdrawn_after_its_plants_version() -> None:
+    steps = {s.kind: s for s in plan(make_eco(), ITEMS) if s.plant == "P100"}
+    routing, version = steps[StepKind.ERP_ROUTING], steps[StepKind.ERP_PRODUCTION_VERSION]
+    planned = compensation([_written(routing), _written(version)])
+    withdraw_routing, withdraw_version = planned.withdrawals
+    assert withdraw_routing == compensation_step(
+        routing.eco,
+        StepKind.ERP_ROUTING,
+        plant="P100",
+        item="ASM-1001",
+        revision=routing.revision,
+        external_id="X-erp.routing-P100",
+        depends_on=(withdraw_version.step_id,),
+    )
+    assert withdraw_version.kind is StepKind.ERP_PRODUCTION_VERSION_WITHDRAWAL
+    assert not withdraw_version.depends_on
+    # Without the version's withdrawal (its request never went out) nothing holds it.
+    (alone,) = compensation([_written(routing)]).withdrawals
+    assert alone.kind is StepKind.ERP_ROUTING_WITHDRAWAL and not alone.depends_on
+    assert planned.left_effective == ()
+
+
+def test_what_has_no_withdrawal_or_no_answer_is_neither_withdrawn_nor_left() -> None:
+    steps = plan(make_eco(), ITEMS)
+    releases = [s for s in steps if s.kind is StepKind.ERP_ITEM_REVISION]
+    confirmations = [s for s in steps if s.kind is StepKind.ERP_CONFIRMATION]
+    unanswered = [_written(s, answered=False) for s in steps if s.kind is StepKind.ERP_BOM]
+    planned = compensation([*map(_written, releases + confirmations), *unanswered])
+    assert planned.withdrawals == () and planned.left_effective == ()
+    # A BOM ERP took as effective is left whatever else is known of its plant.
+    bom = next(s for s in steps if s.kind is StepKind.ERP_BOM)
+    left = compensation([_written(bom, effective=True)])
+    assert left.withdrawals == () and [w.step_id for w in left.left_effective] == [bom.step_id]
 
 
 PLANTS = ["P100", "P200", "P300", "P400"]
