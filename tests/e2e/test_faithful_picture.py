@@ -1,0 +1,321 @@
+"""The faithful picture: what the console shows equals what the systems of record report.
+
+The real simulators, engine and collector over loopback HTTP, under a fault mix: the
+supplier portal down for a while, suppliers whose contact bounces or whose portal is
+unreliable, routings refused for inactive work centers (one fixed and retried by an
+operator), ECOs cancelled in PLM and by an operator, one effective later, and ERP slow to
+confirm the last ones. Once the engine has done all it can, one reconciliation runs and
+the outbox is drained to the collector. Then every figure the console shows, read with
+the ``dashboards`` query functions, is compared with ground truth read from PLM, ERP,
+MES, procurement and the ledger themselves (:mod:`tests.e2e.truth`), as sets of keys;
+each Overview figure must equal the size of its set.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from collector.derived import ConfirmationSla
+from collector.testing import running_collector
+from contracts.events import ENGINE
+from contracts.steps import StepKind, StepState
+from dashboards.confirmations import awaiting_confirmation
+from dashboards.drift import drift_page, drift_rows
+from dashboards.exceptions import stuck_plants
+from dashboards.notices import failed_notices
+from dashboards.overview import (
+    AWAITING,
+    BLOCKED_PLANTS,
+    FAILED_NOTICES,
+    PAST_SLA,
+    overview_kpis,
+)
+from dashboards.revisions import behind_pairs, late_plants
+from simulators.app import SimulatorConfig, create_app
+from simulators.generator import GeneratorConfig
+from simulators.testing import serving
+from simulators.world import build_world
+from sync_engine import commands, store
+from sync_engine.reconcile import reconcile_once
+from sync_engine.testing import fast_config, running_engine
+from tests.e2e import truth
+from tests.sync_engine.scenario import (
+    Db,
+    activate_inactive_work_centers,
+    admin,
+    burst,
+    set_faults,
+    wait_until,
+)
+
+pytestmark = pytest.mark.e2e
+
+SEED = 11
+TOKEN = "engine-token-for-the-faithful-picture"
+GRANT = {"producer": ENGINE, "sources": ["/threadline/"], "types": ["io.threadline."]}
+OPERATOR = "ops@example.com"
+CONFIRMATION_DELAY = 0.3
+SLOW_CONFIRMATION = 3600.0
+# One plant's confirmations are due within a second, so the slow ECOs are past SLA there
+# and on time everywhere else.
+SLA_PLANT = "P100"
+SLA = ConfirmationSla(default_seconds=3600.0, by_plant={SLA_PLANT: 1.0})
+OPEN = (StepState.PENDING, StepState.RUNNING, StepState.RETRYING)
+
+
+def _faults(
+    *, procurement: dict[str, Any] | None = None, delay: float = CONFIRMATION_DELAY
+) -> dict[str, Any]:
+    """Every system's faults at once (``PUT /_admin/faults`` replaces them all)."""
+    faults: dict[str, Any] = {"erp": {"confirmation_delay_seconds": delay}}
+    if procurement is not None:
+        faults["procurement"] = procurement
+    return faults
+
+
+def _assemblies(count: int) -> list[str]:
+    """Distinct assemblies routed at two plants or more, so each ECO changes routings
+    (which an inactive work center can block) and no two ECOs share an item: every hold
+    in the run is one the scenario made, not two ECOs queued on the same item."""
+    routed: dict[str, set[str]] = {}
+    world = build_world(SEED)
+    for routing in world.routings.values():
+        routed.setdefault(routing.item, set()).add(routing.plant)
+    found = sorted(
+        number
+        for number, item in world.items.items()
+        if item.kind.value == "assembly" and len(routed.get(number, ())) >= 2
+    )
+    assert len(found) >= count
+    return found[:count]
+
+
+def _routed_plant(item: str, avoid: str | None = None) -> str:
+    """A plant where ``item`` is routed, other than ``avoid``."""
+    plants = sorted(r.plant for r in build_world(SEED).routings.values() if r.item == item)
+    return next(p for p in plants if p != avoid)
+
+
+@pytest.fixture
+def sims() -> Iterator[str]:
+    # Only the ECOs the scenario asks for use an inactive work center, so that every
+    # activation it makes is one it knows about (see the blocked ECOs below).
+    config = SimulatorConfig(
+        seed=SEED,
+        confirmation_delay=CONFIRMATION_DELAY,
+        generator=GeneratorConfig(inactive_work_center_share=0.0),
+    )
+    with serving(create_app(config), name="simulators") as url:
+        yield url
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Db]:
+    reader = Db(database_url)
+    yield reader
+    reader.close()
+
+
+def _settled(db: Db) -> Any:
+    """A snapshot of every step's state once nothing is running or due; ``None`` before."""
+    steps = db.steps()
+    if any(s.state in OPEN for s in steps):
+        return None
+    return sorted((s.step_id, s.state.value) for s in steps)
+
+
+def _quiet(db: Db, timeout: float) -> None:
+    """Wait until the engine has done all it can: no step running or due, twice in a row
+    a second apart (a dependency that just finished promotes its successor in between)."""
+    previous: list[Any] = [None]
+
+    def still() -> bool:
+        snapshot = _settled(db)
+        same = snapshot is not None and snapshot == previous[0]
+        previous[0] = snapshot
+        return same
+
+    wait_until(still, timeout, "the engine to settle", step=1.0)
+
+
+def _blocked(db: Db, eco: str) -> bool:
+    return any(
+        s.kind is StepKind.ERP_ROUTING for s in db.steps(eco=eco, states=[StepState.BLOCKED])
+    )
+
+
+def test_every_figure_equals_what_the_systems_of_record_report(
+    sims: str, database_url: str, db: Db
+) -> None:
+    started = time.monotonic()
+    with admin(sims) as client:
+        world = client.get("/plm/world").json()
+    suppliers = world["suppliers"]
+    reachable = [
+        s["code"] for s in suppliers if not s["invalid_contact"] and not s["unreliable_portal"]
+    ]
+    unreliable = [
+        s["code"] for s in suppliers if s["unreliable_portal"] and not s["invalid_contact"]
+    ]
+    bouncing = [s["code"] for s in suppliers if s["invalid_contact"]]
+    assert reachable and unreliable and bouncing
+    items = iter(_assemblies(12))
+
+    def one(**shape: Any) -> str:
+        item = next(items)
+        (number,) = burst(sims, 1, items=[item], **shape)
+        return number
+
+    stopped: set[str] = set()
+    with (
+        running_collector(database_url, {TOKEN: GRANT}, sla=SLA) as collector,
+        running_engine(
+            database_url, sims, collector_url=collector, collector_token=SecretStr(TOKEN)
+        ),
+    ):
+        # The supplier portal is down while the first ECOs notify: every attempt fails
+        # until the notices are dead letters; the portal then comes back.
+        set_faults(sims, _faults(procurement={"error_rate": 1.0}))
+        portal_down = [
+            one(effectivity_days=0, suppliers=[reachable[0], reachable[1 % len(reachable)]])
+            for _ in range(2)
+        ]
+        activate_inactive_work_centers(sims, portal_down)
+
+        def notices_dead() -> bool:
+            notices = [
+                s
+                for n in portal_down
+                for s in db.steps(eco=n)
+                if s.kind is StepKind.SUPPLIER_NOTICE
+            ]
+            return bool(notices) and all(s.state is StepState.FAILED for s in notices)
+
+        wait_until(notices_dead, 60, "the notices to run out of attempts")
+        set_faults(sims, _faults())
+
+        # ECOs that finish (one telling an unreliable portal, one a bouncing contact), one
+        # effective in ten days, and four whose routing is refused at a plant.
+        finishing = [
+            one(effectivity_days=0, suppliers=[reachable[0], unreliable[0]]),
+            one(effectivity_days=0, suppliers=[bouncing[0], reachable[0]]),
+        ]
+        later = one(effectivity_days=10, suppliers=[reachable[0]])
+        activate_inactive_work_centers(sims, [*finishing, later])
+        # ECOs as the generator draws them: any items (components too, sharing items with
+        # each other, so some wait behind others), plants, suppliers and effectivity.
+        burst(sims, 8)
+        # The one left blocked is at another plant than the one fixed: activating a work
+        # center there lets no refused routing of the blocked ECO through unseen (ERP's
+        # ledger shows activations, not which refusal they answer).
+        refused, at = {}, {}
+        for role in ("blocked", "fixed", "plm_cancelled", "plm_superseded", "operator_cancelled"):
+            item = next(items)
+            plant = at[role] = _routed_plant(item, avoid=at.get("blocked"))
+            (refused[role],) = burst(
+                sims, 1, items=[item], effectivity_days=0, inactive_work_center_plant=plant
+            )
+        wait_until(
+            lambda: all(_blocked(db, n) for n in refused.values()), 60, "the routings refused"
+        )
+
+        # PLM cancels one and supersedes another by a new ECO; an operator cancels a third
+        # (PLM still approves it); a planner activates the fourth's work center and an
+        # operator retries it.
+        with admin(sims) as client:
+            client.post(f"/_admin/ecos/{refused['plm_cancelled']}/cancel").raise_for_status()
+            replaced = client.post(f"/_admin/ecos/{refused['plm_superseded']}/supersede")
+            replaced.raise_for_status()
+        successor = replaced.json()["superseded_by"]["eco"]["number"]
+        result = commands.cancel_eco(
+            db.engine, refused["operator_cancelled"], actor=OPERATOR, reason="redesign coming"
+        )
+        assert result.outcome == "cancelled", result
+        stopped.add(refused["operator_cancelled"])
+        activate_inactive_work_centers(sims, [refused["fixed"]])
+        for step in db.steps(eco=refused["fixed"], states=[StepState.BLOCKED]):
+            commands.retry_step(db.engine, step.step_id, actor=OPERATOR, reason="WC active")
+        # The bouncing contact keeps the second ECO from production-ready; the rest settle.
+        wait_until(
+            lambda: db.ready([finishing[0], refused["fixed"], successor]), 90, "the ECOs to finish"
+        )
+
+        # ERP now confirms slowly: the last ECOs' production versions stay pending.
+        set_faults(sims, _faults(delay=SLOW_CONFIRMATION))
+        slow = [one(effectivity_days=0, suppliers=[reachable[0]]) for _ in range(2)]
+        activate_inactive_work_centers(sims, slow)
+        wait_until(
+            lambda: all(db.steps(eco=n, states=[StepState.AWAITING_CONFIRMATION]) for n in slow),
+            60,
+            "ERP to hold the slow ECOs' production versions",
+        )
+        _quiet(db, 60)
+        with admin(sims) as client:
+            plants = [p["code"] for p in client.get("/plm/world").json()["plants"]]
+        reconcile_once(db.engine, fast_config(sims), plants=plants)
+
+        def drained() -> bool:
+            with db.engine.connect() as connection:
+                return store.outbox_backlog(connection) == 0
+
+        wait_until(drained, 30, "the outbox to drain")
+    worked = time.monotonic() - started
+
+    now = datetime.now(UTC)
+    today = now.date()
+    systems = truth.read_systems(sims)
+    kpis = overview_kpis(db.engine, now=now)
+
+    # Plants on a prior revision, as (plant, item); the figure counts pairs and plants.
+    behind = truth.behind(systems, today)
+    listed = behind_pairs(db.engine, today=today)
+    assert set(zip(listed["plant"], listed["item"], strict=True)) == behind
+    assert kpis.prior_revision.value == len(behind) == late_plants(db.engine, today=today).total
+    assert kpis.plants_on_prior_revision == len(truth.plants_of(behind))
+    assert behind, "the scenario leaves plants behind"
+
+    # Awaiting ERP confirmation, as (ECO, plant, item) whose production version is pending.
+    pending = truth.awaiting_confirmation(systems)
+    page = awaiting_confirmation(db.engine, AWAITING, now=now, limit=500)
+    assert set(zip(page.rows["eco"], page.rows["plant"], page.rows["item"], strict=True)) == pending
+    assert kpis.awaiting_confirmation.value == len(pending) == page.total
+    assert {eco for eco, _, _ in pending} == set(slow)
+    overdue = truth.awaiting_confirmation(
+        systems, now=now, sla=SLA.by_plant, default_sla=SLA.default_seconds
+    )
+    late = awaiting_confirmation(db.engine, PAST_SLA, now=now, limit=500)
+    assert set(zip(late.rows["eco"], late.rows["plant"], late.rows["item"], strict=True)) == overdue
+    assert kpis.awaiting_past_sla.value == len(overdue)
+    assert overdue, "a slow ECO is past its plant's SLA"
+    assert pending - overdue, "and another plant's is on time"
+
+    # Blocked plants, as (ECO, plant) ERP refuses and has written nothing for since.
+    refusing = truth.blocked_plants(systems, stopped)
+    plants_page = stuck_plants(db.engine, BLOCKED_PLANTS, limit=500)
+    shown = set(zip(plants_page.rows["eco"], plants_page.rows["plant"], strict=True))
+    assert shown == refusing
+    assert kpis.blocked_plants.value == len(refusing)
+    assert refused["blocked"] in {eco for eco, _ in refusing}
+    assert not {eco for eco, _ in refusing} & {*refused.values(), successor} - {refused["blocked"]}
+
+    # Failed supplier notices, as (ECO, supplier) procurement holds no notice for.
+    owed = truth.unnotified(systems, stopped)
+    notices_page = failed_notices(db.engine, FAILED_NOTICES, limit=500)
+    told = set(zip(notices_page.rows["eco"], notices_page.rows["supplier"], strict=True))
+    assert told == owed
+    assert kpis.failed_supplier_notices.value == len(owed)
+    assert {(n, reachable[0]) for n in portal_down} <= owed
+    assert (finishing[1], bouncing[0]) in owed
+
+    # Drift, as (plant, item) where PLM, ERP and MES disagree.
+    drift = truth.drifting(systems, today)
+    rows = drift_rows(db.engine)
+    assert {(r["plant"], r["item"]) for r in rows} == drift
+    assert kpis.drift.value == len(drift) == drift_page(db.engine, limit=500).total
+    assert worked < 150, f"the scenario took {worked:.0f} s"
