@@ -9,8 +9,11 @@ version, its confirmation, the MES routing; supplier notices after the item revi
 so its step ids, dependencies and idempotency keys are the engine's, and then played out
 against a model of the plants (``simulators.playout``):
 slow and drifting ERP confirmations, transient failures and retries, blocked routings an
-operator retries, bouncing supplier contacts and cancellations. Only ECOs whose whole
-propagation ends before ``end`` are yielded: what is still in flight is the live engine's.
+operator retries, bouncing supplier contacts and cancellations, compensated as the engine
+compensates them (``contracts.plan.compensation``: BOM versions not yet effective, routings
+and production versions of plants not yet confirmed, a withdrawal notice to every supplier
+already told). Only ECOs whose whole propagation ends before ``end`` are yielded: what is
+still in flight is the live engine's.
 
 Every choice comes from ``random.Random`` streams seeded by ``seed`` (one per ECO), event
 ids are ``uuid5`` of (ECO, step, n) and ``sequence`` increases through the stream, so a

@@ -8,34 +8,34 @@ The model of the plants behind the history:
 - a share of routings is refused with ``WORK_CENTER_INACTIVE``: the plant waits until an
   operator retries (``operator.action``), or now and then cancels the ECO;
 - notices to suppliers with a bouncing contact are blocked until an operator skips them;
-- a share of ECOs is cancelled in PLM mid-way, withdrawing BOMs not yet effective;
+- a share of ECOs is cancelled in PLM mid-way: what its succeeded steps wrote and the
+  engine did not know effective is withdrawn as the engine would withdraw it
+  (``contracts.plan.compensation``), and ERP refuses what became effective meanwhile;
 - an ECO whose propagation would reach past the history's end is marked ``truncated``:
   the history leaves it out, because what is still in flight belongs to the live engine
   (a console could otherwise offer to retry a step no engine holds).
 
 The steps, their dependencies and idempotency keys are the engine's own: the playout
-plays out what ``contracts.plan`` plans for the ECO (and ``withdrawal_step`` for a
-withdrawal), wrapping each planned step with the simulated state it moves through.
+plays out what ``contracts.plan`` plans for the ECO (and ``compensation`` for a cancelled
+one), wrapping each planned step with the simulated state it moves through.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
-import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from contracts import events as ev
 from contracts.model import Eco
-from contracts.plan import PlannedStep, plan, withdrawal_step
-from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System
+from contracts.plan import AppliedWrite, PlannedStep, compensation, plan
+from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, step_id
+from simulators.playstep import PlayStep, event_id, state_at, synthetic_id
 from simulators.world import World
 
 SOURCE = "/threadline/history"
-NAMESPACE = uuid.UUID("6f1d8a52-3c1e-4f7b-9a64-2f0d1c5e7b11")
 OPERATORS = ("maria.keller", "j.chen", "ops-oncall", "a.okafor", "p.novak")
 
 PLANT_CONFIRMATION_HOURS = {"P100": 1.5, "P200": 3.0, "P300": 2.2, "P400": 6.0, "P500": 4.0}
@@ -54,58 +54,6 @@ UNRELIABLE_PORTAL_SHARE = 0.35
 MAX_ATTEMPTS = 6
 
 S = StepState
-
-
-_NAMESPACE_BYTES = NAMESPACE.bytes
-
-
-def event_id(key: str) -> str:
-    """``str(uuid.uuid5(NAMESPACE, key))``, formatted directly: a backfill makes millions."""
-    digest = hashlib.sha1(_NAMESPACE_BYTES + key.encode()).hexdigest()
-    variant = "89ab"[int(digest[16], 16) & 0x3]
-    return f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{variant}{digest[17:20]}-{digest[20:32]}"
-
-
-@dataclass(slots=True)
-class _Step:
-    """A planned step as the playout moves it: the plan's step and its simulated state."""
-
-    planned: PlannedStep
-    deps: tuple[int, ...]
-    """Indexes of the steps this one waits for (``planned.depends_on``, resolved)."""
-    state: StepState | None = None
-    attempt: int = 0
-    done_at: datetime | None = None
-    trail: list[tuple[datetime, StepState]] = field(default_factory=list)
-    emitted: int = 0
-    system: System = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.system = self.planned.system  # asked on every transition: computed once
-
-    @property
-    def step_id(self) -> str:
-        return self.planned.step_id
-
-    @property
-    def kind(self) -> StepKind:
-        return self.planned.kind
-
-    @property
-    def plant(self) -> str | None:
-        return self.planned.plant
-
-    @property
-    def item(self) -> str | None:
-        return self.planned.item
-
-    @property
-    def revision(self) -> str | None:
-        return self.planned.revision
-
-    @property
-    def supplier(self) -> str | None:
-        return self.planned.supplier
 
 
 class Playout:
@@ -135,7 +83,7 @@ class Playout:
         self.plant_revisions = plant_revisions
         self.pending: list[tuple[datetime, int, ev.EventData, str]] = []
         self.counter = 0
-        self.steps: list[_Step] = []
+        self.steps: list[PlayStep] = []
         """The planned steps as played out (set by :meth:`run`; withdrawals not included)."""
         self.inactive: tuple[str, str] | None = None
         self.cancel_at: datetime | None = None
@@ -164,14 +112,30 @@ class Playout:
         if rng.random() < CANCEL_SHARE:
             self.cancel_at = self.approved_at + timedelta(hours=rng.uniform(0.2, 30))
 
-    def _plan(self) -> list[_Step]:
+    def _external_id(self, step: PlayStep) -> str | None:
+        """What the system answered the step's write with: deterministic, from its id."""
+        match step.kind:
+            case StepKind.ERP_BOM:
+                return synthetic_id(f"BOM-{step.plant}-", step.step_id)
+            case StepKind.ERP_ROUTING:
+                return synthetic_id(f"RT-{step.plant}-", step.step_id)
+            case StepKind.ERP_PRODUCTION_VERSION:
+                # Named after the confirmation that polls it (:meth:`_confirm`).
+                kind = StepKind.ERP_CONFIRMATION
+                return synthetic_id("PV-", step_id(self.number, kind, step.plant, step.item))
+            case StepKind.SUPPLIER_NOTICE:
+                return synthetic_id("N-", step.step_id, 10)
+            case _:
+                return None
+
+    def _plan(self) -> list[PlayStep]:
         planned = plan(self.eco, self.world.items)
         index = {step.step_id: n for n, step in enumerate(planned)}
-        return [_Step(step, tuple(index[d] for d in step.depends_on)) for step in planned]
+        return [PlayStep(step, tuple(index[d] for d in step.depends_on)) for step in planned]
 
     def move(
         self,
-        step: _Step,
+        step: PlayStep,
         to: StepState,
         at: datetime,
         *,
@@ -180,6 +144,7 @@ class Playout:
         reason: str | None = None,
         actor: str | None = None,
         production_version: str | None = None,
+        effective_since: datetime | None = None,
     ) -> None:
         fields: dict[str, Any] = {
             "eco": self.number,
@@ -200,13 +165,15 @@ class Playout:
         }
         if production_version is not None:
             fields["production_version"] = production_version
+        if effective_since is not None:
+            fields["effective_since"] = effective_since
         data = ev.step_transition(to, **fields)
         step.emitted += 1
         self.add(at, data, f"{step.step_id}|{step.emitted}")
         step.state = to
         step.trail.append((at, to))
 
-    def _error(self, step: _Step, code: str, message: str, status: int | None) -> ev.StepError:
+    def _error(self, step: PlayStep, code: str, message: str, status: int | None) -> ev.StepError:
         business = code in ("WORK_CENTER_INACTIVE", "INVALID_SUPPLIER_CONTACT")
         return ev.StepError(
             category=ErrorCategory.BUSINESS if business else ErrorCategory.TRANSIENT,
@@ -219,7 +186,7 @@ class Playout:
     def _seconds(self, median: float, sigma: float = 0.5) -> timedelta:
         return timedelta(seconds=self.rng.lognormvariate(math.log(median), sigma))
 
-    def _confirmation_delay(self, step: _Step, at: datetime) -> timedelta:
+    def _confirmation_delay(self, step: PlayStep, at: datetime) -> timedelta:
         assert step.plant is not None and step.item is not None
         months = (at.year - 2020) * 12 + at.month
         years_back = (self.end - at).days / 365.0
@@ -233,7 +200,7 @@ class Playout:
         )
         return timedelta(hours=hours)
 
-    def _transient(self, step: _Step) -> tuple[str, str, int | None] | None:
+    def _transient(self, step: PlayStep) -> tuple[str, str, int | None] | None:
         rng = self.rng
         if step.kind is StepKind.SUPPLIER_NOTICE:
             share = (
@@ -254,7 +221,7 @@ class Playout:
             )
         )
 
-    def _run(self, step: _Step, ready: datetime) -> None:
+    def _run(self, step: PlayStep, ready: datetime) -> None:
         """Play one step from due to done (or to blocked)."""
         rng = self.rng
         self.move(step, S.PENDING, ready)
@@ -295,17 +262,17 @@ class Playout:
             notice = ev.SupplierNoticeSent(
                 eco=self.number,
                 supplier=step.supplier,
-                notice_id=f"N-{uuid.uuid5(NAMESPACE, step.step_id).hex[:10].upper()}",
+                notice_id=self._external_id(step) or "",
                 items=list(self.items),
                 attempt=step.attempt,
             )
             self.add(at, notice, f"{step.step_id}|sent")
 
-    def _confirm(self, step: _Step, at: datetime) -> None:
+    def _confirm(self, step: PlayStep, at: datetime) -> None:
         assert step.plant is not None and step.item is not None and step.revision is not None
-        pv = f"PV-{uuid.uuid5(NAMESPACE, step.step_id).hex[:8].upper()}"
+        pv = synthetic_id("PV-", step.step_id)
         self.move(step, S.AWAITING_CONFIRMATION, at, production_version=pv)
-        confirmed = at + self._confirmation_delay(step, at)
+        confirmed = step.active_at = at + self._confirmation_delay(step, at)
         seen = confirmed + timedelta(seconds=self.rng.uniform(0.5, 5))
         self.move(step, S.SUCCEEDED, seen)
         step.done_at = seen
@@ -333,7 +300,7 @@ class Playout:
         key = f"{step.step_id}|revision"
         self.add(seen, changed, key)
 
-    def _block(self, step: _Step, at: datetime, code: str) -> None:
+    def _block(self, step: PlayStep, at: datetime, code: str) -> None:
         rng = self.rng
         if code == "WORK_CENTER_INACTIVE":
             message = f"work center at {step.plant} is inactive; activate it before retrying"
@@ -394,7 +361,7 @@ class Playout:
 
     def _notice_failed(
         self,
-        step: _Step,
+        step: PlayStep,
         at: datetime,
         error: ev.StepError,
         *,
@@ -453,7 +420,7 @@ class Playout:
             self._production_ready(steps, ready_at)
         return self._render()
 
-    def _production_ready(self, steps: list[_Step], at: datetime) -> None:
+    def _production_ready(self, steps: list[PlayStep], at: datetime) -> None:
         confirmed = [s.done_at for s in steps if s.kind is StepKind.ERP_CONFIRMATION and s.done_at]
         data = ev.EcoProductionReady(
             eco=self.number,
@@ -465,29 +432,33 @@ class Playout:
         )
         self.add(at, data, f"{self.number}|ready")
 
-    def _cancel(self, steps: list[_Step], at: datetime) -> None:
+    def _cancel(self, steps: list[PlayStep], at: datetime) -> None:
+        """Stop the ECO at ``at`` as the engine does: cancel its open steps, then withdraw
+        what its succeeded steps wrote and the engine did not know effective."""
         self.pending = [e for e in self.pending if e[0] <= at]
         if self.cancel_cause != "operator":
             self.plm_cancelled_at = at
+        reason = "ECO cancelled in PLM" if self.cancel_cause != "operator" else "ECO cancelled"
+        states = {s.step_id: state_at(s, at) for s in steps}
+        done = {(s.kind, s.plant, s.item): s for s in steps if states[s.step_id] is S.SUCCEEDED}
         cancelled = 0
-        withdrawals: list[_Step] = []
+        applied: list[AppliedWrite] = []
         for step in steps:
-            before = [state for when, state in step.trail if when <= at]
-            state = before[-1] if before else None
-            if state is None:
-                continue
-            if (
-                step.kind is StepKind.ERP_BOM
-                and state is S.SUCCEEDED
-                and self.effectivity > at.date()
-            ):
-                withdrawals.append(step)
-            if state.is_final:
+            state = states[step.step_id]
+            if state is S.SUCCEEDED:
+                confirmed = (StepKind.ERP_CONFIRMATION, step.plant, step.item) in done
+                applied.append(self._applied(step, confirmed))
+            if state is None or state.is_final:
                 continue
             step.state = state
-            reason = "ECO cancelled in PLM" if self.cancel_cause != "operator" else "ECO cancelled"
             self.move(step, S.CANCELLED, at, reason=reason, actor=self.cancel_actor)
             cancelled += 1
+        planned = compensation(applied)
+        withdrawals = self._wrap(planned.withdrawals)
+        # The engine stores the due withdrawals first; a routing's waits for its version's.
+        in_order = sorted(withdrawals, key=lambda w: bool(w.deps))
+        for withdrawal in in_order:
+            self.move(withdrawal, S.WAITING if withdrawal.deps else S.PENDING, at)
         data = ev.EcoCancelled(
             eco=self.number,
             cause="operator" if self.cancel_cause == "operator" else "plm_cancelled",
@@ -497,18 +468,82 @@ class Playout:
             actor=self.cancel_actor,
             cancelled_steps=cancelled,
             withdrawals=len(withdrawals),
+            left_effective=len(planned.left_effective),
         )
         self.add(at, data, f"{self.number}|cancelled")
-        for bom in withdrawals:
-            assert bom.plant is not None and bom.item is not None and bom.revision is not None
-            bom_id = f"BOM-{bom.plant}-{uuid.uuid5(NAMESPACE, bom.step_id).hex[:8].upper()}"
-            withdrawal = withdrawal_step(self.number, bom.plant, bom.item, bom.revision, bom_id)
-            step = _Step(withdrawal, ())
-            self.move(step, S.PENDING, at + timedelta(milliseconds=50))
-            step.attempt = 1
-            started = at + timedelta(seconds=self.rng.uniform(0.2, 3))
-            self.move(step, S.RUNNING, started)
-            self.move(step, S.SUCCEEDED, started + self._seconds(0.8))
+        # ERP activates a requested version when it is due, whatever the engine last saw.
+        activated = {
+            (s.plant, s.item): s.active_at
+            for s in steps
+            if s.kind is StepKind.ERP_CONFIRMATION
+            and (StepKind.ERP_PRODUCTION_VERSION, s.plant, s.item) in done
+        }
+        for withdrawal in in_order:
+            self._withdraw(withdrawal, withdrawals, at, activated)
+
+    def _applied(self, step: PlayStep, confirmed: bool) -> AppliedWrite:
+        """A succeeded step as the engine's compensation sees it."""
+        assert step.done_at is not None
+        written = step.kind is StepKind.ERP_BOM and self._effective_from(step) <= step.done_at
+        return AppliedWrite(
+            step_id=step.step_id,
+            eco=self.number,
+            kind=step.kind,
+            plant=step.plant,
+            item=step.item,
+            revision=step.revision,
+            supplier=step.supplier,
+            external_id=self._external_id(step),
+            effective_when_written=written,
+            plant_confirmed=confirmed,
+        )
+
+    def _effective_from(self, step: PlayStep) -> datetime:
+        """When the ECO's BOM versions become effective at the step's plant: midnight
+        there on the effectivity date."""
+        plant = self.world.plant(step.plant or "")
+        assert plant is not None
+        midnight = datetime.combine(self.effectivity, time(), tzinfo=ZoneInfo(plant.timezone))
+        return midnight.astimezone(UTC)
+
+    def _wrap(self, planned: tuple[PlannedStep, ...]) -> list[PlayStep]:
+        index = {p.step_id: n for n, p in enumerate(planned)}
+        return [PlayStep(p, tuple(index[d] for d in p.depends_on)) for p in planned]
+
+    def _withdraw(
+        self,
+        step: PlayStep,
+        withdrawals: list[PlayStep],
+        at: datetime,
+        activated: dict[tuple[str | None, str | None], datetime | None],
+    ) -> None:
+        """Play one withdrawal, after those it waits for. ERP refuses to take back what is
+        effective when it is called; the withdrawal then records since when."""
+        ready = at + timedelta(milliseconds=self.rng.uniform(5, 200))
+        if step.deps:
+            finished = [withdrawals[d].done_at for d in step.deps]
+            ready += max(d for d in finished if d is not None) - at
+            self.move(step, S.PENDING, ready)  # promoted once what it waits for is done
+        step.attempt = 1
+        started = ready + timedelta(seconds=self.rng.uniform(0.2, 3))
+        self.move(step, S.RUNNING, started)
+        step.done_at = started + self._seconds(0.8)
+        since: datetime | None = None
+        match step.kind:
+            case StepKind.ERP_BOM_WITHDRAWAL:
+                since = self._effective_from(step)
+            case StepKind.ERP_PRODUCTION_VERSION_WITHDRAWAL:
+                since = activated.get((step.plant, step.item))
+            case StepKind.ERP_ROUTING_WITHDRAWAL if step.deps:
+                # Its version's withdrawal ran first: ERP kept the routing if it kept that.
+                since = withdrawals[step.deps[0]].active_at
+        if since is None or since > started:
+            self.move(step, S.SUCCEEDED, step.done_at)
+            return
+        step.active_at = since
+        (taken_back,) = step.planned.payload.values()  # an ERP withdrawal names one id
+        reason = f"left effective: {taken_back} at {step.plant} since {since.isoformat()}"
+        self.move(step, S.SUCCEEDED, step.done_at, reason=reason, effective_since=since)
 
     def _render(self) -> list[dict[str, Any]]:
         self.pending.sort(key=lambda e: (e[0], e[1]))

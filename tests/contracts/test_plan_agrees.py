@@ -2,9 +2,12 @@
 
 For every ECO the history plays out, the steps its events name (id, kind, plant, target,
 revision, idempotency key) are exactly what ``contracts.plan`` returns for that ECO, and
-the withdrawals it runs after a cancellation are exactly ``withdrawal_step``'s. Step events
-carry no dependencies, so those are checked twice over: the playout's dependency graph is
-the plan's, and the events honour it (no step becomes due before all it depends on is done).
+the withdrawals it runs after a cancellation are exactly what ``contracts.plan.compensation``
+plans for the writes its events show succeeded before the cancellation (BOMs ERP took as
+effective and writes of a plant whose version was confirmed are left, and counted). Step
+events carry no dependencies, so those are checked twice over: the playout's dependency
+graph is the plan's, and the events honour it (no step becomes due before all it depends
+on is done, a withdrawal included).
 
 Nothing is excluded for cancellations: the history schedules every planned step
 (``waiting``) when it receives the ECO, which is always before any cancellation, so even a
@@ -23,12 +26,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.model import Eco, ItemKind
-from contracts.plan import plan, withdrawal_step
-from contracts.steps import StepKind, StepState
+from contracts.plan import AppliedWrite, PlannedStep, compensation, plan
+from contracts.steps import COMPENSATION_KINDS, StepKind, StepState
 from simulators.generator import EcoGenerator
 from simulators.history import PlannedEco, play
 from simulators.playout import Playout
-from simulators.world import World, build_world
+from simulators.world import World, build_world, plant_today
 
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 LATER = timedelta(days=365)
@@ -82,14 +85,63 @@ def _rows_in(events: list[dict[str, Any]]) -> dict[str, Row]:
     return rows
 
 
+def _time(event: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+
+
 def _first_time(
     events: list[dict[str, Any]], step_id: str, states: Collection[str]
 ) -> datetime | None:
     for event in events:
         data = event["data"]
         if data.get("step_id") == step_id and data.get("to_state") in states:
-            return datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+            return _time(event)
     return None
+
+
+def _succeeded_before_cancel(
+    eco: Eco, planned: tuple[PlannedStep, ...], events: list[dict[str, Any]]
+) -> list[AppliedWrite]:
+    """The writes the events show succeeded before the ECO was cancelled, as the engine
+    would hold them: a BOM ERP took as effective when its valid_from had come at the plant
+    (ERP's rule), a plant's writes confirmed once its confirmation had succeeded."""
+    cancel = next(n for n, e in enumerate(events) if e["type"] == "io.threadline.eco.cancelled.v1")
+    last: dict[str, tuple[str, datetime]] = {}
+    for event in events[:cancel]:
+        data = event["data"]
+        if event["type"].startswith("io.threadline.step."):
+            last[data["step_id"]] = (data["to_state"], _time(event))
+    succeeded = {sid: at for sid, (state, at) in last.items() if state == StepState.SUCCEEDED}
+    confirmed = {
+        (s.plant, s.item)
+        for s in planned
+        if s.kind is StepKind.ERP_CONFIRMATION and s.step_id in succeeded
+    }
+    writes = []
+    for step in planned:
+        at = succeeded.get(step.step_id)
+        if at is None:
+            continue
+        effective = False
+        if step.kind is StepKind.ERP_BOM:
+            plant = world().plant(step.plant or "")
+            assert plant is not None
+            effective = eco.effectivity <= plant_today(plant, at)
+        writes.append(
+            AppliedWrite(
+                step_id=step.step_id,
+                eco=step.eco,
+                kind=step.kind,
+                plant=step.plant,
+                item=step.item,
+                revision=step.revision,
+                supplier=step.supplier,
+                external_id="as answered",
+                effective_when_written=effective,
+                plant_confirmed=(step.plant, step.item) in confirmed,
+            )
+        )
+    return writes
 
 
 def assert_history_follows_the_plan(playout: Playout, events: list[dict[str, Any]]) -> None:
@@ -97,17 +149,25 @@ def assert_history_follows_the_plan(playout: Playout, events: list[dict[str, Any
     assert not playout.truncated
     planned = plan(eco, world().items)
     in_events = _rows_in(events)
-    withdrawals = {sid: row for sid, row in in_events.items() if "/erp.bom_withdrawal/" in sid}
+    kinds = {k.value for k in COMPENSATION_KINDS}
+    withdrawals = {sid: row for sid, row in in_events.items() if row[1] in kinds}
     assert set(in_events.values()) - set(withdrawals.values()) == {_row(s) for s in planned}
 
-    bom_rows = {_row(s)[0]: s for s in planned if s.kind is StepKind.ERP_BOM}
-    for row in withdrawals.values():
-        _, _, plant, assembly, revision, _ = row
-        assert plant is not None and assembly is not None and revision is not None
-        expected = withdrawal_step(eco.number, plant, assembly, revision, bom_id="-")
-        assert row == _row(expected)
-        bom = bom_rows[f"{eco.number}/erp.bom/{plant}/{assembly}"]
-        assert _first_time(events, bom.step_id, {StepState.SUCCEEDED}) is not None
+    cancelled = [e["data"] for e in events if e["type"] == "io.threadline.eco.cancelled.v1"]
+    compensated: tuple[PlannedStep, ...] = ()
+    if cancelled:
+        expected = compensation(_succeeded_before_cancel(eco, planned, events))
+        compensated = expected.withdrawals
+        assert cancelled[0]["withdrawals"] == len(compensated)
+        assert cancelled[0]["left_effective"] == len(expected.left_effective)
+    assert set(withdrawals.values()) == {_row(w) for w in compensated}
+    for withdrawal in compensated:
+        done = _first_time(events, withdrawal.step_id, {StepState.SUCCEEDED})
+        assert done is not None, withdrawal.step_id
+        due = _first_time(events, withdrawal.step_id, {StepState.PENDING})
+        for dependency in withdrawal.depends_on:
+            finished = _first_time(events, dependency, {StepState.SUCCEEDED})
+            assert finished is not None and due is not None and finished <= due
 
     received = next(e["data"] for e in events if e["type"] == "io.threadline.eco.received.v1")
     assert received["steps"] == len(planned)
@@ -178,4 +238,49 @@ def test_cancellations_withdrawals_and_blocks_follow_the_plan_too() -> None:
         assert_history_follows_the_plan(playout, events)
         seen.update(e["type"].rsplit(".", 2)[-2] for e in events)
         seen.update(e["data"]["kind"] for e in events if "kind" in e["data"])
-    assert {"cancelled", "blocked", "skipped", StepKind.ERP_BOM_WITHDRAWAL.value} <= seen
+    compensations = {kind.value for kind in COMPENSATION_KINDS}
+    assert {"cancelled", "blocked", "skipped"} | compensations <= seen
+
+
+def test_cancellations_meet_every_case_of_the_compensation() -> None:
+    """Across cancelled playouts, each case the compensation tells apart occurs and is
+    played as planned: a BOM ERP took as effective, a plant's confirmed writes (both left
+    for a new ECO), each kind of withdrawal, and a BOM version whose valid_from came after
+    it was written but before its withdrawal, which ERP refuses: the withdrawal succeeds,
+    left effective, naming since when (midnight at the plant)."""
+    every = {
+        "left erp.bom",
+        "left erp.routing",
+        "left erp.production_version",
+        *(kind.value for kind in COMPENSATION_KINDS),
+    }
+    cases: set[str] = set()
+    refused: list[tuple[Eco, dict[str, Any], list[dict[str, Any]]]] = []
+    for seed in range(10_000):
+        if every <= cases and refused:
+            break
+        eco = generated()[seed % len(generated())]
+        end = eco.approved_at + LATER
+        if not Playout(world(), eco, {}, end, random.Random(seed)).may_be_cancelled():
+            continue
+        playout = Playout(world(), eco, {}, end, random.Random(seed))
+        events = playout.run()
+        assert_history_follows_the_plan(playout, events)
+        if not any(e["type"] == "io.threadline.eco.cancelled.v1" for e in events):
+            continue  # production-ready before PLM cancelled it
+        writes = _succeeded_before_cancel(eco, plan(eco, world().items), events)
+        cases.update(f"left {w.kind.value}" for w in compensation(writes).left_effective)
+        cases.update(e["data"]["kind"] for e in events if "withdrawal" in e["data"].get("kind", ""))
+        refused.extend((eco, e["data"], events) for e in events if e["data"].get("effective_since"))
+    assert every <= cases
+    assert refused, "some cancellation comes after a scheduled BOM became effective"
+    for eco, data, events in refused:
+        assert data["kind"] == StepKind.ERP_BOM_WITHDRAWAL and data["to_state"] == "succeeded"
+        assert data["reason"].startswith("left effective: BOM-")
+        plant = world().plant(data["plant"])
+        assert plant is not None
+        since = datetime.fromisoformat(data["effective_since"])
+        assert plant_today(plant, since) == eco.effectivity
+        assert plant_today(plant, since - timedelta(seconds=1)) < eco.effectivity
+        started = _first_time(events, data["step_id"], {StepState.RUNNING})
+        assert started is not None and since <= started

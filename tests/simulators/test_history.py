@@ -226,7 +226,7 @@ def test_live_simulators_continue_the_revisions_the_history_left(world) -> None:
 def test_event_ids_are_uuid5_of_their_key() -> None:
     import uuid
 
-    from simulators.playout import NAMESPACE, event_id
+    from simulators.playstep import NAMESPACE, event_id
 
     for key in ("ECO-2026-00001|received", "ECO-2026-00001/erp.bom/P100/ASM-2001|3", "é"):
         assert event_id(key) == str(uuid.uuid5(NAMESPACE, key))
