@@ -17,7 +17,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from simulators.admin import create_admin_app
 from simulators.clock import Clock, system_clock
-from simulators.erp import Erp, create_erp_app
+from simulators.erp import Erp
+from simulators.erp_app import create_erp_app
 from simulators.faults import FaultInjector, Faults
 from simulators.generator import EcoGenerator, GeneratorConfig
 from simulators.history import final_revisions, history_ecos

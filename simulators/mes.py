@@ -21,7 +21,8 @@ from fastapi.responses import Response
 from contracts.api import MesRoutingReleased, MesRoutingRequest, PlantRevisions
 from contracts.model import revision_key
 from simulators.clock import Clock
-from simulators.erp import Erp, ProductionVersion
+from simulators.erp import Erp
+from simulators.erp_records import ProductionVersion
 from simulators.idempotency import IdempotencyKey, IdempotencyStore
 from simulators.ledger import Ledger
 from simulators.problems import Problem, install_problem_handlers
