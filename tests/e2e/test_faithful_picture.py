@@ -3,12 +3,14 @@
 The real simulators, engine and collector over loopback HTTP, under a fault mix: the
 supplier portal down for a while, suppliers whose contact bounces or whose portal is
 unreliable, routings refused for inactive work centers (one fixed and retried by an
-operator), ECOs cancelled in PLM and by an operator, one effective later, and ERP slow to
-confirm the last ones. Once the engine has done all it can, one reconciliation runs and
-the outbox is drained to the collector. Then every figure the console shows, read with
-the ``dashboards`` query functions, is compared with ground truth read from PLM, ERP,
-MES, procurement and the ledger themselves (:mod:`tests.e2e.truth`), as sets of keys;
-each Overview figure must equal the size of its set.
+operator), ECOs cancelled and superseded in PLM and cancelled by an operator, one
+effective later, ECOs as the generator draws them, and ERP slow to confirm the last ones.
+Once the engine has done all it can, one reconciliation runs and the outbox is drained to
+the collector. Then every list the console shows, read with the ``dashboards`` query
+functions under the filter its Overview figure links with, is compared with ground truth
+read from PLM, ERP, MES, procurement and the ledger themselves (:mod:`tests.e2e.truth`),
+as sets of keys; each figure must equal the size of its set, and a rebuild of the read
+models from the stored events must show the same.
 """
 
 from __future__ import annotations
