@@ -35,7 +35,16 @@ from contracts.model import (
 )
 
 # ``plan`` itself stays ``contracts.plan.plan``: re-exported, it would hide the module.
-from contracts.plan import PlannedStep, compensation_step, idempotency_key, withdrawal_step
+from contracts.plan import (
+    AppliedWrite,
+    Compensation,
+    PlannedStep,
+    compensation,
+    compensation_step,
+    idempotency_key,
+    known_effective,
+    withdrawal_step,
+)
 from contracts.readmodel import EcoState, NoticeStatus, PlantState
 from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System, step_id
 
@@ -43,9 +52,11 @@ __all__ = [
     "CATALOG",
     "STEP_EVENT_TYPES",
     "AffectedItem",
+    "AppliedWrite",
     "Bom",
     "BomChange",
     "BomLine",
+    "Compensation",
     "Eco",
     "EcoState",
     "EcoStatus",
@@ -70,8 +81,10 @@ __all__ = [
     "UnitOfMeasure",
     "UnknownEventType",
     "WorkCenter",
+    "compensation",
     "compensation_step",
     "idempotency_key",
+    "known_effective",
     "lookup",
     "new_event",
     "next_revision",
