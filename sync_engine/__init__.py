@@ -5,7 +5,8 @@ Modules (the plan itself is ``contracts.plan``): ``states`` (the step and ECO tr
 tables), ``store`` (a package holding every query: the outbox, steps and their one
 transition function, the ECO lifecycle, claims and leases, outcomes), ``commands``
 (operator retry, bulk retry, skip, cancel), ``retry`` (policies as data), ``errors``,
-``connectors`` (one per system), ``runner`` (the jobs), ``scheduler`` (APScheduler wiring
+``connectors`` (one per system), ``runner`` (the jobs), ``calls`` (a claimed step's call,
+by kind), ``results`` (recording what came of calls), ``scheduler`` (APScheduler wiring
 and :func:`run_engine`), ``relay``, ``reconcile``, ``metrics``, ``config``, ``testing``.
 
 Public names are re-exported here lazily, so importing the package (as ``threadline

@@ -4,7 +4,8 @@
   (approved, cancelled, superseded), plans new ECOs and compensates cancelled ones;
 - ``dispatch``: promotes steps whose dependencies are done, claims due steps per system
   up to that system's bulkhead (free slots of its ``asyncio.Semaphore``), and calls the
-  systems concurrently; results are recorded in batches;
+  systems concurrently (:mod:`sync_engine.calls`); results are recorded in batches
+  (:mod:`sync_engine.results`);
 - ``poll_confirmations``: asks ERP about production versions awaiting confirmation,
   records them active (or rejected) and emits ``confirmation_overdue`` past the SLA;
 - ``relay``: the outbox relay, under the ``sync_engine.relay`` lease so events leave in
@@ -37,7 +38,8 @@ from contracts import events as ev
 from contracts.model import Eco, EcoStatus, Item, utcnow
 from contracts.plan import plan
 from contracts.steps import StepKind, StepState, System
-from sync_engine import store
+from sync_engine import results, store
+from sync_engine.calls import Caller, Outcome
 from sync_engine.config import EngineConfig
 from sync_engine.connectors import (
     ErpConnector,
@@ -45,17 +47,10 @@ from sync_engine.connectors import (
     PlmConnector,
     ProcurementConnector,
 )
-from sync_engine.errors import (
-    BusinessError,
-    CallError,
-    ContractError,
-    EngineAlreadyRunning,
-    StaleStep,
-)
+from sync_engine.errors import CallError, ContractError, EngineAlreadyRunning
 from sync_engine.metrics import Metrics
 from sync_engine.reconcile import reconcile
 from sync_engine.relay import Relay
-from sync_engine.retry import decide
 from threadline import leases
 from threadline.db import capabilities
 
@@ -66,33 +61,6 @@ PLM_LEASE = "sync_engine.plm_poller"
 RELAY_LEASE = "sync_engine.relay"
 RECONCILE_LEASE = "sync_engine.reconciler"
 FLUSH_GATHER_SECONDS = 0.02
-MAX_POLL_PAUSE = 30.0
-# A withdrawal's answers that end it: the change is already effective (left in place, to
-# be reverted by a new ECO), or there is nothing to take back.
-LEFT_EFFECTIVE = frozenset({"ALREADY_EFFECTIVE", "BOM_ALREADY_EFFECTIVE"})
-NOTHING_TO_WITHDRAW = frozenset(
-    {
-        "BOM_NOT_FOUND",
-        "ROUTING_NOT_FOUND",
-        "PRODUCTION_VERSION_NOT_FOUND",
-        "PRODUCTION_VERSION_REJECTED",
-        "NOTICE_NOT_FOUND",
-    }
-)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What came of one claimed step's call, before it is recorded."""
-
-    step: store.StepRecord
-    to: StepState
-    external_id: str | None = None
-    external_status: str | None = None
-    reason: str | None = None
-    error: CallError | None = None
-    next_attempt_at: datetime | None = None
-    effective_since: datetime | None = None
 
 
 @dataclass
@@ -127,7 +95,9 @@ class SyncEngine:
         self.erp = ErpConnector(clients[System.ERP], config.erp_url)
         self.mes = MesConnector(clients[System.MES], config.mes_url)
         self.procurement = ProcurementConnector(clients[System.PROCUREMENT], config.procurement_url)
-        self._rng = rng or random.Random()
+        self._caller = Caller(
+            self.erp, self.mes, self.procurement, config.retry, rng or random.Random()
+        )
         self._executor = ThreadPoolExecutor(
             max_workers=1 if self.capabilities.single_writer else 4, thread_name_prefix="engine-db"
         )
@@ -353,7 +323,7 @@ class SyncEngine:
         try:
             async with self._semaphores[step.system]:
                 started = time.perf_counter()
-                outcome = await self._execute(step)
+                outcome = await self._caller.call(step)
                 self.metrics.call_seconds.labels(step.system.value).observe(
                     time.perf_counter() - started
                 )
@@ -373,107 +343,6 @@ class SyncEngine:
         self._outcomes.append(outcome)
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.create_task(self._flush_loop())
-
-    async def _execute(self, step: store.StepRecord) -> Outcome:
-        payload, key, plant = step.payload, step.idempotency_key, step.plant or ""
-        try:
-            match step.kind:
-                case StepKind.ERP_ITEM_REVISION:
-                    await self.erp.release_revision(
-                        payload["item"], payload["revision"], payload["description"], key
-                    )
-                    return Outcome(step, StepState.SUCCEEDED)
-                case StepKind.ERP_BOM:
-                    bom = await self.erp.create_bom(plant, payload, key)
-                    return Outcome(
-                        step,
-                        StepState.SUCCEEDED,
-                        external_id=bom.bom_id,
-                        external_status=bom.status,
-                    )
-                case StepKind.ERP_ROUTING:
-                    routing_id = await self.erp.create_routing(plant, payload, key)
-                    return Outcome(step, StepState.SUCCEEDED, external_id=routing_id)
-                case StepKind.ERP_PRODUCTION_VERSION:
-                    pv = await self.erp.request_production_version(
-                        plant, payload["item"], payload["revision"], key
-                    )
-                    return Outcome(
-                        step, StepState.SUCCEEDED, external_id=pv.id, external_status=pv.status
-                    )
-                case StepKind.ERP_CONFIRMATION:
-                    return Outcome(step, StepState.AWAITING_CONFIRMATION)
-                case StepKind.MES_ROUTING:
-                    routing_id = await self.mes.release_routing(
-                        plant, payload, step.production_version or "", key
-                    )
-                    return Outcome(step, StepState.SUCCEEDED, external_id=routing_id)
-                case StepKind.SUPPLIER_NOTICE:
-                    notice_id = await self.procurement.send_notice(payload, key)
-                    return Outcome(step, StepState.SUCCEEDED, external_id=notice_id)
-                case (
-                    StepKind.ERP_BOM_WITHDRAWAL
-                    | StepKind.ERP_ROUTING_WITHDRAWAL
-                    | StepKind.ERP_PRODUCTION_VERSION_WITHDRAWAL
-                    | StepKind.SUPPLIER_WITHDRAWAL_NOTICE
-                ):
-                    return await self._withdraw(step)
-        except CallError as exc:
-            policy = self.config.retry[step.system]
-            at = decide(policy, exc, step.attempt, utcnow(), self._rng.random())
-            to = (
-                StepState.RETRYING
-                if at is not None
-                else StepState.BLOCKED
-                if isinstance(exc, BusinessError)
-                else StepState.FAILED
-            )
-            return Outcome(step, to, error=exc, next_attempt_at=at)
-        raise AssertionError(f"no executor for {step.kind}")
-
-    async def _withdraw(self, step: store.StepRecord) -> Outcome:
-        """Take back what a cancelled ECO's step applied; the system decides what is
-        already effective (then it stays, and the step records since when)."""
-        payload, key, plant = step.payload, step.idempotency_key, step.plant or ""
-        notice_id: str | None = None
-        try:
-            match step.kind:
-                case StepKind.ERP_BOM_WITHDRAWAL:
-                    await self.erp.withdraw_bom(plant, payload["bom_id"], key)
-                case StepKind.ERP_ROUTING_WITHDRAWAL:
-                    await self.erp.withdraw_routing(plant, payload["routing_id"], key)
-                case StepKind.ERP_PRODUCTION_VERSION_WITHDRAWAL:
-                    await self.erp.withdraw_production_version(
-                        plant, payload["production_version"], key
-                    )
-                case _:
-                    notice_id = await self.procurement.withdraw_notice(
-                        payload["notice_id"], payload["message"], key
-                    )
-        except BusinessError as exc:
-            if exc.code in LEFT_EFFECTIVE:
-                problem = exc.payload if isinstance(exc.payload, dict) else {}
-                since = problem.get("effective_since")
-                return Outcome(
-                    step,
-                    StepState.SUCCEEDED,
-                    reason=f"left effective: {exc.message}",
-                    external_status="effective",
-                    effective_since=(
-                        datetime.fromisoformat(since) if isinstance(since, str) else utcnow()
-                    ),
-                )
-            if exc.code in NOTHING_TO_WITHDRAW:
-                return Outcome(
-                    step,
-                    StepState.SUCCEEDED,
-                    reason=f"nothing withdrawn: {exc.message}",
-                    external_status="absent",
-                )
-            raise
-        return Outcome(
-            step, StepState.SUCCEEDED, external_id=notice_id, external_status="withdrawn"
-        )
 
     async def _flush_loop(self) -> None:
         while self._outcomes:
@@ -504,33 +373,8 @@ class SyncEngine:
         self, connection: sa.Connection, batch: list[Outcome], free: dict[System, int] | None
     ) -> list[store.StepRecord]:
         """Record results and, in the same transaction, claim what they made due."""
-        self._record(connection, batch)
+        results.record(connection, batch, now=utcnow())
         return [] if free is None else self._claim(connection, free)
-
-    @staticmethod
-    def _record(connection: sa.Connection, batch: list[Outcome]) -> None:
-        now = utcnow()
-        successes = [
-            store.Success(o.step, o.external_id, o.external_status, o.reason, o.effective_since)
-            for o in batch
-            if o.to is StepState.SUCCEEDED
-        ]
-        store.succeed_many(connection, successes, now=now)
-        awaiting = [o.step for o in batch if o.to is StepState.AWAITING_CONFIRMATION]
-        store.await_confirmations(connection, awaiting, now=now)
-        for outcome in batch:
-            if outcome.error is None:
-                continue
-            try:
-                store.fail(
-                    connection,
-                    outcome.step,
-                    outcome.error,
-                    now=now,
-                    next_attempt_at=outcome.next_attempt_at,
-                )
-            except StaleStep:
-                log.info("result of %s dropped: its lease was lost", outcome.step.step_id)
 
     async def poll_confirmations(self) -> int:
         """Ask ERP about awaiting production versions; return how many were settled."""
@@ -541,7 +385,7 @@ class SyncEngine:
             return 0
         semaphore = self._semaphores[System.ERP]
 
-        async def ask(step: store.StepRecord) -> tuple[store.StepRecord, Any]:
+        async def ask(step: store.StepRecord) -> tuple[store.StepRecord, results.Answer]:
             async with semaphore:
                 try:
                     return step, await self.erp.production_version(step.production_version or "")
@@ -552,41 +396,9 @@ class SyncEngine:
         return int(await self.run_db(self._record_confirmations, answers))
 
     def _record_confirmations(
-        self, connection: sa.Connection, answers: list[tuple[store.StepRecord, Any]]
+        self, connection: sa.Connection, answers: list[tuple[store.StepRecord, results.Answer]]
     ) -> int:
-        now = utcnow()
-        settled = 0
-        later: dict[str, datetime] = {}
-        for step, answer in answers:
-            try:
-                if isinstance(answer, CallError):
-                    if answer.category.value != "transient":
-                        store.reject_confirmation(connection, step, answer, now=now)
-                        settled += 1
-                elif answer.status == "active":
-                    store.confirm(
-                        connection, step, now=now, confirmed_at=answer.activated_at or now
-                    )
-                    settled += 1
-                elif answer.status in ("rejected", "withdrawn"):
-                    error = BusinessError(
-                        f"PRODUCTION_VERSION_{answer.status.upper()}",
-                        answer.reason or f"ERP {answer.status} production version {answer.id}",
-                    )
-                    store.reject_confirmation(connection, step, error, now=now)
-                    settled += 1
-                else:
-                    sla = self.config.sla_for(step.plant or "")
-                    age = (now - (step.requested_at or now)).total_seconds()
-                    if age > sla:
-                        store.mark_overdue(connection, step, now=now, sla_seconds=sla)
-                    # Ask again after half the time waited so far: few calls for slow
-                    # confirmations, at most half again the wait for quick ones.
-                    pause = min(MAX_POLL_PAUSE, max(self.config.confirmation_interval, age / 2))
-                    later[step.step_id] = now + timedelta(seconds=pause)
-            except StaleStep:
-                continue
-        store.defer_polls(connection, later)
+        settled = results.record_confirmations(connection, answers, self.config, now=utcnow())
         if settled and self._wake is not None:
             self._wake()
         return settled
