@@ -20,23 +20,17 @@ miss the other's and leave the ECO open. SQLite serialises writers anyway.
 
 Modules, each importing only those listed before it: ``outbox`` (emit, the lock,
 delivery), ``steps`` (the record, the one transition writer, queries), ``ecos`` (the ECO
-lifecycle, :func:`move_eco`), ``claims``, ``plants`` (plant revisions, cursors),
-``interventions`` (operator actions, cancellation, withdrawals), ``outcomes`` and
-``confirmations``; ``drift`` (what reconciliation reads and remembers, after
-``plants``); ``heartbeats`` (which engine processes are alive) stands alone. The
+lifecycle, :func:`move_eco`), ``superseded`` (a target never goes backwards),
+``claims``, ``plants`` (plant revisions), ``interventions`` (operator actions,
+cancellation, withdrawals), ``outcomes`` and ``confirmations``; ``drift`` (what
+reconciliation reads and remembers, after ``cursors``); ``cursors`` (named positions)
+and ``heartbeats`` (which engine processes are alive, by holder name) stand alone. The
 public names are re-exported here, so callers write ``store.claim_due(...)``.
 """
 
 from __future__ import annotations
 
-from sync_engine.store.claims import (
-    SETTLED,
-    claim_due,
-    promote_ready,
-    reap_expired,
-    superseded,
-    waiting_behind,
-)
+from sync_engine.store.claims import SETTLED, claim_due, promote_ready, reap_expired, waiting_behind
 from sync_engine.store.confirmations import (
     await_confirmation,
     await_confirmations,
@@ -46,6 +40,7 @@ from sync_engine.store.confirmations import (
     mark_overdue,
     reject_confirmation,
 )
+from sync_engine.store.cursors import get_cursor, set_cursor
 from sync_engine.store.drift import (
     DriftRecord,
     EcoScope,
@@ -67,7 +62,7 @@ from sync_engine.store.ecos import (
     record_eco,
     record_rejected,
 )
-from sync_engine.store.heartbeats import Heartbeat, beat, heartbeats, stop_beating
+from sync_engine.store.heartbeats import Heartbeat, beat, heartbeats, new_holder, stop_beating
 from sync_engine.store.interventions import cancel_eco, record_plm_cancellation, requeue, skip
 from sync_engine.store.outbox import (
     OUTBOX_BUFFER,
@@ -86,15 +81,12 @@ from sync_engine.store.outcomes import Success, fail, succeed, succeed_many
 from sync_engine.store.plants import (
     confirm_revisions,
     expected_revisions,
-    get_cursor,
     items_at,
-    new_holder,
     observe_revision,
     open_work,
     plants_in_use,
     record_revision,
     recorded_revisions,
-    set_cursor,
     set_last_exception,
 )
 from sync_engine.store.steps import (
@@ -111,6 +103,7 @@ from sync_engine.store.steps import (
     steps_of,
     transition,
 )
+from sync_engine.store.superseded import superseded
 
 __all__ = [
     "DONE",

@@ -10,8 +10,8 @@ A target never goes backwards. Steps of ECOs touching the same item (at the same
 run in approval order: an earlier ECO's step that is not :data:`SETTLED` (failed and
 blocked included) holds the later ECOs' steps of the same kind, and :func:`waiting_behind`
 names the ECO a step waits for. A step whose revision is older than the one its target
-already has (:func:`superseded`) is never sent: it is skipped, by the engine, with that
-reason, when it would be promoted or claimed.
+already has (:func:`~sync_engine.store.superseded.superseded`) is never sent: it is
+skipped, by the engine, with that reason, when it would be promoted or claimed.
 """
 
 from __future__ import annotations
@@ -22,31 +22,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from contracts.model import revision_key
 from contracts.steps import StepKind, StepState
 from sync_engine import tables as t
-from sync_engine.store.ecos import production_ready_many
 from sync_engine.store.steps import DONE, Move, StepRecord, apply_moves, step_record
+from sync_engine.store.superseded import settle_skipped, skip_superseded, superseded
 
 SETTLED = (StepState.SUCCEEDED.value, StepState.SKIPPED.value, StepState.CANCELLED.value)
 """States of an earlier ECO's step that let the later ECOs' steps of its target go ahead."""
 
-ENGINE_ACTOR = "engine"
-"""Who skips a superseded step."""
-
 SUPERSEDED_ROUNDS = 8
 """How many times one promotion looks again after skipping superseded steps."""
-
-_ERP_PLANT_KINDS = frozenset(
-    {
-        StepKind.ERP_BOM,
-        StepKind.ERP_ROUTING,
-        StepKind.ERP_PRODUCTION_VERSION,
-        StepKind.ERP_CONFIRMATION,
-    }
-)
-# Kinds that write a revision to a target; a withdrawal or a notice never goes backwards.
-_REVISION_KINDS = _ERP_PLANT_KINDS | {StepKind.ERP_ITEM_REVISION, StepKind.MES_ROUTING}
 
 
 def _lock(query: sa.Select[Any]) -> sa.Select[Any]:
@@ -109,14 +94,14 @@ def promote_ready(connection: sa.Connection, *, now: datetime, limit: int) -> li
         steps = [step_record(row) for row in rows]
         stale = superseded(connection, steps)
         moves = [
-            _skip_superseded(step, stale[step.step_id])
+            skip_superseded(step, stale[step.step_id])
             if step.step_id in stale
             else Move(step, StepState.PENDING)
             for step in steps
         ]
         moved = [m for m in apply_moves(connection, moves, now=now, locked=True) if m is not None]
         promoted.extend(m for m in moved if m.state is StepState.PENDING)
-        if not _settle_skipped(connection, moved, now) or len(promoted) >= limit:
+        if not settle_skipped(connection, moved, now) or len(promoted) >= limit:
             break
     return promoted
 
@@ -151,7 +136,7 @@ def claim_due(
     moves = []
     for step in steps:
         if step.step_id in stale:
-            moves.append(_skip_superseded(step, stale[step.step_id]))
+            moves.append(skip_superseded(step, stale[step.step_id]))
             continue
         changes = {
             "attempt": step.attempt + 1,
@@ -161,104 +146,8 @@ def claim_due(
         }
         moves.append(Move(step, StepState.RUNNING, changes))
     moved = apply_moves(connection, moves, now=now, locked=True)
-    _settle_skipped(connection, moved, now)
+    settle_skipped(connection, moved, now)
     return [step for step in moved if step is not None and step.state is StepState.RUNNING]
-
-
-def superseded(connection: sa.Connection, steps: Sequence[StepRecord]) -> dict[str, str]:
-    """The steps among ``steps`` whose revision is older than the one their target already
-    has, each with the reason (``superseded: P100/ASM-1001 already at D (ECO-...)``).
-
-    What a target has is what the engine itself applied to it, read from its own tables
-    (no call to the system): the newest succeeded step of the same kind on the same item
-    (at the same plant); for ERP plant steps also the newest confirmed production version
-    there and the plant's recorded ERP revision, for MES routings the recorded MES one.
-    Only the same kind counts otherwise: a later ECO's BOM may legitimately be written
-    while the earlier ECO's routing at the plant is still retrying.
-    """
-    candidates = [s for s in steps if s.kind in _REVISION_KINDS and s.item and s.revision]
-    if not candidates:
-        return {}
-    newest = _applied(connection, candidates)
-    reasons = {}
-    for step in candidates:
-        assert step.item is not None and step.revision is not None
-        has = newest.get((step.kind.value, step.plant, step.item))
-        if has is None or revision_key(has[0]) <= revision_key(step.revision):
-            continue
-        target = f"{step.plant}/{step.item}" if step.plant else step.item
-        by = f"({has[1]})" if has[1] else f"in {step.system.value.upper()}"
-        reasons[step.step_id] = f"superseded: {target} already at {has[0]} {by}"
-    return reasons
-
-
-_Target = tuple[str, str | None, str]
-"""(kind, plant or ``None``, item)."""
-
-
-def _applied(
-    connection: sa.Connection, steps: Sequence[StepRecord]
-) -> dict[_Target, tuple[str, str | None]]:
-    """The newest revision applied to each target of ``steps``, and the ECO that applied it
-    (``None`` when only the plant's recorded revision says so)."""
-    items = sorted({s.item for s in steps if s.item})
-    plants = sorted({s.plant for s in steps if s.plant})
-    newest: dict[_Target, tuple[str, str | None]] = {}
-
-    def offer(target: _Target, revision: str, eco: str | None) -> None:
-        if target not in newest or revision_key(revision) > revision_key(newest[target][0]):
-            newest[target] = (revision, eco)
-
-    kinds = {st.kind for st in steps}
-    if kinds & _ERP_PLANT_KINDS:
-        # A confirmed production version sets the plant's ERP revision, for every record.
-        kinds.add(StepKind.ERP_CONFIRMATION)
-    s = t.steps
-    for step in connection.execute(
-        sa.select(s.c.kind, s.c.plant, s.c.item, s.c.revision, s.c.eco)
-        .where(s.c.item.in_(items))
-        .where(s.c.kind.in_(sorted(k.value for k in kinds)))
-        .where(s.c.state == StepState.SUCCEEDED.value)
-        .where(s.c.revision.is_not(None))
-    ).all():
-        confirmed = step.kind == StepKind.ERP_CONFIRMATION.value
-        for kind in _ERP_PLANT_KINDS if confirmed else (StepKind(step.kind),):
-            offer((kind.value, step.plant, str(step.item)), str(step.revision), str(step.eco))
-    if not plants:
-        return newest
-    p = t.plant_revisions
-    for plant in connection.execute(
-        sa.select(p.c.plant, p.c.item, p.c.erp_revision, p.c.mes_revision)
-        .where(p.c.plant.in_(plants))
-        .where(p.c.item.in_(items))
-    ).all():
-        if plant.erp_revision:
-            for kind in _ERP_PLANT_KINDS:
-                offer((kind.value, plant.plant, plant.item), str(plant.erp_revision), None)
-        if plant.mes_revision:
-            target = (StepKind.MES_ROUTING.value, plant.plant, plant.item)
-            offer(target, str(plant.mes_revision), None)
-    return newest
-
-
-def _skip_superseded(step: StepRecord, reason: str) -> Move:
-    return Move(
-        step,
-        StepState.SKIPPED,
-        {"lease_holder": None, "lease_until": None, "next_attempt_at": None},
-        reason=reason,
-        actor=ENGINE_ACTOR,
-    )
-
-
-def _settle_skipped(
-    connection: sa.Connection, moved: Sequence[StepRecord | None], now: datetime
-) -> bool:
-    """A skipped step counts as done: its ECO may be production-ready now. Returns whether
-    any step was skipped."""
-    ecos = {s.eco for s in moved if s is not None and s.state is StepState.SKIPPED}
-    production_ready_many(connection, ecos, now)
-    return bool(ecos)
 
 
 def waiting_behind(connection: sa.Connection, step_ids: Sequence[str]) -> dict[str, str]:

@@ -18,8 +18,8 @@ from contracts.readmodel import DriftCause
 from contracts.steps import StepState
 from sync_engine import tables as t
 from sync_engine.states import EcoProgress
+from sync_engine.store.cursors import get_cursor, set_cursor
 from sync_engine.store.outbox import emit
-from sync_engine.store.plants import get_cursor, set_cursor
 
 RECONCILED_CURSOR = "reconciled."
 """Prefix of the cursor holding when a plant was last reconciled (ISO time)."""

@@ -2,11 +2,13 @@
 
 A row whose ``seen_at`` stops moving belongs to an engine that crashed or hangs; a clean
 stop deletes its row, so a stopped engine is not mistaken for a stuck one. The console
-reads the rows through :mod:`sync_engine.health`.
+reads the rows through :mod:`sync_engine.health`. Rows, like leases, are keyed by the
+holder name :func:`new_holder` gives each engine process.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,6 +28,11 @@ class Heartbeat:
     holder: str
     started_at: datetime
     seen_at: datetime
+
+
+def new_holder(prefix: str = "engine") -> str:
+    """A unique lease-holder name for one engine process."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 def beat(connection: sa.Connection, holder: str, *, now: datetime) -> None:

@@ -1,4 +1,4 @@
-"""What the engine knows of each plant's revisions, named cursors, and lease-holder names.
+"""What the engine knows of each plant's revisions, and what reconciliation reads of them.
 
 For each (plant, item) pair it has seen, the revision ERP uses and the revision MES runs,
 with when each was last confirmed, from its own step outcomes (a confirmed production
@@ -9,7 +9,6 @@ reconciliation reads. Each change a step made is emitted as ``plant.revision_cha
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -23,7 +22,6 @@ from sync_engine import tables as t
 from sync_engine.states import EcoProgress
 from sync_engine.store.outbox import emit
 from sync_engine.store.steps import FINAL, StepRecord
-from threadline.db import insert_ignoring_conflicts
 
 
 def _column(system: System) -> str:
@@ -285,26 +283,3 @@ def expected_revisions(
         .order_by(t.steps.c.eco_approved_at, t.steps.c.eco)
     ).all()
     return {str(row.item): (str(row.revision), str(row.eco)) for row in rows}
-
-
-def get_cursor(connection: sa.Connection, name: str) -> str | None:
-    """A named position, if stored."""
-    value = connection.execute(
-        sa.select(t.cursors.c.value).where(t.cursors.c.name == name)
-    ).scalar_one_or_none()
-    return None if value is None else str(value)
-
-
-def set_cursor(connection: sa.Connection, name: str, value: str, *, now: datetime) -> None:
-    """Store a named position."""
-    if not insert_ignoring_conflicts(
-        connection, t.cursors, [{"name": name, "value": value, "updated_at": now}]
-    ):
-        connection.execute(
-            sa.update(t.cursors).where(t.cursors.c.name == name).values(value=value, updated_at=now)
-        )
-
-
-def new_holder(prefix: str = "engine") -> str:
-    """A unique lease-holder name for one engine process."""
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
