@@ -68,9 +68,7 @@ def derive(work: Working, ecos: Iterable[str], sla: ConfirmationSla) -> None:
                 plant_steps.setdefault(step["plant"], []).append(step)
         plants = plants_by_eco.get(eco, [])
         for plant_row in plants:
-            _derive_plant(
-                plant_row, plant_steps.get(plant_row["plant"], []), complete, cancelled
-            )
+            _derive_plant(plant_row, plant_steps.get(plant_row["plant"], []), complete, cancelled)
         _derive_eco(row, steps, plants)
 
 

@@ -418,9 +418,7 @@ def _entries() -> list[EventType]:
             ReconciliationException,
             "Reconciliation found a disagreement",
         ),
-        EventType(
-            "io.threadline.plant.drift_detected.v1", DriftDetected, "Plant revisions drift"
-        ),
+        EventType("io.threadline.plant.drift_detected.v1", DriftDetected, "Plant revisions drift"),
         EventType(
             "io.threadline.plant.drift_resolved.v1", DriftResolved, "Plant revisions agree again"
         ),
