@@ -101,7 +101,8 @@ def test_operator_retries_a_failed_notice_in_the_browser(
             page.get_by_role("textbox", name="Username").fill("operator")
             page.get_by_role("textbox", name="Password").fill(PASSWORD)
             page.get_by_role("button", name="Sign in").click()
-            expect(page.get_by_text("ECOs in flight")).to_be_visible()
+            # The figure links to its list: its label is a link.
+            expect(page.get_by_role("link", name="ECOs in flight")).to_be_visible()
 
             page.get_by_role("link", name="Failed supplier notices").click()
             row = page.locator('[data-testid="stHorizontalBlock"]').filter(has_text="S010")

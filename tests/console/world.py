@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from collector.store import EventStore
 from contracts.plan import plan
 from contracts.steps import StepKind
-from sync_engine import store
+from sync_engine import reconcile, store
 from sync_engine.errors import TransientError
 from sync_engine.relay import with_sequence
 from tests.factories import ITEMS, make_eco
@@ -47,6 +47,18 @@ class EngineWorld:
             store.record_eco(connection, eco, ITEMS, plan(eco, ITEMS), now=now)
         self._run(StepKind.ERP_ITEM_REVISION, now, fail=False)
         failed = self._run(StepKind.SUPPLIER_NOTICE, now + timedelta(minutes=1), fail=True)
+        # A reconciliation read: both plants still run the old assembly and component.
+        with self.engine.begin() as connection:
+            for plant in eco.plants:
+                reconcile.record_plant(
+                    connection,
+                    plant,
+                    {"ASM-1001": "B", "CMP-2001": "A"},
+                    {"ASM-1001": "B"},
+                    [],
+                    now=now,
+                    today=now.date(),
+                )
         self.relay()
         return failed
 
