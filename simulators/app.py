@@ -21,7 +21,7 @@ from simulators.erp import Erp
 from simulators.erp_app import create_erp_app
 from simulators.faults import FaultInjector, Faults
 from simulators.generator import EcoGenerator, GeneratorConfig
-from simulators.history import final_revisions, history_ecos
+from simulators.history import HistoryLeft, history_left
 from simulators.idempotency import IdempotencyStore
 from simulators.ledger import Ledger
 from simulators.mes import Mes, create_mes_app
@@ -82,17 +82,21 @@ class Simulators:
 
 def build_simulators(config: SimulatorConfig, *, clock: Clock = system_clock) -> Simulators:
     """The systems' state for ``config`` (no HTTP)."""
-    world = history_world = build_world(config.seed)
-    history_end = config.history_end or clock()
+    world = build_world(config.seed)
+    now = clock()
+    history: HistoryLeft | None = None
     if config.history_days:
-        revisions = final_revisions(
+        history = history_left(
             world,
             days=config.history_days,
-            end=history_end,
+            end=config.history_end or now,
             ecos_per_day=config.history_ecos_per_day,
             seed=config.seed,
         )
-        world = advance_world(world, revisions)
+        # The plants run what the history's ECOs left at each (plant, item), as of now.
+        world = advance_world(
+            world, history.revisions, erp=history.plants.erp(now), mes=history.plants.mes
+        )
     faults = config.faults
     if config.confirmation_delay is not None:
         erp_faults = faults.erp.model_copy(
@@ -105,16 +109,8 @@ def build_simulators(config: SimulatorConfig, *, clock: Clock = system_clock) ->
         world, config=config.generator.model_copy(update={"rate_per_minute": config.eco_rate})
     )
     plm = Plm(world, generator, clock=clock, rate_per_minute=config.eco_rate)
-    if config.history_days:
-        plm.add_history(
-            history_ecos(
-                history_world,
-                days=config.history_days,
-                end=history_end,
-                ecos_per_day=config.history_ecos_per_day,
-                seed=config.seed,
-            )
-        )
+    if history is not None:
+        plm.add_history(history.ecos)
     erp = Erp(world, plm, ledger, injector, clock=clock)
     return Simulators(
         world=world,

@@ -30,17 +30,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from contracts.model import Eco, ItemKind
+from contracts.model import Eco, ItemKind, revision_key
+from simulators.changes import PlantsAfter, planned_changes
 from simulators.generator import LIVE_FIRST_SERIAL, history_eco
 from simulators.playout import SOURCE, Playout
 from simulators.world import World
 
 __all__ = [
     "SOURCE",
+    "HistoryLeft",
     "PlannedEco",
     "final_revisions",
     "history_ecos",
     "history_events",
+    "history_left",
     "play",
     "revision_at",
     "revision_index",
@@ -96,7 +99,9 @@ def play(
     eco = history_eco(world, planned.number, planned.approved_at, before, rng)
     revisions.update({a.item: a.new_revision for a in eco.affected_items})
     playout = Playout(world, eco, plant_revisions, end, rng)
-    return playout, playout.run()
+    events = playout.run()
+    plant_revisions.update(playout.left().versions)
+    return playout, events
 
 
 class _Schedule:
@@ -164,12 +169,14 @@ def _finished_touches(
     revisions: only the recent ones can be, and only those are played out to find them.
     """
     touches = _touches(schedule)
-    labels = {item: world.current_revision(item) for item in world.items}
-    at_plants: dict[tuple[str, str], str] = {}
     for planned in schedule:
         if planned.approved_at < end - UNFINISHED_WINDOW:
             continue
-        playout, _ = play(world, planned, labels, at_plants, end, seed)
+        rng = random.Random(f"{seed}:history:{planned.number}")
+        labels = {item: world.current_revision(item) for item in planned.items}
+        eco = history_eco(world, planned.number, planned.approved_at, labels, rng)
+        playout = Playout(world, eco, {}, end, rng)
+        playout.play()
         if playout.truncated:
             for item in planned.items:
                 touches[item] -= 1
@@ -233,6 +240,39 @@ def history_ecos(
         yield eco, None if playout is None else playout.plm_cancelled_at
 
 
+@dataclass(frozen=True)
+class HistoryLeft:
+    """What a history left: PLM's ECOs and revisions, and what the plants run."""
+
+    ecos: tuple[tuple[Eco, datetime | None], ...]
+    """As :func:`history_ecos` lists them."""
+    revisions: dict[str, str]
+    """PLM's revision of every item, as :func:`final_revisions` gives them."""
+    plants: PlantsAfter
+    """Every (plant, item) pair the ECOs moved, as they left it."""
+
+
+def history_left(
+    world: World, *, days: int, end: datetime, ecos_per_day: float, seed: int
+) -> HistoryLeft:
+    """What the history up to ``end`` left, in one pass over its ECOs (no events made).
+
+    Each ECO moves only the plants it names (``simulators.changes``); an ECO played out
+    because it may have been cancelled leaves what its playout did.
+    """
+    end = end.astimezone(UTC)
+    ecos = []
+    revisions = {item: world.current_revision(item) for item in world.items}
+    plants = PlantsAfter()
+    for eco, playout in _drawn(world, days=days, end=end, ecos_per_day=ecos_per_day, seed=seed):
+        ecos.append((eco, None if playout is None else playout.plm_cancelled_at))
+        for affected in eco.affected_items:
+            if revision_key(affected.new_revision) > revision_key(revisions[affected.item]):
+                revisions[affected.item] = affected.new_revision
+        plants.add(planned_changes(eco, world) if playout is None else playout.left())
+    return HistoryLeft(ecos=tuple(ecos), revisions=revisions, plants=plants)
+
+
 def _drawn(
     world: World, *, days: int, end: datetime, ecos_per_day: float, seed: int
 ) -> Iterator[tuple[Eco, Playout | None]]:
@@ -255,7 +295,7 @@ def _drawn(
         playout = None
         if recent or Playout(world, eco, {}, end, probe).may_be_cancelled():
             playout = Playout(world, eco, {}, end, rng)
-            playout.run()
+            playout.play()
             if playout.truncated:
                 continue
         revisions.update({a.item: a.new_revision for a in eco.affected_items})

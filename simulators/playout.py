@@ -24,14 +24,20 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from contracts import events as ev
 from contracts.model import Eco
 from contracts.plan import AppliedWrite, PlannedStep, compensation, plan
 from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, step_id
+from simulators.changes import (
+    PlantChanges,
+    component_changes,
+    effective_from,
+    mes_follows,
+    planned_changes,
+)
 from simulators.playstep import PlayStep, event_id, state_at, synthetic_id
 from simulators.world import World
 
@@ -93,12 +99,17 @@ class Playout:
         """Whether the ECO's propagation reaches past ``end`` (set by :meth:`run`)."""
         self.plm_cancelled_at: datetime | None = None
         """When PLM cancelled the ECO, if it did (set by :meth:`run`)."""
+        self.cancelled_at: datetime | None = None
+        """When the ECO was cancelled, in PLM or by an operator (set by :meth:`run`)."""
+        self.withdrawals: list[PlayStep] = []
+        """What the cancellation withdrew, as played out (set by :meth:`run`)."""
 
     def may_be_cancelled(self) -> bool:
         """Whether the ECO's fates (drawn first, as :meth:`run` draws them) include a
-        cancellation in PLM; use a playout whose ``rng`` is a copy, then drop it."""
+        cancellation in PLM or a refused routing an operator may cancel the ECO over; use
+        a playout whose ``rng`` is a copy, then drop it."""
         self._draw_fates()
-        return self.cancel_at is not None
+        return self.cancel_at is not None or self.inactive is not None
 
     def add(self, at: datetime, data: ev.EventData, key: str) -> None:
         self.counter += 1
@@ -296,7 +307,6 @@ class Playout:
             eco=self.number,
             effective_from=self.effectivity,
         )
-        self.plant_revisions[where] = step.revision
         key = f"{step.step_id}|revision"
         self.add(seen, changed, key)
 
@@ -382,6 +392,12 @@ class Playout:
 
     def run(self) -> list[dict[str, Any]]:
         """Every event of the ECO up to ``end``, in time order."""
+        self.play()
+        return self._render()
+
+    def play(self) -> None:
+        """Play the ECO out without rendering its events: what it left (:meth:`left`) and
+        whether it is ``truncated`` are known after this."""
         self._draw_fates()
         steps = self.steps = self._plan()
         received = self.approved_at + timedelta(seconds=self.rng.uniform(1, 30))
@@ -418,7 +434,36 @@ class Playout:
             self._cancel(steps, self.cancel_at)
         elif ready_at is not None:
             self._production_ready(steps, ready_at)
-        return self._render()
+        self.truncated = any(at > self.end for at, *_ in self.pending)
+
+    def left(self) -> PlantChanges:
+        """What the played-out ECO left at the plants (after :meth:`play`)."""
+        if self.cancelled_at is None:
+            return planned_changes(self.eco, self.world)
+        at = self.cancelled_at
+        done = {(s.kind, s.plant, s.item): s for s in self.steps if state_at(s, at) is S.SUCCEEDED}
+        confirmations = {
+            (s.plant, s.item): s for s in self.steps if s.kind is StepKind.ERP_CONFIRMATION
+        }
+        withdrawn = {
+            (s.plant, s.item)
+            for s in self.withdrawals
+            if s.kind is StepKind.ERP_PRODUCTION_VERSION_WITHDRAWAL and s.active_at is None
+        }
+        versions: dict[tuple[str, str], str] = {}
+        for (plant, item), confirmation in confirmations.items():
+            assert plant is not None and item is not None and confirmation.revision is not None
+            requested = (StepKind.ERP_PRODUCTION_VERSION, plant, item) in done
+            active = confirmation.active_at is not None and confirmation.active_at <= self.end
+            if requested and active and (plant, item) not in withdrawn:
+                versions[(plant, item)] = confirmation.revision
+        return PlantChanges(
+            versions=versions,
+            mes=mes_follows(
+                self.eco, versions, lambda plant, item: (StepKind.MES_ROUTING, plant, item) in done
+            ),
+            components=component_changes(self.eco, self.world, before=at),
+        )
 
     def _production_ready(self, steps: list[PlayStep], at: datetime) -> None:
         confirmed = [s.done_at for s in steps if s.kind is StepKind.ERP_CONFIRMATION and s.done_at]
@@ -454,7 +499,8 @@ class Playout:
             self.move(step, S.CANCELLED, at, reason=reason, actor=self.cancel_actor)
             cancelled += 1
         planned = compensation(applied)
-        withdrawals = self._wrap(planned.withdrawals)
+        self.cancelled_at = at
+        withdrawals = self.withdrawals = self._wrap(planned.withdrawals)
         # The engine stores the due withdrawals first; a routing's waits for its version's.
         in_order = sorted(withdrawals, key=lambda w: bool(w.deps))
         for withdrawal in in_order:
@@ -501,10 +547,7 @@ class Playout:
     def _effective_from(self, step: PlayStep) -> datetime:
         """When the ECO's BOM versions become effective at the step's plant: midnight
         there on the effectivity date."""
-        plant = self.world.plant(step.plant or "")
-        assert plant is not None
-        midnight = datetime.combine(self.effectivity, time(), tzinfo=ZoneInfo(plant.timezone))
-        return midnight.astimezone(UTC)
+        return effective_from(self.world, step.plant or "", self.effectivity)
 
     def _wrap(self, planned: tuple[PlannedStep, ...]) -> list[PlayStep]:
         index = {p.step_id: n for n, p in enumerate(planned)}

@@ -480,12 +480,22 @@ def plant_today(plant: Plant, now: datetime) -> date:
     return now.astimezone(ZoneInfo(plant.timezone)).date()
 
 
-def advance_world(world: World, revisions: Mapping[str, str]) -> World:
+def advance_world(
+    world: World,
+    revisions: Mapping[str, str],
+    *,
+    erp: Mapping[tuple[str, str], str] | None = None,
+    mes: Mapping[tuple[str, str], str] | None = None,
+) -> World:
     """The world after PLM released ``revisions`` (item -> revision, not lower than today's).
 
-    Plants follow: a plant that lagged one revision still lags one, the others build the
-    new revision, and MES keeps its lag behind ERP.
+    ``erp`` and ``mes`` (plant, item) -> revision are what the plants run where ECOs moved
+    them (a history's, ``simulators.history.history_left``); MES follows ERP where ``mes``
+    says nothing of a pair ERP moved. A pair neither names keeps its seeded lag: a plant
+    that lagged one revision still lags one, the others build the newest revision, and MES
+    keeps its lag behind ERP. BOMs and routings are of the revision the plant builds.
     """
+    moved, ran = erp or {}, mes or {}
     histories = {}
     for number, history in world.revisions.items():
         extended = list(history)
@@ -501,29 +511,33 @@ def advance_world(world: World, revisions: Mapping[str, str]) -> World:
             )
         histories[number] = tuple(extended)
 
-    erp: dict[str, dict[str, str]] = {p: {} for p in world.plant_revisions}
-    mes: dict[str, dict[str, str]] = {p: {} for p in world.mes_revisions}
+    erp_at: dict[str, dict[str, str]] = {p: {} for p in world.plant_revisions}
+    mes_at: dict[str, dict[str, str]] = {p: {} for p in world.mes_revisions}
     for plant, items in world.plant_revisions.items():
         for number, revision in items.items():
+            if (plant, number) in moved:
+                erp_at[plant][number] = moved[(plant, number)]
+                mes_at[plant][number] = ran.get((plant, number), moved[(plant, number)])
+                continue
             history, old = histories[number], world.revisions[number]
             erp_lag = _index(old, old[-1].revision) - _index(old, revision)
-            erp_at = max(0, len(history) - 1 - erp_lag)
+            at = max(0, len(history) - 1 - erp_lag)
             mes_lag = _index(old, revision) - _index(old, world.mes_revisions[plant][number])
-            erp[plant][number] = history[erp_at].revision
-            mes[plant][number] = history[max(0, erp_at - mes_lag)].revision
+            erp_at[plant][number] = history[at].revision
+            mes_at[plant][number] = history[max(0, at - mes_lag)].revision
     boms = {
-        key: bom.model_copy(update={"revision": erp[key[0]][key[1]]})
+        key: bom.model_copy(update={"revision": erp_at[key[0]][key[1]]})
         for key, bom in world.boms.items()
     }
     routings = {
-        key: routing.model_copy(update={"revision": erp[key[0]][key[1]]})
+        key: routing.model_copy(update={"revision": erp_at[key[0]][key[1]]})
         for key, routing in world.routings.items()
     }
     return replace(
         world,
         revisions=histories,
-        plant_revisions=erp,
-        mes_revisions=mes,
+        plant_revisions=erp_at,
+        mes_revisions=mes_at,
         boms=boms,
         routings=routings,
     )
