@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 
 from contracts.model import Eco, revision_key
 from contracts.plan import built_in_house
+from contracts.steps import StepKind, StepState
+from simulators.playstep import PlayStep, state_at
 from simulators.world import World
 
 Pair = tuple[str, str]
@@ -89,6 +91,45 @@ def component_changes(
             if affected.item not in built:
                 changes[(plant, affected.item)] = (affected.new_revision, since)
     return changes
+
+
+def cancelled_changes(
+    eco: Eco,
+    world: World,
+    steps: Iterable[PlayStep],
+    withdrawals: Iterable[PlayStep],
+    cancelled_at: datetime,
+    end: datetime,
+) -> PlantChanges:
+    """What a cancelled ECO left: the production versions requested, active by ``end``
+    and not withdrawn, MES after them, and the components already effective when it
+    stopped."""
+    steps = list(steps)
+    done = {
+        (s.kind, s.plant, s.item): s
+        for s in steps
+        if state_at(s, cancelled_at) is StepState.SUCCEEDED
+    }
+    confirmations = {(s.plant, s.item): s for s in steps if s.kind is StepKind.ERP_CONFIRMATION}
+    withdrawn = {
+        (s.plant, s.item)
+        for s in withdrawals
+        if s.kind is StepKind.ERP_PRODUCTION_VERSION_WITHDRAWAL and s.active_at is None
+    }
+    versions: dict[tuple[str, str], str] = {}
+    for (plant, item), confirmation in confirmations.items():
+        assert plant is not None and item is not None and confirmation.revision is not None
+        requested = (StepKind.ERP_PRODUCTION_VERSION, plant, item) in done
+        active = confirmation.active_at is not None and confirmation.active_at <= end
+        if requested and active and (plant, item) not in withdrawn:
+            versions[(plant, item)] = confirmation.revision
+    return PlantChanges(
+        versions=versions,
+        mes=mes_follows(
+            eco, versions, lambda plant, item: (StepKind.MES_ROUTING, plant, item) in done
+        ),
+        components=component_changes(eco, world, before=cancelled_at),
+    )
 
 
 @dataclass

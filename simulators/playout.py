@@ -33,9 +33,8 @@ from contracts.plan import AppliedWrite, PlannedStep, compensation, plan
 from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, step_id
 from simulators.changes import (
     PlantChanges,
-    component_changes,
+    cancelled_changes,
     effective_from,
-    mes_follows,
     planned_changes,
 )
 from simulators.playstep import PlayStep, event_id, state_at, synthetic_id
@@ -440,29 +439,8 @@ class Playout:
         """What the played-out ECO left at the plants (after :meth:`play`)."""
         if self.cancelled_at is None:
             return planned_changes(self.eco, self.world)
-        at = self.cancelled_at
-        done = {(s.kind, s.plant, s.item): s for s in self.steps if state_at(s, at) is S.SUCCEEDED}
-        confirmations = {
-            (s.plant, s.item): s for s in self.steps if s.kind is StepKind.ERP_CONFIRMATION
-        }
-        withdrawn = {
-            (s.plant, s.item)
-            for s in self.withdrawals
-            if s.kind is StepKind.ERP_PRODUCTION_VERSION_WITHDRAWAL and s.active_at is None
-        }
-        versions: dict[tuple[str, str], str] = {}
-        for (plant, item), confirmation in confirmations.items():
-            assert plant is not None and item is not None and confirmation.revision is not None
-            requested = (StepKind.ERP_PRODUCTION_VERSION, plant, item) in done
-            active = confirmation.active_at is not None and confirmation.active_at <= self.end
-            if requested and active and (plant, item) not in withdrawn:
-                versions[(plant, item)] = confirmation.revision
-        return PlantChanges(
-            versions=versions,
-            mes=mes_follows(
-                self.eco, versions, lambda plant, item: (StepKind.MES_ROUTING, plant, item) in done
-            ),
-            components=component_changes(self.eco, self.world, before=at),
+        return cancelled_changes(
+            self.eco, self.world, self.steps, self.withdrawals, self.cancelled_at, self.end
         )
 
     def _production_ready(self, steps: list[PlayStep], at: datetime) -> None:
