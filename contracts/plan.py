@@ -34,8 +34,9 @@ from contracts.steps import WITHDRAWAL_OF, StepKind, System, step_id
 BUILT_IN_HOUSE = frozenset({ItemKind.FINISHED_GOOD, ItemKind.ASSEMBLY})
 
 
-class PlannedStep(BaseModel):
-    """One step of an ECO's plan, before it is stored."""
+class StepTarget(BaseModel):
+    """Which step, of which ECO, on which target: what a planned step and an applied
+    write have in common."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -46,6 +47,11 @@ class PlannedStep(BaseModel):
     item: str | None = None
     revision: str | None = None
     supplier: str | None = None
+
+
+class PlannedStep(StepTarget):
+    """One step of an ECO's plan, before it is stored."""
+
     depends_on: tuple[str, ...] = ()
     idempotency_key: str
     payload: dict[str, Any]
@@ -294,18 +300,9 @@ def compensation_step(
     )
 
 
-class AppliedWrite(BaseModel):
+class AppliedWrite(StepTarget):
     """A step of a cancelled ECO that had succeeded: what compensation needs to know of it."""
 
-    model_config = ConfigDict(frozen=True)
-
-    step_id: str
-    eco: str
-    kind: StepKind
-    plant: str | None = None
-    item: str | None = None
-    revision: str | None = None
-    supplier: str | None = None
     external_id: str | None = None
     """What the system answered the write with (BOM, routing, production version or
     notice id); a write without one cannot be withdrawn."""
