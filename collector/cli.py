@@ -63,12 +63,11 @@ def rebuild(
     from collector.derived import ConfirmationSla
     from collector.store import EventStore
     from threadline.settings import get_settings
+    from threadline.sla import sla_policy
 
     settings = get_settings()
     engine = create_engine_for_collector(database_url or settings.database_url)
-    sla = ConfirmationSla(
-        settings.engine_confirmation_sla, dict(settings.engine_confirmation_sla_by_plant)
-    )
+    sla = ConfirmationSla.from_policy(sla_policy(settings))
     started = time.perf_counter()
     try:
         replayed = EventStore(engine, sla=sla).rebuild(batch_size=batch_size)

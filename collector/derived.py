@@ -14,9 +14,14 @@ from datetime import datetime, timedelta
 from collector.rows import Row, Working, new_plant_row
 from contracts.model import revision_key
 from contracts.readmodel import EcoState, PlantState
+from contracts.sla import SlaPolicy, Stage, stage_of
 from contracts.steps import COMPENSATION_KINDS, DONE_STATES, StepKind, StepState
 
 ACTIVE_STATES = frozenset({StepState.PENDING, StepState.RUNNING, StepState.RETRYING})
+IN_FLIGHT = frozenset(
+    {EcoState.RECEIVED, EcoState.IN_PROGRESS, EcoState.BLOCKED, EcoState.AWAITING_CONFIRMATION}
+)
+"""ECO states that still count against the ECO's SLA."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,19 @@ class ConfirmationSla:
 
     default_seconds: float = 900.0
     by_plant: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_policy(cls, policy: SlaPolicy) -> ConfirmationSla:
+        """The ERP-confirmation stage of the SLA policy (the engine reports it overdue)."""
+        stage = Stage.ERP_CONFIRMATION
+        return cls(
+            policy.seconds(stage),
+            {
+                plant: seconds
+                for plant, limits in policy.plants.items()
+                if (seconds := limits.get(stage, None)) is not None
+            },
+        )
 
     def due(self, plant: str | None, requested_at: datetime) -> datetime | None:
         """When a confirmation requested at ``requested_at`` becomes overdue."""
@@ -89,12 +107,24 @@ def _derive_step(step: Row, sla: ConfirmationSla) -> None:
         step["sla_due_at"] = sla.due(step["plant"], requested_at)
     else:
         step["sla_due_at"] = None
-    reported = step["overdue_reported_at"]
-    step["overdue"] = (
-        step["state"] == StepState.AWAITING_CONFIRMATION
-        and reported is not None
-        and (requested_at is None or reported >= requested_at)
-    )
+    step["overdue"] = _still_overdue(step)
+
+
+def _still_overdue(step: Row) -> bool:
+    """The engine's latest report on the step is open and the step is still in that
+    stage (a report the step has left, whose resolution is not in yet, no longer counts)."""
+    stage = step["sla_stage"]
+    if not step["overdue_open"] or stage is None:
+        return False
+    if stage == Stage.WAITING:
+        return bool(step["state"] == StepState.WAITING)
+    if stage_of(step["kind"], step["state"], step["attempt"]) != stage:
+        return False
+    if stage == Stage.ERP_CONFIRMATION:
+        # A confirmation requested again after its report is a new wait.
+        reported, requested_at = step["overdue_reported_at"], step["requested_at"]
+        return reported is not None and (requested_at is None or reported >= requested_at)
+    return True
 
 
 def _derive_plant(row: Row, steps: list[Row], complete: bool, cancelled: bool = False) -> None:
@@ -161,3 +191,4 @@ def _derive_eco(row: Row, steps: list[Row], plants: list[Row]) -> None:
     else:
         state = EcoState.RECEIVED
     row["state"] = state.value
+    row["overdue"] = bool(row["overdue_open"]) and state in IN_FLIGHT
