@@ -60,6 +60,7 @@ SQLITE_LEASE = "sync_engine.sqlite_engine"
 PLM_LEASE = "sync_engine.plm_poller"
 RELAY_LEASE = "sync_engine.relay"
 RECONCILE_LEASE = "sync_engine.reconciler"
+ALERTS_LEASE = "sync_engine.alerts"
 FLUSH_GATHER_SECONDS = 0.02
 
 
@@ -182,7 +183,7 @@ class SyncEngine:
             await asyncio.wait(set(self._flight.tasks), timeout=timeout)
         await self._flush_now()
         await self.run_db(store.stop_beating, self.holder)
-        names = [PLM_LEASE, RELAY_LEASE, RECONCILE_LEASE]
+        names = [PLM_LEASE, RELAY_LEASE, RECONCILE_LEASE, ALERTS_LEASE]
         if self.capabilities.single_writer:
             names.append(SQLITE_LEASE)
         for name in names:
