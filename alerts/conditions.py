@@ -20,11 +20,15 @@ import sqlalchemy as sa
 
 from alerts.rules import Rule, RuleKind, describe_seconds
 from contracts.readmodel import NoticeStatus, PlantState
+from contracts.sla import Stage
 from contracts.steps import StepState
 from dashboards.drift import DriftFilter, drift_select
 from dashboards.exceptions import PlantFilter, StepFilter, plants_select, steps_select
 from dashboards.filters import ListFilter
 from dashboards.notices import NoticeFilter, notices_select
+from dashboards.prediction import AtRisk
+from dashboards.prediction import at_risk as predicted_late
+from dashboards.sla import OverdueFilter, OverdueWork, overdue_work
 from sync_engine.health import HealthLimits, pipeline_health
 
 MAX_LINES = 10
@@ -227,9 +231,70 @@ def heartbeat(connection: sa.Connection, rule: Rule, now: datetime) -> list[Find
     ]
 
 
+def overdue(connection: sa.Connection, rule: Rule, now: datetime) -> list[Finding]:
+    """Stages with at least ``at_least`` pieces of work past their SLA, one per stage."""
+    criteria = OverdueFilter(stage=Stage(rule.stage)) if rule.stage else OverdueFilter()
+    by_stage: dict[str, list[OverdueWork]] = {}
+    for row in overdue_work(connection, now, criteria):
+        by_stage.setdefault(row["stage"].value, []).append(row)
+    found: list[Finding] = []
+    for stage, rows in sorted(by_stage.items()):
+        if len(rows) < rule.at_least:
+            continue
+        found.append(
+            Finding(
+                rule=rule.name,
+                key=stage,
+                title=f"{_plural(len(rows), 'piece')} of work overdue in stage {stage}",
+                lines=tuple(
+                    f"{row['eco']}"
+                    + (f" {row['kind']}" if row["kind"] else "")
+                    + (f" at {row['plant']}" if row["plant"] else "")
+                    + (f" for {row['supplier']}" if row["supplier"] else "")
+                    + f": {describe_seconds(row['late_seconds'])} late"
+                    for row in rows[:MAX_LINES]
+                ),
+                count=len(rows),
+                link=link(OVERVIEW, OverdueFilter(stage=Stage(stage))),
+            )
+        )
+    return found
+
+
+def at_risk(connection: sa.Connection, rule: Rule, now: datetime) -> list[Finding]:
+    """ECOs predicted (p90) ready after their effectivity date, grouped by the plant
+    predicted last (what holds them)."""
+    by_plant: dict[str, list[AtRisk]] = {}
+    for row in predicted_late(connection, now):
+        by_plant.setdefault(row["plant"], []).append(row)
+    found: list[Finding] = []
+    for plant, rows in sorted(by_plant.items()):
+        if len(rows) < rule.at_least:
+            continue
+        found.append(
+            Finding(
+                rule=rule.name,
+                key=plant,
+                title=f"{_plural(len(rows), 'ECO')} held at plant {plant} predicted to miss "
+                "the effectivity date",
+                lines=tuple(
+                    f"{row['eco']} effective {row['effectivity']:%Y-%m-%d}: p90 ready "
+                    f"{row['p90']:%Y-%m-%d %H:%M} UTC, {describe_seconds(row['late_seconds'])} "
+                    f"late; waiting on {row['holding'] or 'its remaining steps'}"
+                    for row in rows[:MAX_LINES]
+                ),
+                count=len(rows),
+                link=f"{ECO}?{urlencode({'eco': rows[0]['eco']})}" if len(rows) == 1 else OVERVIEW,
+            )
+        )
+    return found
+
+
 Condition = Callable[[sa.Connection, Rule, datetime], list[Finding]]
 
 CONDITIONS: Mapping[RuleKind, Condition] = {
+    RuleKind.OVERDUE: overdue,
+    RuleKind.AT_RISK: at_risk,
     RuleKind.PLANT_BLOCKED: plant_blocked,
     RuleKind.DEAD_LETTERS: dead_letters,
     RuleKind.FAILED_NOTICES: failed_notices,

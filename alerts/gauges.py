@@ -16,11 +16,14 @@ import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Gauge
 
 from contracts.readmodel import NoticeStatus, PlantState
+from contracts.sla import Stage
 from contracts.steps import StepState
 from dashboards.drift import drift_select
 from dashboards.eco_list import IN_FLIGHT, IN_FLIGHT_STATES, ecos_select
 from dashboards.exceptions import PlantFilter, StepFilter, plants_select, steps_select
 from dashboards.notices import NoticeFilter, notices_select
+from dashboards.prediction import at_risk
+from dashboards.sla import overdue_by_stage
 from sync_engine.health import pipeline_health
 
 
@@ -40,12 +43,21 @@ def _put(gauge: Gauge, counts: Mapping[str, float], always: Iterable[str] = ()) 
 
 
 class BusinessGauges:
-    """ECOs in flight by stage, blocked plants, drift, failed notices, dead letters, the
-    pipeline's lag; registered on ``registry``."""
+    """ECOs in flight by stage, overdue work by stage, ECOs at risk, blocked plants, drift,
+    failed notices, dead letters, the pipeline's lag; registered on ``registry``."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.in_flight = Gauge(
             "threadline_ecos_in_flight", "ECOs in flight by stage", ["stage"], registry=registry
+        )
+        self.overdue = Gauge(
+            "threadline_overdue", "Work overdue by stage", ["stage"], registry=registry
+        )
+        self.at_risk = Gauge(
+            "threadline_ecos_at_risk",
+            "ECOs predicted (p90) ready after their effectivity date, by the plant holding them",
+            ["plant"],
+            registry=registry,
         )
         self.blocked_plants = Gauge(
             "threadline_blocked_plants",
@@ -90,6 +102,12 @@ class BusinessGauges:
             _counts(connection, ecos_select(IN_FLIGHT), "state"),
             [s.value for s in IN_FLIGHT_STATES],
         )
+        overdue = overdue_by_stage(connection, now)
+        _put(self.overdue, {s.value: n for s, n in overdue.items()}, [s.value for s in Stage])
+        late: dict[str, float] = {}
+        for row in at_risk(connection, now):
+            late[row["plant"]] = late.get(row["plant"], 0) + 1
+        _put(self.at_risk, late)
         blocked = plants_select(PlantFilter(states=(PlantState.BLOCKED,)))
         _put(self.blocked_plants, _counts(connection, blocked, "plant"))
         _put(self.drift_pairs, _counts(connection, drift_select(), "plant"))

@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from contracts.sla import Stage
+
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -70,6 +72,14 @@ class Rule(BaseModel):
     at_least: int = Field(default=1, ge=1)
     stage: str | None = Field(default=None, description="overdue: only this stage")
     enabled: bool = True
+
+    @field_validator("stage")
+    @classmethod
+    def _stage(cls, value: str | None) -> str | None:
+        known = [stage.value for stage in Stage]
+        if value is not None and value not in known:
+            raise ValueError(f"must be one of {', '.join(known)}")
+        return value
 
     @field_validator("longer_than", mode="before")
     @classmethod
