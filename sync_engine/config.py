@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from alerts.setup import AlertSetup
-from contracts.sla import SlaPolicy, Stage
+from contracts.sla import SlaPolicy
 from contracts.steps import System
 from sync_engine.retry import DEFAULT_POLICIES, RetryPolicy, policies
 from threadline.settings import Settings
@@ -97,10 +97,6 @@ class EngineConfig(BaseModel):
         }
         values.update(overrides)
         return cls.model_validate(values)
-
-    def sla_for(self, plant: str) -> float:
-        """The confirmation SLA of a plant, seconds."""
-        return self.sla.seconds(Stage.ERP_CONFIRMATION, plant=plant)
 
     def with_simulators(self, base_url: str, **overrides: Any) -> EngineConfig:
         """This configuration pointed at the reference simulators at ``base_url``."""

@@ -83,6 +83,7 @@ def build_scheduler(engine: SyncEngine, runs: _Runs | None = None) -> AsyncIOSch
         ("reconcile", engine.reconcile, config.reconcile_interval),
         ("reap", engine.reap, config.reap_interval),
         ("heartbeat", engine.heartbeat, config.heartbeat_interval),
+        ("slas", engine.check_slas, config.sla_interval),
         ("alerts", Alerting.for_engine(engine).run_once, config.alerts.rules.evaluate_every),
     ]
     for name, job, interval in jobs:
