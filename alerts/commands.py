@@ -17,7 +17,8 @@ from alerts import store
 from contracts.model import utcnow
 from contracts.steps import OperatorAction
 from sync_engine import store as engine_store
-from sync_engine.commands import CommandResult, InvalidCommand, _audit, _require_actor
+from sync_engine.commands import CommandResult, _audit, _require_actor
+from sync_engine.errors import InvalidCommand as InvalidCommand  # raised here, caught by callers
 
 LONGEST_SILENCE = timedelta(days=7)
 

@@ -86,6 +86,14 @@ ROUTES: tuple[Route, ...] = (
         "drift",
         Permission.OPERATIONS,
     ),
+    Route(
+        "Operations",
+        "alerts.py",
+        "Alerts",
+        ":material/notifications_active:",
+        "alerts",
+        Permission.OPERATIONS,
+    ),
     Route("Investigate", "eco.py", "ECO", ":material/search:", "eco", Permission.INVESTIGATE),
     Route(
         "Reports",
