@@ -52,7 +52,7 @@ def run(
         overrides["metrics_port"] = metrics_port or None
     try:
         config = EngineConfig.from_settings(settings, **overrides)
-    except ValueError as exc:  # a bad alert rules file or alert URL: say where, and stop
+    except ValueError as exc:  # a bad SLA or alert rules file, an alert URL: say where; stop
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     db = create_engine(database_url or settings.database_url)
