@@ -86,7 +86,7 @@ def send(to: Target, title: str, body: str) -> str | None:
     app = apprise.Apprise()
     app.add(url)
     try:
-        with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]
+        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:  # type: ignore[no-untyped-call]
             accepted = bool(app.notify(title=title, body=body))
         said = captured.getvalue().strip()
     except Exception as exc:  # a plugin bug must not stop the engine

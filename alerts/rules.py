@@ -115,7 +115,7 @@ class AlertRules(BaseModel):
 
 def describe_seconds(value: float) -> str:
     """``1800`` as ``30 min``."""
-    if value < 120:
+    if value < 60:
         return f"{value:g} s"
     if value < 7200:
         return f"{value / 60:g} min"

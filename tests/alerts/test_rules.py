@@ -80,3 +80,24 @@ def test_the_engine_refuses_to_start_with_a_bad_rules_file(tmp_path: Path) -> No
     assert done.returncode == 2
     assert f"error: {rules}:7: rule 'blocked': longer_than:" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_up_refuses_to_start_with_a_bad_rules_file(tmp_path: Path) -> None:
+    from simulators.testing import free_port
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text(GOOD.replace('"plant_blocked"', '"plant_stuck"'), encoding="utf-8")
+    ports = []
+    for option in ("simulators", "collector", "console", "metrics"):
+        ports += [f"--{option}-port", str(free_port())]
+    done = subprocess.run(
+        [sys.executable, "-m", "threadline", "up", "--history", "0", *ports],
+        env=os.environ | {"THREADLINE_ALERT_RULES_FILE": str(rules)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2
+    assert f"error: {rules}:6: rule 'blocked': kind: must be one of" in done.stdout
+    assert not (tmp_path / "threadline.db").exists(), "stopped before touching the database"
