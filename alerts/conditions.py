@@ -40,6 +40,8 @@ NOTICES = "supplier-notices"
 DRIFT = "drift"
 AWAITING = "awaiting-confirmation"
 ECO = "eco"
+OVERDUE = "overdue"
+AT_RISK = "at-risk"
 
 
 @dataclass(frozen=True)
@@ -255,7 +257,7 @@ def overdue(connection: sa.Connection, rule: Rule, now: datetime) -> list[Findin
                     for row in rows[:MAX_LINES]
                 ),
                 count=len(rows),
-                link=link(OVERVIEW, OverdueFilter(stage=Stage(stage))),
+                link=link(OVERDUE, OverdueFilter(stage=Stage(stage))),
             )
         )
     return found
@@ -284,7 +286,7 @@ def at_risk(connection: sa.Connection, rule: Rule, now: datetime) -> list[Findin
                     for row in rows[:MAX_LINES]
                 ),
                 count=len(rows),
-                link=f"{ECO}?{urlencode({'eco': rows[0]['eco']})}" if len(rows) == 1 else OVERVIEW,
+                link=f"{ECO}?{urlencode({'eco': rows[0]['eco']})}" if len(rows) == 1 else AT_RISK,
             )
         )
     return found

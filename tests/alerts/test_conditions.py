@@ -104,4 +104,4 @@ def test_overdue_work_is_one_alert_per_stage(engine: sa.Engine) -> None:
         (finding,) = evaluate(connection, rules, picture.now)
     assert (finding.rule, finding.key, finding.count) == ("overdue", "erp_confirmation", 2)
     assert finding.title == "2 pieces of work overdue in stage erp_confirmation"
-    assert finding.link == "overview?stage=erp_confirmation"
+    assert finding.link == "overdue?stage=erp_confirmation"
