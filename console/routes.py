@@ -88,6 +88,22 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "Operations",
+        "overdue.py",
+        "Overdue work",
+        ":material/alarm:",
+        "overdue",
+        Permission.OPERATIONS,
+    ),
+    Route(
+        "Operations",
+        "at_risk.py",
+        "At risk",
+        ":material/event_busy:",
+        "at-risk",
+        Permission.OPERATIONS,
+    ),
+    Route(
+        "Operations",
         "alerts.py",
         "Alerts",
         ":material/notifications_active:",

@@ -39,6 +39,9 @@ PATH: tuple[StepKind, ...] = (
 GLOBAL_KINDS = frozenset({StepKind.ERP_ITEM_REVISION})
 """Kinds run once per ECO (no plant): they open every plant's path."""
 
+NO_PLANT = ""
+"""The path of an ECO with no plant work (item revisions only)."""
+
 RECENT = 200
 """Segments kept per (plant, kind): the newest, so the prediction follows today's plants."""
 MIN_SAMPLES = 20
@@ -85,6 +88,7 @@ class Segment:
     """How long one kind took at one plant in one ECO, known from ``known_at`` on."""
 
     known_at: datetime  # when the ECO was production-ready
+    eco: str
     plant: str
     kind: StepKind
     seconds: float
@@ -123,7 +127,8 @@ def _before(segments: list[Segment], before: datetime) -> list[Segment]:
 def plant_paths(
     steps: Iterable[StepRow],
 ) -> dict[str, dict[StepKind, list[StepRow]]]:
-    """An ECO's steps on each plant's path, by kind (the global kinds under every plant)."""
+    """An ECO's steps on each plant's path, by kind (the global kinds under every plant;
+    an ECO with item revisions only has one path, :data:`NO_PLANT`)."""
     steps = list(steps)
     shared: dict[StepKind, list[StepRow]] = defaultdict(list)
     paths: dict[str, dict[StepKind, list[StepRow]]] = defaultdict(lambda: defaultdict(list))
@@ -136,6 +141,8 @@ def plant_paths(
             shared[StepKind(str(kind))].append(step)
         elif step["plant"] is not None:
             paths[str(step["plant"])][StepKind(str(kind))].append(step)
+    if not paths and shared:
+        paths[NO_PLANT] = defaultdict(list)  # only item revisions: they alone decide
     return {
         plant: {kind: shared.get(kind, []) or by_kind.get(kind, []) for kind in PATH}
         for plant, by_kind in paths.items()
@@ -143,7 +150,7 @@ def plant_paths(
 
 
 def segments_of(
-    approved_at: datetime, known_at: datetime, steps: Iterable[StepRow]
+    eco: str, approved_at: datetime, known_at: datetime, steps: Iterable[StepRow]
 ) -> list[Segment]:
     """The segments of one production-ready ECO (its steps as ``step_status`` rows)."""
     found = []
@@ -155,7 +162,7 @@ def segments_of(
                 continue
             finished = max(_time(s["state_since"]) or previous for s in done)
             found.append(
-                Segment(known_at, plant, kind, max(0.0, (finished - previous).total_seconds()))
+                Segment(known_at, eco, plant, kind, max(0.0, (finished - previous).total_seconds()))
             )
             previous = max(previous, finished)
     return found
@@ -180,5 +187,5 @@ def load_segments(connection: sa.Connection, *, since: datetime, until: datetime
     steps = step_rows(connection, ecos)
     found: list[Segment] = []
     for eco, (approved_at, ready_at) in ecos.items():
-        found.extend(segments_of(approved_at, ready_at, steps.get(eco, [])))
+        found.extend(segments_of(eco, approved_at, ready_at, steps.get(eco, [])))
     return Segments.of(found)
