@@ -90,6 +90,7 @@ def main() -> None:
         f"{humanize_seconds(result.median_absolute_error_seconds)} "
         f"({result.median_absolute_error_seconds:.0f} s)"
     )
+    print(f"median cycle time of the tested ECOs: {humanize_seconds(result.median_cycle_seconds)}")
     print(f"median p90 - actual: {humanize_seconds(result.median_p90_margin_seconds)}")
     print(f"sum of each kind's p90, coverage: {result.sum_of_p90_coverage:.1%}")
 

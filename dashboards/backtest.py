@@ -30,7 +30,7 @@ class Outcome:
     p50: datetime
     p90: datetime
     actual: datetime
-    sum_of_p90: datetime  # the naive approximation: each kind's p90 added up
+    sum_of_p90: datetime  # the naive approximation: each kind's p90 added up per plant
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,15 @@ class Backtest:
         return statistics.median(errors) if errors else 0.0
 
     @property
+    def median_cycle_seconds(self) -> float:
+        """Median of actual - approval: the scale the error is read against."""
+        cycles = [(o.actual - o.approved_at).total_seconds() for o in self.outcomes]
+        return statistics.median(cycles) if cycles else 0.0
+
+    @property
     def sum_of_p90_coverage(self) -> float:
-        """Share ready by the naive sum of each kind's p90 (over-covers: too pessimistic)."""
+        """Share ready by the naive approximation: each kind's p90 added up along a plant's
+        path, the slowest plant's sum (it ignores that the ECO waits for its last plant)."""
         return _share(o.actual <= o.sum_of_p90 for o in self.outcomes)
 
     @property
