@@ -116,12 +116,12 @@ class AlertRules(BaseModel):
 def describe_seconds(value: float) -> str:
     """``1800`` as ``30 min``."""
     if value < 60:
-        return f"{value:g} s"
+        return f"{round(value, 1):g} s"
     if value < 7200:
-        return f"{value / 60:g} min"
+        return f"{round(value / 60, 1):g} min"
     if value < 172800:
-        return f"{value / 3600:g} h"
-    return f"{value / 86400:g} d"
+        return f"{round(value / 3600, 1):g} h"
+    return f"{round(value / 86400, 1):g} d"
 
 
 def load_rules(path: Path | None = None) -> AlertRules:
