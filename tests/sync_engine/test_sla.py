@@ -3,9 +3,12 @@ it leaves its stage, and the collector's read model listing exactly what is over
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+import pytest
 import sqlalchemy as sa
 
 from collector.store import EventStore
@@ -164,3 +167,39 @@ def test_an_eco_planned_late_is_reported_overdue_and_resolved_once(engine: sa.En
     relay_to_collector(engine)
     with engine.connect() as connection:
         assert overdue_work(connection, later(3)) == []
+
+
+@pytest.mark.parametrize("dialect", [pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_two_engines_on_postgresql_report_each_crossing_once(database_url: str) -> None:
+    from contracts.steps import System
+    from sync_engine.config import EngineConfig
+    from sync_engine.runner import SyncEngine
+    from threadline.db import create_engine
+
+    dbs = [create_engine(database_url) for _ in range(2)]
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    receive(dbs[0], make_eco(), now=an_hour_ago)
+    claimed = claim(dbs[0], an_hour_ago)
+    config = EngineConfig(sla=POLICY, lease_seconds=60)
+
+    async def main() -> None:
+        async with httpx.AsyncClient() as client:
+            engines = [SyncEngine(config, db, {s: client for s in System}) for db in dbs]
+            for _ in range(3):
+                await asyncio.gather(*(engine.check_slas() for engine in engines))
+            for engine in engines:
+                await engine.stop()
+
+    try:
+        asyncio.run(main())
+        reported = [
+            (e["type"], e["data"]["stage"], e["data"].get("step_id")) for e in sla_events(dbs[0])
+        ]
+    finally:
+        for db in dbs:
+            db.dispose()
+    # Planned months after its approval, running item revisions for an hour (SLA 5 minutes),
+    # the whole ECO for months (SLA a day): each reported once, by one of the two engines.
+    expected = [(OVERDUE, "running", step.step_id) for step in claimed]
+    expected += [(OVERDUE, "planning", None), (RESOLVED, "planning", None), (OVERDUE, "eco", None)]
+    assert sorted(reported, key=str) == sorted(expected, key=str)
