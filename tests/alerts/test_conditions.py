@@ -3,7 +3,7 @@ linking to the console list that shows exactly its rows."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
@@ -105,3 +105,34 @@ def test_overdue_work_is_one_alert_per_stage(engine: sa.Engine) -> None:
     assert (finding.rule, finding.key, finding.count) == ("overdue", "erp_confirmation", 2)
     assert finding.title == "2 pieces of work overdue in stage erp_confirmation"
     assert finding.link == "overdue?stage=erp_confirmation"
+
+
+def test_the_pipeline_behind_an_old_outbox_event_and_a_silent_engine(engine: sa.Engine) -> None:
+    from contracts.steps import OperatorAction
+    from sync_engine import store as engine_store
+
+    now = datetime.now(UTC)
+    with engine_store.writing(engine) as connection:
+        engine_store.beat(connection, "engine-old", now=now - timedelta(minutes=10))
+        engine_store.beat(connection, "engine-live", now=now)
+        engine_store.emit(
+            connection,
+            ev.OperatorActionTaken(
+                actor="ada", action=OperatorAction.RECONCILE, outcome="queued", reason="now"
+            ),
+            now=now - timedelta(minutes=7),
+        )
+    rules = (
+        Rule(name="outbox", kind=RuleKind.OUTBOX_BEHIND, longer_than=300),
+        Rule(name="heartbeat", kind=RuleKind.HEARTBEAT, longer_than=120),
+    )
+    with engine.connect() as connection:
+        found = {(f.rule, f.key): f for f in evaluate(connection, rules, now)}
+    assert set(found) == {("outbox", "outbox"), ("heartbeat", "engine-old")}
+    assert found[("outbox", "outbox")].title.startswith("1 engine event waiting for the collector")
+    assert found[("heartbeat", "engine-old")].title == (
+        "Engine engine-old stopped sending heartbeats 10 min ago"
+    )
+    patient = (Rule(name="outbox", kind=RuleKind.OUTBOX_BEHIND, longer_than=600),)
+    with engine.connect() as connection:
+        assert evaluate(connection, patient, now) == []

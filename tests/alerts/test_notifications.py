@@ -4,6 +4,7 @@ one message when an alert fires, a reminder at the interval and one when it reso
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -126,20 +127,26 @@ def test_a_silenced_alert_waits_until_the_silence_ends(
 
 
 def test_an_unreachable_target_is_retried_and_shown_while_the_others_get_one_message(
-    engine: sa.Engine, receiver: Receiver
+    engine: sa.Engine, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
     start = datetime.now(UTC)
     blocked_plant(engine, "ECO-2026-00231", "P100", since=start - timedelta(hours=1))
-    dead = closed_port_url()
+    # Apprise URLs carry secrets: a password and a token header here.
+    dead = closed_port_url().replace("json://", "json://ops:hunter22@") + "?-X-Token=tok123456"
     job = alerting(engine, [dead, receiver.url])
-    asyncio.run(job.run_once(start))
+    with caplog.at_level(logging.DEBUG):
+        asyncio.run(job.run_once(start))
     assert len(receiver.bodies) == 1
     ids = [t.id for t in job.setup.targets]
     with engine.connect() as connection:
         failing, working = store.target_statuses(connection, ids)
         (alert,) = store.firing(connection)
     assert failing.failing and failing.last_error and not working.failing
-    assert failing.label.startswith("JSON (json://127.0.0.1:")
+    assert failing.label.startswith("JSON (json://ops:****@127.0.0.1:")
+    assert "failed (attempt 1)" in caplog.text
+    stored = repr(failing) + repr(alert)
+    for secret in ("hunter22", "tok123456"):
+        assert secret not in caplog.text and secret not in stored
     assert alert.owed is store.Message.FIRED and alert.owed_targets == (ids[0],)
     # Retried after a pause, to the failing target only.
     asyncio.run(job.run_once(start + timedelta(seconds=1)))
