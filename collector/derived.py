@@ -26,27 +26,26 @@ IN_FLIGHT = frozenset(
 
 @dataclass(frozen=True)
 class ConfirmationSla:
-    """How long an ERP confirmation may take, by plant (seconds)."""
+    """How long an ERP confirmation may take: the SLA policy's ``erp_confirmation`` stage
+    (by plant and product family, as the engine applies it), or fixed seconds by plant."""
 
     default_seconds: float = 900.0
     by_plant: Mapping[str, float] = field(default_factory=dict)
+    policy: SlaPolicy | None = None
 
     @classmethod
     def from_policy(cls, policy: SlaPolicy) -> ConfirmationSla:
         """The ERP-confirmation stage of the SLA policy (the engine reports it overdue)."""
-        stage = Stage.ERP_CONFIRMATION
-        return cls(
-            policy.seconds(stage),
-            {
-                plant: seconds
-                for plant, limits in policy.plants.items()
-                if (seconds := limits.get(stage, None)) is not None
-            },
-        )
+        return cls(policy.seconds(Stage.ERP_CONFIRMATION), policy=policy)
 
-    def due(self, plant: str | None, requested_at: datetime) -> datetime | None:
+    def due(
+        self, plant: str | None, requested_at: datetime, family: str | None = None
+    ) -> datetime | None:
         """When a confirmation requested at ``requested_at`` becomes overdue."""
-        seconds = self.by_plant.get(plant or "", self.default_seconds)
+        if self.policy is not None:
+            seconds = self.policy.seconds(Stage.ERP_CONFIRMATION, plant=plant, family=family)
+        else:
+            seconds = self.by_plant.get(plant or "", self.default_seconds)
         try:
             return requested_at + timedelta(seconds=seconds)
         except OverflowError:
@@ -71,7 +70,7 @@ def derive(work: Working, ecos: Iterable[str], sla: ConfirmationSla) -> None:
         row = work.ecos[eco]
         steps = steps_by_eco.get(eco, [])
         for step in steps:
-            _derive_step(step, sla)
+            _derive_step(step, sla, row["product_family"])
         for step in steps:
             if step["plant"] is not None and (eco, step["plant"]) not in work.plants:
                 plant_row = new_plant_row(eco, step["plant"])
@@ -101,10 +100,10 @@ def _maybe_behind(row: Row) -> bool:
     return any(revision_key(r) < newest for r in running)
 
 
-def _derive_step(step: Row, sla: ConfirmationSla) -> None:
+def _derive_step(step: Row, sla: ConfirmationSla, family: str | None) -> None:
     requested_at = step["requested_at"]
     if step["kind"] == StepKind.ERP_CONFIRMATION and requested_at is not None:
-        step["sla_due_at"] = sla.due(step["plant"], requested_at)
+        step["sla_due_at"] = sla.due(step["plant"], requested_at, family)
     else:
         step["sla_due_at"] = None
     step["overdue"] = _still_overdue(step)

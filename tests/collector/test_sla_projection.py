@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from collector.derived import ConfirmationSla
 from collector.projections import Projector
 from collector.rows import Working
 from collector.samples import START, Emitter, propagation_events
 from contracts import events as ev
-from contracts.sla import Stage
+from contracts.sla import Stage, parse_sla
 from contracts.steps import StepKind
 from tests.collector.test_projections import stored
 
@@ -78,3 +79,20 @@ def test_any_arrival_order_leaves_the_latest_report(seed: int) -> None:
         assert work.ecos[ECO]["overdue_reported_at"] is not None
     assert shuffled.steps[NOTICE] == in_order.steps[NOTICE]
     assert shuffled.ecos[ECO]["sla_stage"] == in_order.ecos[ECO]["sla_stage"] == "eco"
+
+
+def test_a_confirmations_due_time_follows_the_sla_file_by_plant_and_family() -> None:
+    policy = parse_sla(
+        '[families.PUMPS]\nerp_confirmation = "1h"\n[plants.P200]\nerp_confirmation = "2m"\n'
+    )
+    projector = Projector(ConfirmationSla.from_policy(policy))
+    work = Working()
+    for event in stored(propagation_events()):
+        projector.apply(work, event)
+    projector.derive(work, [ECO])
+    due = {
+        row["plant"]: row["sla_due_at"] - row["requested_at"]
+        for row in work.steps.values()
+        if row["kind"] == StepKind.ERP_CONFIRMATION
+    }
+    assert due == {"P100": timedelta(hours=1), "P200": timedelta(minutes=2)}
