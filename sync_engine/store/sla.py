@@ -110,7 +110,7 @@ def _check_step(
     overdue_at = row.overdue_at
     if not same:
         if overdue_at is not None:
-            emit(connection, _step_work(ev.WorkResolved, policy, row, family, now=now), now=now)
+            emit(connection, _resolution(policy, row, family, now), now=now)
             emitted += 1
         connection.execute(
             sa.update(t.steps)
@@ -160,15 +160,13 @@ def _step_fields(row: Any, stage: Stage) -> dict[str, Any]:
     }
 
 
-def _step_work(
-    model: type[ev.WorkResolved], policy: SlaPolicy, row: Any, family: str | None, *, now: datetime
-) -> ev.WorkResolved:
+def _resolution(policy: SlaPolicy, row: Any, family: str | None, now: datetime) -> ev.WorkResolved:
     """The resolution of the overdue mark a step carries for its remembered stage."""
     stage = Stage(row.sla_stage)
     since = row.sla_since or row.overdue_at
     seconds = _step_seconds(policy, stage, row, family)
     due_at = policy.due(since, seconds) or row.overdue_at
-    return model(
+    return ev.WorkResolved(
         **_step_fields(row, stage),
         since=since,
         due_at=due_at,
