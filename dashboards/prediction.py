@@ -155,9 +155,16 @@ def recent_segments(connection: sa.Connection, now: datetime) -> Segments:
 
 
 def forecasts(
-    connection: sa.Connection, now: datetime, ecos: Iterable[str] | None = None
+    connection: sa.Connection,
+    now: datetime,
+    ecos: Iterable[str] | None = None,
+    *,
+    segments: Segments | None = None,
 ) -> dict[str, Forecast]:
-    """The forecast of every in-flight ECO (or of those of ``ecos`` in flight), by ECO."""
+    """The forecast of every in-flight ECO (or of those of ``ecos`` in flight), by ECO.
+
+    ``segments``: the evidence, when the caller already read it (default: read now).
+    """
     query = sa.select(
         eco_status.c.eco, eco_status.c.approved_at, eco_status.c.title, eco_status.c.effectivity
     ).where(eco_status.c.state.in_([s.value for s in IN_FLIGHT_STATES]))
@@ -167,7 +174,7 @@ def forecasts(
     if not heads:
         return {}
     steps = step_rows(connection, heads)
-    segments = recent_segments(connection, now)
+    segments = segments if segments is not None else recent_segments(connection, now)
     found = {}
     for eco, head in heads.items():
         result = forecast(head.approved_at, steps[eco], segments, now, eco=eco)
@@ -181,9 +188,11 @@ def effectivity_start(effectivity: date) -> datetime:
     return datetime.combine(effectivity, time(0), tzinfo=UTC)
 
 
-def at_risk(connection: sa.Connection, now: datetime) -> list[AtRisk]:
+def at_risk(
+    connection: sa.Connection, now: datetime, *, segments: Segments | None = None
+) -> list[AtRisk]:
     """In-flight ECOs whose p90 is after their effectivity date begins, the latest first."""
-    predicted = forecasts(connection, now)
+    predicted = forecasts(connection, now, segments=segments)
     if not predicted:
         return []
     heads = connection.execute(

@@ -10,6 +10,7 @@ import streamlit as st
 from console import state
 from contracts.sla import SlaPolicy, Stage
 from dashboards import prediction, sla
+from dashboards.durations import Segments
 from dashboards.sla import Deadline, OverdueFilter, OverdueWork
 from threadline.sla import sla_policy
 
@@ -49,11 +50,18 @@ def deadlines(url: str, eco: str) -> list[Deadline]:
         return sla.eco_deadlines(connection, eco, _now(), policy())
 
 
+@st.cache_data(ttl=state.REPORT_TTL, show_spinner=False)
+def segments(url: str) -> Segments:
+    """The recent durations forecasts draw from: they change as ECOs finish."""
+    with state.read_engine(url).connect() as connection:
+        return prediction.recent_segments(connection, _now())
+
+
 @st.cache_data(ttl=FORECAST_TTL, show_spinner=False)
 def forecasts(url: str, ecos: tuple[str, ...] | None = None) -> dict[str, prediction.Forecast]:
     """Forecasts of the in-flight ECOs among ``ecos`` (``None``: all in flight)."""
     with state.read_engine(url).connect() as connection:
-        return prediction.forecasts(connection, _now(), ecos)
+        return prediction.forecasts(connection, _now(), ecos, segments=segments(url))
 
 
 @st.cache_data(ttl=FORECAST_TTL, show_spinner=False)
@@ -61,4 +69,4 @@ def at_risk(url: str) -> tuple[datetime, list[prediction.AtRisk]]:
     """When read, and the ECOs predicted to be ready after their effectivity date."""
     now = _now()
     with state.read_engine(url).connect() as connection:
-        return now, prediction.at_risk(connection, now)
+        return now, prediction.at_risk(connection, now, segments=segments(url))
