@@ -123,6 +123,8 @@ class Alerting:
             targets=list(self._targets),
             reminder_every=timedelta(seconds=rules.reminder_every),
             now=now,
+            # Missing from two evaluations in a row (the second comes one interval later).
+            resolve_after=timedelta(seconds=1.5 * rules.evaluate_every),
         )
         due: list[Alert] = await self.run_db(store.claim_owed, now=now, hold=self.lease_ttl)
         delivered = failed = 0

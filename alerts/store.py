@@ -3,9 +3,11 @@
 :func:`record` is the one place alert state changes with what the rules found: a new
 group fires (a ``fired`` message owed to every target), a group still found is refreshed
 (and owes a ``reminder`` once ``reminder_every`` passed since it was last notified,
-unless acknowledged or silenced), a group no longer found resolves (a ``resolved``
-message owed if anyone was told it fired). Deliveries are claimed one alert at a time
-(:func:`claim_owed`), so two evaluators never send the same message.
+unless acknowledged or silenced), a group no longer found for ``resolve_after`` (two
+evaluations in a row) resolves (a ``resolved`` message owed if anyone was
+told it fired), so a group at the edge of its threshold does not flap. Deliveries are
+claimed one alert at a time (:func:`claim_owed`), so two evaluators never send the same
+message.
 """
 
 from __future__ import annotations
@@ -186,8 +188,10 @@ def record(
     targets: Sequence[str],
     reminder_every: timedelta,
     now: datetime,
+    resolve_after: timedelta = timedelta(0),
 ) -> Recorded:
-    """Bring alert state in line with ``findings`` (see the module docstring)."""
+    """Bring alert state in line with ``findings`` (see the module docstring); a group
+    resolves once it has gone unfound for ``resolve_after``."""
     current = {(alert.rule, alert.key): alert for alert in firing(connection)}
     fired: list[int] = []
     reminded: list[int] = []
@@ -222,6 +226,8 @@ def record(
         connection.execute(sa.update(alerts).where(alerts.c.id == alert.id).values(**shown))
     resolved: list[int] = []
     for alert in current.values():
+        if now - alert.last_seen_at < resolve_after:
+            continue
         told = alert.last_notified_at is not None and not alert.silenced(now)
         connection.execute(
             sa.update(alerts)

@@ -196,3 +196,27 @@ def test_two_engines_on_postgresql_send_one_notification(
         "[FIRING] Plant P100 blocked for 1 ECO longer than 30 min",
         "[STILL FIRING] Plant P100 blocked for 1 ECO longer than 30 min",
     ]
+
+
+def test_a_group_missing_from_one_evaluation_only_does_not_resolve(
+    engine: sa.Engine, receiver: Receiver
+) -> None:
+    from alerts.conditions import Finding
+
+    start = datetime.now(UTC)
+    finding = Finding("risk", "P100", "1 ECO at risk", ("ECO-1",), 1, "at-risk")
+    every = timedelta(seconds=45)  # what the evaluator passes for a 30 s interval
+    with engine.begin() as connection:
+        for seconds, found in ((0, [finding]), (30, []), (60, [finding]), (90, []), (120, [])):
+            store.record(
+                connection,
+                found,
+                targets=[],
+                reminder_every=timedelta(hours=1),
+                now=start + timedelta(seconds=seconds),
+                resolve_after=every,
+            )
+        (alert,) = store.recent(connection, since=start)
+    # Missed at 30 s and found again: one alert; missed at 90 s and 120 s: resolved then.
+    assert alert.state is store.AlertState.RESOLVED
+    assert alert.resolved_at == start + timedelta(seconds=120)
