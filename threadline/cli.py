@@ -1,7 +1,7 @@
 """The ``threadline`` command line.
 
 It composes each package's commands (``collector``, ``engine``, ``simulators``,
-``console``) and adds the plumbing they share: ``db upgrade``, ``contracts export`` and
+``console``, ``alerts``) and adds the plumbing they share: ``db upgrade``, ``contracts export`` and
 ``up``; a command appears only once it works.
 """
 
