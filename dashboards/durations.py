@@ -174,18 +174,26 @@ def _time(value: object) -> datetime | None:
 
 def load_segments(connection: sa.Connection, *, since: datetime, until: datetime) -> Segments:
     """The segments of every ECO production-ready from ``since`` until ``until``."""
-    ecos = {
-        row.eco: (row.approved_at, row.production_ready_at)
-        for row in connection.execute(
-            sa.select(eco_status.c.eco, eco_status.c.approved_at, eco_status.c.production_ready_at)
-            .where(eco_status.c.state == EcoState.PRODUCTION_READY)
-            .where(eco_status.c.production_ready_at >= since)
-            .where(eco_status.c.production_ready_at < until)
-            .where(eco_status.c.approved_at.is_not(None))
+    ready = (
+        sa.select(eco_status.c.eco, eco_status.c.approved_at, eco_status.c.production_ready_at)
+        .where(eco_status.c.state == EcoState.PRODUCTION_READY)
+        .where(eco_status.c.production_ready_at >= since)
+        .where(eco_status.c.production_ready_at < until)
+        .where(eco_status.c.approved_at.is_not(None))
+        .subquery()
+    )
+    query = sa.select(*STEP_COLUMNS, ready.c.approved_at, ready.c.production_ready_at).join(
+        ready, ready.c.eco == step_status.c.eco
+    )
+    query = query.where(step_status.c.kind.in_([kind.value for kind in PATH]))
+    ecos: dict[str, tuple[datetime, datetime]] = {}
+    steps: dict[str, list[StepRow]] = defaultdict(list)
+    for row in connection.execute(query):
+        ecos[row.eco] = (row.approved_at, row.production_ready_at)
+        steps[row.eco].append(
+            StepRow(kind=row.kind, plant=row.plant, state=row.state, state_since=row.state_since)
         )
-    }
-    steps = step_rows(connection, ecos)
     found: list[Segment] = []
     for eco, (approved_at, ready_at) in ecos.items():
-        found.extend(segments_of(eco, approved_at, ready_at, steps.get(eco, [])))
+        found.extend(segments_of(eco, approved_at, ready_at, steps[eco]))
     return Segments.of(found)
