@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,6 +32,8 @@ class Receiver:
 
     port: int
     bodies: list[dict[str, Any]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    """When each body arrived (``time.monotonic()``)."""
 
     @property
     def url(self) -> str:
@@ -41,11 +44,13 @@ class Receiver:
 def receiver() -> Iterator[Receiver]:
     """A webhook receiver behind an Apprise ``json://`` URL."""
     got: list[dict[str, Any]] = []
+    times: list[float] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             got.append(json.loads(self.rfile.read(length)))
+            times.append(time.monotonic())
             self.send_response(200)
             self.end_headers()
 
@@ -55,7 +60,7 @@ def receiver() -> Iterator[Receiver]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield Receiver(port=server.server_address[1], bodies=got)
+    yield Receiver(port=server.server_address[1], bodies=got, times=times)
     server.shutdown()
     server.server_close()
 

@@ -3,6 +3,7 @@ the engine keeps working; acknowledging and silencing are audited in the outbox.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from simulators.testing import free_port
 from sync_engine import tables as engine_tables
 from sync_engine.store import heartbeats
 from sync_engine.testing import running_engine
-from tests.alerts.conftest import Receiver, blocked_plant, closed_port_url
+from tests.alerts.conftest import Receiver, blocked_plant, closed_port_url, tell
 
 RULES = """
 [alerts]
@@ -126,3 +127,40 @@ def test_acknowledge_and_silence_take_a_reason_and_are_audited(engine: sa.Engine
         ("lin", "silence_alert", "window", "silenced"),
         ("ada", "acknowledge_alert", "typo", "not_found"),
     ]
+
+
+@pytest.mark.parametrize("dialect", [pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_two_running_engines_on_postgresql_send_each_message_once(
+    database_url: str, engine: sa.Engine, receiver: Receiver
+) -> None:
+    story = blocked_plant(
+        engine, "ECO-2026-00311", "P100", since=datetime.now(UTC) - timedelta(hours=1)
+    )
+    rules = RULES.replace(
+        'evaluate_every = "0.2s"', 'evaluate_every = "0.2s"\nreminder_every = "2s"'
+    )
+    setup = AlertSetup(
+        rules=parse_rules(rules, "rules.toml"),
+        targets=targets(receiver.url),
+        console_url="http://console.example",
+    )
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    with (
+        running_engine(database_url, nowhere, alerts=setup) as first,
+        running_engine(database_url, nowhere, alerts=setup) as second,
+    ):
+        assert first.holder != second.holder
+        wait_for("the first reminder", lambda: len(receiver.bodies) >= 2)
+        story.unblock()
+        tell(engine, story)
+        wait_for("the resolve", lambda: receiver.bodies[-1]["title"].startswith("[RESOLVED]"))
+        time.sleep(1.0)  # a second sender would have sent by now
+    titles = [b["title"].split("]")[0] + "]" for b in receiver.bodies]
+    assert titles[0] == "[FIRING]" and titles[-1] == "[RESOLVED]"
+    assert titles.count("[FIRING]") == 1 and titles.count("[RESOLVED]") == 1
+    assert set(titles[1:-1]) <= {"[STILL FIRING]"}
+    # Reminders come about every 2 s (counted from the evaluation that sent the one
+    # before, not from its arrival), never two at once.
+    reminders = receiver.times[: len(titles) - 1]
+    gaps = [round(b - a, 2) for a, b in itertools.pairwise(reminders)]
+    assert all(gap > 1.0 for gap in gaps), (gaps, titles)
