@@ -30,6 +30,7 @@ from collector.store import EventStore
 from contracts.schemas import catalog_schemas
 from threadline.db import capabilities, create_engine
 from threadline.settings import Settings
+from threadline.sla import sla_policy
 
 
 def create_app(
@@ -145,9 +146,7 @@ def create_engine_for_collector(database_url: str, **kwargs: Any) -> sa.Engine:
 def app_from_settings(settings: Settings) -> CollectorApp:
     """The app configured from ``settings`` (database, tokens, size limit, SLAs)."""
     engine = create_engine_for_collector(settings.database_url)
-    sla = ConfirmationSla(
-        settings.engine_confirmation_sla, dict(settings.engine_confirmation_sla_by_plant)
-    )
+    sla = ConfirmationSla.from_policy(sla_policy(settings))
     store = EventStore(engine, sla=sla)
     return create_app(
         store, load_tokens(settings), max_request_bytes=settings.collector_max_request_bytes

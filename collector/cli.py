@@ -20,8 +20,8 @@ def serve(
 ) -> None:
     """Serve the collector (uvicorn with uvloop and httptools) until interrupted.
 
-    Reads THREADLINE_DATABASE_URL, THREADLINE_COLLECTOR_TOKENS(_FILE) and
-    THREADLINE_COLLECTOR_MAX_REQUEST_BYTES.
+    Reads THREADLINE_DATABASE_URL, THREADLINE_COLLECTOR_TOKENS(_FILE),
+    THREADLINE_COLLECTOR_MAX_REQUEST_BYTES and THREADLINE_SLA_FILE.
     """
     import uvicorn
 
@@ -29,9 +29,11 @@ def serve(
     from threadline.db import capabilities
     from threadline.logs import configure
     from threadline.settings import get_settings
+    from threadline.sla import sla_policy_or_exit
 
     settings = get_settings()
     configure(settings.log_level)
+    sla_policy_or_exit(settings)
     if workers > 1 and capabilities(settings.database_url).single_writer:
         raise typer.BadParameter("SQLite has one writer: use --workers 1", param_hint="--workers")
     if len(load_tokens(settings)) == 0:
@@ -63,12 +65,11 @@ def rebuild(
     from collector.derived import ConfirmationSla
     from collector.store import EventStore
     from threadline.settings import get_settings
+    from threadline.sla import sla_policy
 
     settings = get_settings()
     engine = create_engine_for_collector(database_url or settings.database_url)
-    sla = ConfirmationSla(
-        settings.engine_confirmation_sla, dict(settings.engine_confirmation_sla_by_plant)
-    )
+    sla = ConfirmationSla.from_policy(sla_policy(settings))
     started = time.perf_counter()
     try:
         replayed = EventStore(engine, sla=sla).rebuild(batch_size=batch_size)

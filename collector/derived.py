@@ -14,21 +14,38 @@ from datetime import datetime, timedelta
 from collector.rows import Row, Working, new_plant_row
 from contracts.model import revision_key
 from contracts.readmodel import EcoState, PlantState
+from contracts.sla import SlaPolicy, Stage, stage_of
 from contracts.steps import COMPENSATION_KINDS, DONE_STATES, StepKind, StepState
 
 ACTIVE_STATES = frozenset({StepState.PENDING, StepState.RUNNING, StepState.RETRYING})
+IN_FLIGHT = frozenset(
+    {EcoState.RECEIVED, EcoState.IN_PROGRESS, EcoState.BLOCKED, EcoState.AWAITING_CONFIRMATION}
+)
+"""ECO states that still count against the ECO's SLA."""
 
 
 @dataclass(frozen=True)
 class ConfirmationSla:
-    """How long an ERP confirmation may take, by plant (seconds)."""
+    """How long an ERP confirmation may take: the SLA policy's ``erp_confirmation`` stage
+    (by plant and product family, as the engine applies it), or fixed seconds by plant."""
 
     default_seconds: float = 900.0
     by_plant: Mapping[str, float] = field(default_factory=dict)
+    policy: SlaPolicy | None = None
 
-    def due(self, plant: str | None, requested_at: datetime) -> datetime | None:
+    @classmethod
+    def from_policy(cls, policy: SlaPolicy) -> ConfirmationSla:
+        """The ERP-confirmation stage of the SLA policy (the engine reports it overdue)."""
+        return cls(policy.seconds(Stage.ERP_CONFIRMATION), policy=policy)
+
+    def due(
+        self, plant: str | None, requested_at: datetime, family: str | None = None
+    ) -> datetime | None:
         """When a confirmation requested at ``requested_at`` becomes overdue."""
-        seconds = self.by_plant.get(plant or "", self.default_seconds)
+        if self.policy is not None:
+            seconds = self.policy.seconds(Stage.ERP_CONFIRMATION, plant=plant, family=family)
+        else:
+            seconds = self.by_plant.get(plant or "", self.default_seconds)
         try:
             return requested_at + timedelta(seconds=seconds)
         except OverflowError:
@@ -53,7 +70,7 @@ def derive(work: Working, ecos: Iterable[str], sla: ConfirmationSla) -> None:
         row = work.ecos[eco]
         steps = steps_by_eco.get(eco, [])
         for step in steps:
-            _derive_step(step, sla)
+            _derive_step(step, sla, row["product_family"])
         for step in steps:
             if step["plant"] is not None and (eco, step["plant"]) not in work.plants:
                 plant_row = new_plant_row(eco, step["plant"])
@@ -83,18 +100,30 @@ def _maybe_behind(row: Row) -> bool:
     return any(revision_key(r) < newest for r in running)
 
 
-def _derive_step(step: Row, sla: ConfirmationSla) -> None:
+def _derive_step(step: Row, sla: ConfirmationSla, family: str | None) -> None:
     requested_at = step["requested_at"]
     if step["kind"] == StepKind.ERP_CONFIRMATION and requested_at is not None:
-        step["sla_due_at"] = sla.due(step["plant"], requested_at)
+        step["sla_due_at"] = sla.due(step["plant"], requested_at, family)
     else:
         step["sla_due_at"] = None
-    reported = step["overdue_reported_at"]
-    step["overdue"] = (
-        step["state"] == StepState.AWAITING_CONFIRMATION
-        and reported is not None
-        and (requested_at is None or reported >= requested_at)
-    )
+    step["overdue"] = _still_overdue(step)
+
+
+def _still_overdue(step: Row) -> bool:
+    """The engine's latest report on the step is open and the step is still in that
+    stage (a report the step has left, whose resolution is not in yet, no longer counts)."""
+    stage = step["sla_stage"]
+    if not step["overdue_open"] or stage is None:
+        return False
+    if stage == Stage.WAITING:
+        return bool(step["state"] == StepState.WAITING)
+    if stage_of(step["kind"], step["state"], step["attempt"]) != stage:
+        return False
+    if stage == Stage.ERP_CONFIRMATION:
+        # A confirmation requested again after its report is a new wait.
+        reported, requested_at = step["overdue_reported_at"], step["requested_at"]
+        return reported is not None and (requested_at is None or reported >= requested_at)
+    return True
 
 
 def _derive_plant(row: Row, steps: list[Row], complete: bool, cancelled: bool = False) -> None:
@@ -161,3 +190,4 @@ def _derive_eco(row: Row, steps: list[Row], plants: list[Row]) -> None:
     else:
         state = EcoState.RECEIVED
     row["state"] = state.value
+    row["overdue"] = bool(row["overdue_open"]) and state in IN_FLIGHT

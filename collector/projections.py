@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from collector.derived import ConfirmationSla, derive
@@ -54,9 +54,12 @@ from contracts.events import (
     ReconciliationCompleted,
     SupplierNoticeFailed,
     SupplierNoticeSent,
+    WorkOverdue,
+    WorkResolved,
     type_of,
 )
 from contracts.readmodel import EcoState, NoticeStatus
+from contracts.sla import Stage
 from contracts.steps import StepKind, StepState
 
 SEQUENCE_WIDTH = 64
@@ -80,6 +83,7 @@ STEP_TYPES = frozenset(STEP_EVENT_TYPES.values())
 RECEIVED_TYPE = type_of(EcoReceived)
 DRIFT_TYPES = frozenset({type_of(DriftDetected), type_of(DriftResolved)})
 RECONCILED_TYPE = type_of(ReconciliationCompleted)
+OVERDUE_TYPE = type_of(WorkOverdue)
 # Plant facts that name a (plant, item) pair whose revision row they change.
 REVISION_TYPES = frozenset({type_of(PlantRevisionChanged), type_of(PlantRevisionObserved)})
 
@@ -360,15 +364,58 @@ class Projector:
         plant_row["erp_confirmed_at"] = _min(plant_row["erp_confirmed_at"], confirmed_at)
 
     def _overdue(self, work: Working, event: StoredEvent) -> None:
+        """The engine's former confirmation report: an erp_confirmation stage overdue."""
         data = event.data
         step_id = f"{data['eco']}/{StepKind.ERP_CONFIRMATION}/{data['plant']}/{data['item']}"
+        row = self._step_row(work, step_id, data["eco"], StepKind.ERP_CONFIRMATION)
+        if row["plant"] is None:
+            row.update(plant=data["plant"], item=data["item"], revision=data["revision"])
+        requested_at = _time(data["requested_at"])
+        assert requested_at is not None
+        due_at = requested_at + timedelta(seconds=data["sla_seconds"])
+        self._report(row, event, Stage.ERP_CONFIRMATION, requested_at, due_at, is_open=True)
+
+    def _sla_report(self, work: Working, event: StoredEvent) -> None:
+        data = event.data
+        step_id = data.get("step_id")
+        if step_id is None:
+            row = work.ecos[data["eco"]]
+        else:
+            row = self._step_row(work, step_id, data["eco"], data["kind"])
+            if row["plant"] is None and row["last_event_key"] is None:
+                row.update(
+                    plant=data.get("plant"), item=data.get("item"), supplier=data.get("supplier")
+                )
+        is_open = event.type == OVERDUE_TYPE
+        since, due_at = _time(data["since"]), _time(data["due_at"])
+        self._report(row, event, Stage(data["stage"]), since, due_at, is_open=is_open)
+
+    def _step_row(self, work: Working, step_id: str, eco: str, kind: str) -> Row:
         row = work.steps.get(step_id)
         if row is None:
-            row = work.steps[step_id] = new_step_row(
-                step_id, data["eco"], StepKind.ERP_CONFIRMATION
+            row = work.steps[step_id] = new_step_row(step_id, eco, kind)
+        return row
+
+    def _report(
+        self,
+        row: Row,
+        event: StoredEvent,
+        stage: Stage,
+        since: datetime | None,
+        due_at: datetime | None,
+        *,
+        is_open: bool,
+    ) -> None:
+        if is_open:
+            row["overdue_reported_at"] = _max(row["overdue_reported_at"], event.time)
+        if _later(event.key, row["overdue_key"]):
+            row.update(
+                sla_stage=stage.value,
+                overdue_since=since,
+                overdue_due_at=due_at,
+                overdue_open=is_open,
+                overdue_key=event.key,
             )
-            row.update(plant=data["plant"], item=data["item"], revision=data["revision"])
-        row["overdue_reported_at"] = _max(row["overdue_reported_at"], event.time)
 
     def _revision_changed(self, work: Working, event: StoredEvent) -> None:
         data = event.data
@@ -465,6 +512,8 @@ class Projector:
         type_of(SupplierNoticeSent): _notice_sent,
         type_of(SupplierNoticeFailed): _notice_failed,
         type_of(OperatorActionTaken): _operator_action,
+        type_of(WorkOverdue): _sla_report,
+        type_of(WorkResolved): _sla_report,
         **dict.fromkeys(STEP_TYPES, _step),
     }
 

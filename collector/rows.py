@@ -14,6 +14,15 @@ from contracts.steps import StepKind, StepState
 
 Row = dict[str, Any]
 
+SLA_REPORT: Row = {
+    "sla_stage": None,
+    "overdue_since": None,
+    "overdue_due_at": None,
+    "overdue_open": False,
+    "overdue_key": None,
+}
+"""The SLA report columns of a step or ECO row before any report."""
+
 
 @dataclass(frozen=True)
 class Needs:
@@ -65,6 +74,9 @@ def new_eco_row(eco: str) -> Row:
         "terminal_key": None,
         "terminal_state": None,
         "last_event_key": None,
+        "overdue": False,
+        "overdue_reported_at": None,
+        **SLA_REPORT,
     }
 
 
@@ -106,6 +118,7 @@ def new_step_row(step_id: str, eco: str, kind: str) -> Row:
         "sla_due_at": None,
         "overdue": False,
         "overdue_reported_at": None,
+        **SLA_REPORT,
         "effective_since": None,
         "reason": None,
         "last_event_at": None,

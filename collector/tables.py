@@ -65,6 +65,21 @@ events = sa.Table(
 )
 """Every accepted CloudEvent, once (unique ``source`` + ``id``), in arrival order (``seq``)."""
 
+
+def sla_report_columns() -> list[sa.Column[Any]]:
+    """The engine's latest SLA report on a row: overdue (open) or resolved, and when due."""
+    return [
+        # contracts.sla.Stage of the latest report.
+        sa.Column("sla_stage", sa.String(40)),
+        # When that stage began and when it was due.
+        sa.Column("overdue_since", UTCDateTime()),
+        sa.Column("overdue_due_at", UTCDateTime()),
+        # The latest report is an overdue one (not resolved since).
+        sa.Column("overdue_open", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("overdue_key", sa.String(ORDER_KEY_LENGTH)),
+    ]
+
+
 eco_status = sa.Table(
     "eco_status",
     metadata,
@@ -101,11 +116,16 @@ eco_status = sa.Table(
     sa.Column("terminal_key", sa.String(ORDER_KEY_LENGTH)),
     sa.Column("terminal_state", sa.String(40)),
     sa.Column("last_event_key", sa.String(ORDER_KEY_LENGTH)),
+    # Past its SLA (planning, or the whole ECO) and still in flight, as the engine reported.
+    sa.Column("overdue", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("overdue_reported_at", UTCDateTime()),
+    *sla_report_columns(),
     sa.Index("ix_eco_status_state", "state", "last_event_at"),
     sa.Index("ix_eco_status_last_event_at", "last_event_at"),
     sa.Index("ix_eco_status_approved_at", "approved_at"),
     sa.Index("ix_eco_status_production_ready_at", "production_ready_at"),
     sa.Index("ix_eco_status_product_family", "product_family", "production_ready_at"),
+    sa.Index("ix_eco_status_overdue", "overdue", "sla_stage"),
 )
 """One row per ECO: where its propagation stands, its milestones and counts."""
 
@@ -156,9 +176,11 @@ step_status = sa.Table(
     sa.Column("requested_at", UTCDateTime()),
     # requested_at + the plant's confirmation SLA; null for steps without an SLA.
     sa.Column("sla_due_at", UTCDateTime()),
-    # The engine reported the confirmation overdue and it is still awaited.
+    # The engine reported the step overdue in its current stage (an awaited confirmation,
+    # a step due, running, retrying or held too long) and it is still there.
     sa.Column("overdue", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("overdue_reported_at", UTCDateTime()),
+    *sla_report_columns(),
     # A withdrawal found its change already effective (since then) and left it in place.
     sa.Column("effective_since", UTCDateTime()),
     # Why it is in its state: a skip (by hand, or superseded) or cancellation reason.
@@ -171,6 +193,7 @@ step_status = sa.Table(
     sa.Index("ix_step_status_fingerprint", "fingerprint", "state"),
     sa.Index("ix_step_status_plant", "plant", "state"),
     sa.Index("ix_step_status_sla_due_at", "sla_due_at"),
+    sa.Index("ix_step_status_overdue", "overdue", "sla_stage"),
 )
 """One row per propagation step (``step_id`` as in interfaces C): its latest state.
 

@@ -34,11 +34,14 @@ def console(
 
     from console.server import run
     from threadline.settings import get_settings
+    from threadline.sla import sla_policy_or_exit
 
+    settings = get_settings()
+    sla_policy_or_exit(settings)
     env = dict(os.environ)
     if database_url is not None:
         env["THREADLINE_DATABASE_URL"] = database_url
-    run(port=port or get_settings().console_port, host=host, env=env)
+    run(port=port or settings.console_port, host=host, env=env)
 
 
 @console_app.command("add-user")

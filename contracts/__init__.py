@@ -46,6 +46,7 @@ from contracts.plan import (
     withdrawal_step,
 )
 from contracts.readmodel import EcoState, NoticeStatus, PlantState
+from contracts.sla import SlaFileError, SlaPolicy, SlaState, Stage, load_sla, parse_sla, stage_of
 from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System, step_id
 
 __all__ = [
@@ -74,6 +75,10 @@ __all__ = [
     "PlantState",
     "Routing",
     "RoutingChange",
+    "SlaFileError",
+    "SlaPolicy",
+    "SlaState",
+    "Stage",
     "StepKind",
     "StepState",
     "Supplier",
@@ -85,11 +90,14 @@ __all__ = [
     "compensation_step",
     "idempotency_key",
     "known_effective",
+    "load_sla",
     "lookup",
     "new_event",
     "next_revision",
     "parse_data",
+    "parse_sla",
     "revision_key",
+    "stage_of",
     "step_id",
     "step_transition",
     "withdrawal_step",

@@ -21,6 +21,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.model import Code, EcoNumber, Revision
 from contracts.readmodel import DriftCause
+from contracts.sla import Stage
 from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System
 
 ENGINE = "engine"
@@ -352,6 +353,31 @@ class OperatorActionTaken(EventData):
     affected: int = Field(default=0, ge=0)
 
 
+class SlaWork(EventData):
+    """A piece of work with an SLA: a stage of one step (``step_id``) or of a whole ECO."""
+
+    stage: Stage
+    eco: EcoNumber
+    step_id: str | None = Field(default=None, description="None: the ECO's own stage")
+    kind: StepKind | None = None
+    plant: Code | None = None
+    item: Code | None = None
+    supplier: Code | None = None
+    since: AwareDatetime = Field(description="when the stage began")
+    due_at: AwareDatetime
+    sla_seconds: float = Field(gt=0)
+
+
+class WorkOverdue(SlaWork):
+    """Work passed its due time and is still in the same stage."""
+
+
+class WorkResolved(SlaWork):
+    """Overdue work left its stage: done, moved on, or back on track."""
+
+    overdue_seconds: float = Field(ge=0, description="how long it was past its due time")
+
+
 @dataclass(frozen=True)
 class EventType:
     """One catalog entry: the type, the model of its data and who may emit it.
@@ -434,6 +460,10 @@ def _entries() -> list[EventType]:
             "Supplier notice failed",
         ),
         EventType("io.threadline.operator.action.v1", OperatorActionTaken, "An operator acted"),
+        EventType("io.threadline.sla.work_overdue.v1", WorkOverdue, "Work past its SLA"),
+        EventType(
+            "io.threadline.sla.work_resolved.v1", WorkResolved, "Overdue work left its stage"
+        ),
     ]
 
 

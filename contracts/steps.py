@@ -107,3 +107,5 @@ class OperatorAction(StrEnum):
     CANCEL_ECO = "cancel_eco"
     RECONCILE = "reconcile"  # reconcile plants with PLM, ERP and MES now
     RESYNC = "resync"  # queue again the steps that would end a (plant, item) drift
+    ACKNOWLEDGE_ALERT = "acknowledge_alert"  # no more reminders of a firing alert
+    SILENCE_ALERT = "silence_alert"  # no notifications of an alert for a while

@@ -50,7 +50,11 @@ def run(
     overrides = {}
     if metrics_port is not None:
         overrides["metrics_port"] = metrics_port or None
-    config = EngineConfig.from_settings(settings, **overrides)
+    try:
+        config = EngineConfig.from_settings(settings, **overrides)
+    except ValueError as exc:  # a bad SLA or alert rules file, an alert URL: say where; stop
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     db = create_engine(database_url or settings.database_url)
 
     async def main() -> None:

@@ -8,9 +8,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from alerts.setup import AlertSetup
+from contracts.sla import SlaPolicy
 from contracts.steps import System
 from sync_engine.retry import DEFAULT_POLICIES, RetryPolicy, policies
 from threadline.settings import Settings
+from threadline.sla import sla_policy
 
 DEFAULT_BULKHEADS: Mapping[System, int] = {
     System.PLM: 4,
@@ -47,8 +50,8 @@ class EngineConfig(BaseModel):
     reap_interval: float = 5.0
     heartbeat_interval: float = 5.0
     lease_seconds: float = 30.0
-    confirmation_sla: float = 900.0
-    confirmation_sla_by_plant: dict[str, float] = Field(default_factory=dict)
+    sla: SlaPolicy = Field(default_factory=SlaPolicy, description="every stage's SLA")
+    sla_interval: float = Field(default=5.0, description="how often work is checked against it")
 
     http_timeout: float = 10.0
     bulkheads: dict[System, int] = Field(default_factory=lambda: dict(DEFAULT_BULKHEADS))
@@ -57,6 +60,9 @@ class EngineConfig(BaseModel):
     relay_batch: int = 500
     relay_max_backoff: float = 30.0
     metrics_port: int | None = Field(default=None, description="None: no /metrics server")
+    alerts: AlertSetup = Field(
+        default_factory=AlertSetup, description="rules, targets, console address"
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> EngineConfig:
@@ -79,8 +85,7 @@ class EngineConfig(BaseModel):
             "reap_interval": settings.engine_reap_interval,
             "heartbeat_interval": settings.engine_heartbeat_interval,
             "lease_seconds": settings.engine_lease_seconds,
-            "confirmation_sla": settings.engine_confirmation_sla,
-            "confirmation_sla_by_plant": settings.engine_confirmation_sla_by_plant,
+            "sla": sla_policy(settings),
             "http_timeout": settings.engine_http_timeout,
             "bulkheads": bulkheads,
             "retry": policies(settings.engine_retry_policies),
@@ -88,13 +93,10 @@ class EngineConfig(BaseModel):
             "relay_batch": settings.engine_relay_batch,
             "relay_max_backoff": settings.engine_relay_max_backoff,
             "metrics_port": settings.engine_metrics_port,
+            "alerts": AlertSetup.from_settings(settings),
         }
         values.update(overrides)
         return cls.model_validate(values)
-
-    def sla_for(self, plant: str) -> float:
-        """The confirmation SLA of a plant, seconds."""
-        return self.confirmation_sla_by_plant.get(plant, self.confirmation_sla)
 
     def with_simulators(self, base_url: str, **overrides: Any) -> EngineConfig:
         """This configuration pointed at the reference simulators at ``base_url``."""

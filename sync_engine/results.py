@@ -4,8 +4,8 @@
 steps now awaiting ERP's confirmation, and each error (retrying, failed or blocked); a
 result whose step lost its lease is dropped, since another engine has the step.
 :func:`record_confirmations` writes ERP's answers about production versions awaiting
-confirmation: active, rejected or withdrawn settle the step; a pending one is marked
-overdue past the plant's SLA and asked about again later.
+confirmation: active, rejected or withdrawn settle the step; a pending one is asked about
+again later (the SLA sweep, :mod:`sync_engine.store.sla`, reports it overdue).
 """
 
 from __future__ import annotations
@@ -84,10 +84,8 @@ def record_confirmations(
                 store.reject_confirmation(connection, step, error, now=now)
                 settled += 1
             else:
-                sla = config.sla_for(step.plant or "")
+                # The SLA sweep (sync_engine.store.sla) reports it overdue meanwhile.
                 age = (now - (step.requested_at or now)).total_seconds()
-                if age > sla:
-                    store.mark_overdue(connection, step, now=now, sla_seconds=sla)
                 # Ask again after half the time waited so far: few calls for slow
                 # confirmations, at most half again the wait for quick ones.
                 pause = min(MAX_POLL_PAUSE, max(config.confirmation_interval, age / 2))

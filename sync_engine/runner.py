@@ -7,7 +7,9 @@
   systems concurrently (:mod:`sync_engine.calls`); results are recorded in batches
   (:mod:`sync_engine.results`);
 - ``poll_confirmations``: asks ERP about production versions awaiting confirmation,
-  records them active (or rejected) and emits ``confirmation_overdue`` past the SLA;
+  records them active (or rejected);
+- ``check_slas`` under its own lease: every in-flight step and ECO against its stage's
+  SLA (:mod:`sync_engine.store.sla`): ``sla.work_overdue`` and ``sla.work_resolved``;
 - ``relay``: the outbox relay, under the ``sync_engine.relay`` lease so events leave in
   order from one place;
 - ``reconcile`` under its own lease; ``reap``: hands back steps whose lease expired;
@@ -60,6 +62,8 @@ SQLITE_LEASE = "sync_engine.sqlite_engine"
 PLM_LEASE = "sync_engine.plm_poller"
 RELAY_LEASE = "sync_engine.relay"
 RECONCILE_LEASE = "sync_engine.reconciler"
+SLA_LEASE = "sync_engine.sla"
+ALERTS_LEASE = "sync_engine.alerts"
 FLUSH_GATHER_SECONDS = 0.02
 
 
@@ -182,7 +186,7 @@ class SyncEngine:
             await asyncio.wait(set(self._flight.tasks), timeout=timeout)
         await self._flush_now()
         await self.run_db(store.stop_beating, self.holder)
-        names = [PLM_LEASE, RELAY_LEASE, RECONCILE_LEASE]
+        names = [PLM_LEASE, RELAY_LEASE, RECONCILE_LEASE, SLA_LEASE, ALERTS_LEASE]
         if self.capabilities.single_writer:
             names.append(SQLITE_LEASE)
         for name in names:
@@ -421,6 +425,12 @@ class SyncEngine:
             log.warning("reconciliation skipped: PLM could not be read: %s", exc)
             return 0
         return done.emitted
+
+    async def check_slas(self) -> int:
+        """Report work past its SLA, and resolved, if this engine holds the SLA lease."""
+        if not await self._lead(SLA_LEASE, self.config.sla_interval):
+            return 0
+        return int(await self.run_db(store.sweep_slas, self.config.sla, now=utcnow()))
 
     async def heartbeat(self) -> None:
         """Record that this engine is alive (see :mod:`sync_engine.health`)."""

@@ -2,7 +2,8 @@
 
 Jobs: poll PLM (leader only), dispatch, poll confirmations, relay the outbox, reconcile
 (once at start, then every ``reconcile_interval``), reap expired leases, record the
-engine's heartbeat. Each job runs one instance at a time and missed runs coalesce. When
+engine's heartbeat, evaluate the alert rules (:mod:`alerts.evaluator`). Each job runs
+one instance at a time and missed runs coalesce. When
 recorded results make more steps due, the dispatch job is brought forward instead of
 waiting for its next interval.
 """
@@ -20,6 +21,7 @@ import httpx
 import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from alerts.evaluator import Alerting
 from contracts.steps import System
 from sync_engine.config import EngineConfig
 from sync_engine.connectors import new_client
@@ -81,6 +83,8 @@ def build_scheduler(engine: SyncEngine, runs: _Runs | None = None) -> AsyncIOSch
         ("reconcile", engine.reconcile, config.reconcile_interval),
         ("reap", engine.reap, config.reap_interval),
         ("heartbeat", engine.heartbeat, config.heartbeat_interval),
+        ("slas", engine.check_slas, config.sla_interval),
+        ("alerts", Alerting.for_engine(engine).run_once, config.alerts.rules.evaluate_every),
     ]
     for name, job, interval in jobs:
         scheduler.add_job(

@@ -42,6 +42,12 @@ ecos = sa.Table(
     sa.Column("production_ready_at", UTCDateTime(), nullable=True),
     sa.Column("cancelled_at", UTCDateTime(), nullable=True),
     sa.Column("document", JSONDoc, nullable=False),
+    # The first affected item's product family: it picks the ECO's SLA overrides.
+    sa.Column("product_family", sa.String(100), nullable=True),
+    # The SLA stage the sweep last saw the ECO in (contracts.sla.Stage) and when it was
+    # reported overdue in it (null: not overdue).
+    sa.Column("sla_stage", sa.String(40), nullable=True),
+    sa.Column("overdue_at", UTCDateTime(), nullable=True),
 )
 
 steps = sa.Table(
@@ -68,7 +74,11 @@ steps = sa.Table(
     sa.Column("external_status", sa.String(40), nullable=True),
     sa.Column("production_version", sa.String(100), nullable=True),
     sa.Column("requested_at", UTCDateTime(), nullable=True),
+    # When the step was reported overdue in its SLA stage (null: not overdue).
     sa.Column("overdue_at", UTCDateTime(), nullable=True),
+    # The SLA stage the sweep last saw the step in (contracts.sla.Stage) and since when.
+    sa.Column("sla_stage", sa.String(40), nullable=True),
+    sa.Column("sla_since", UTCDateTime(), nullable=True),
     sa.Column("last_error_category", sa.String(20), nullable=True),
     sa.Column("last_error_code", sa.String(100), nullable=True),
     sa.Column("last_error_message", sa.Text(), nullable=True),

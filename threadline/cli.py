@@ -1,7 +1,7 @@
 """The ``threadline`` command line.
 
 It composes each package's commands (``collector``, ``engine``, ``simulators``,
-``console``) and adds the plumbing they share: ``db upgrade``, ``contracts export`` and
+``console``, ``alerts``) and adds the plumbing they share: ``db upgrade``, ``contracts export`` and
 ``up``; a command appears only once it works.
 """
 
@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 # Each package's command module imports only typer; its commands import the rest when run.
+from alerts.cli import alerts_app
 from collector.cli import collector_app
 from console.cli import console_app
 from simulators.cli import simulators_app
@@ -36,6 +37,7 @@ app.add_typer(collector_app, name="collector")
 app.add_typer(engine_app, name="engine")
 app.add_typer(simulators_app, name="simulators")
 app.add_typer(console_app, name="console")
+app.add_typer(alerts_app, name="alerts")
 app.command("reconcile")(reconcile_command)
 
 

@@ -83,11 +83,10 @@ class Settings(BaseSettings):
     engine_lease_seconds: float = Field(
         default=30.0, description="How long a claimed step is held."
     )
-    engine_confirmation_sla: float = Field(
-        default=900.0, description="Default SLA for an ERP confirmation, seconds."
-    )
-    engine_confirmation_sla_by_plant: dict[str, float] = Field(
-        default_factory=dict, description='Per-plant SLA overrides as JSON: {"P100": 600}.'
+    sla_file: Path | None = Field(
+        default=None,
+        description="TOML file of the SLA of every stage, with overrides per plant, supplier "
+        "and product family (unset: the shipped threadline/sla.toml).",
     )
     engine_metrics_port: int = Field(default=9464, description="Port of the engine's /metrics.")
     engine_reap_interval: float = Field(
@@ -144,6 +143,21 @@ class Settings(BaseSettings):
     console_heartbeat_timeout: float = Field(
         default=60.0,
         description="Pages warn when no engine has recorded a heartbeat for this long, seconds.",
+    )
+
+    # Alerts (evaluated by the engine, listed on the console's Alerts page).
+    alert_rules_file: Path | None = Field(
+        default=None,
+        description="TOML file of alert rules (unset: the shipped alerts/defaults.toml).",
+    )
+    alert_urls: SecretStr | None = Field(
+        default=None,
+        description="Apprise URLs alerts are sent to, separated by commas or spaces "
+        "(unset: the Alerts page only).",
+    )
+    console_url: str = Field(
+        default="http://127.0.0.1:8501",
+        description="The console's address as people open it; alert messages link to it.",
     )
 
     log_level: str = Field(default="INFO", description="Log level for every service.")

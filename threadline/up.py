@@ -26,7 +26,12 @@ from typing import Any, TextIO
 
 import httpx
 
+from alerts.notify import AlertTargetError
+from alerts.rules import AlertRulesError
+from contracts.sla import SlaFileError
 from threadline.migrate import upgrade
+from threadline.settings import Settings
+from threadline.sla import sla_file, sla_policy
 from threadline.supervisor import Service, Supervisor, SupervisorError, check_port_free
 
 STATE_DIR = ".threadline"
@@ -131,6 +136,8 @@ class Up:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        # Alert messages link to this console unless the site names its own address.
+        env.setdefault("THREADLINE_CONSOLE_URL", self.url(o.console_port))
         if o.history_days > 0:
             # PLM lists the history's ECOs too; the backfill has recorded them already.
             env["THREADLINE_ENGINE_PLM_START"] = f"{self.history_end}+00:00"
@@ -282,12 +289,27 @@ class Up:
             f"blocked plants {s['blocked_plants']} | failed notices {s['failed_notices']}"
         )
 
+    def check_slas(self) -> None:
+        """Read the SLA file every service will use, so a bad one stops ``up`` at once."""
+        settings = Settings()
+        sla_policy(settings)
+        self.say(f"SLAs: {sla_file(settings)}")
+
+    def check_alerts(self) -> str:
+        """Read the alert rules and URLs the engine will use, so bad ones stop ``up`` at
+        once; return where alerts go."""
+        from alerts.setup import AlertSetup
+
+        return AlertSetup.from_settings(Settings()).where()
+
     def run(self) -> int:
         """Run until asked to stop; return the exit code."""
         o = self.options
         try:
             self.check_ports()
-        except SupervisorError as exc:
+            self.check_slas()
+            alerts = self.check_alerts()
+        except (SupervisorError, SlaFileError, AlertRulesError, AlertTargetError) as exc:
             self.say(f"error: {exc}")
             return 2
         self.say(f"Upgrading the database {_safe_url(o.database_url)} ...")
@@ -317,6 +339,7 @@ class Up:
             f"Log in as '{DEMO_OPERATOR}' with password '{password}' "
             f"(also viewer, executive and admin; the same password)."
         )
+        self.say(f"Alerts go to {alerts}.")
         self.say(f"Logs: {self.state_dir / 'logs'}. Stop with Ctrl-C.")
         return self._watch()
 

@@ -12,6 +12,7 @@ import streamlit as st
 
 from console import login, state, widgets
 from console.auth import Permission
+from console.sections import forecast
 from dashboards.confirmations import ConfirmationFilter
 from dashboards.stats import humanize_seconds
 
@@ -107,3 +108,4 @@ st.dataframe(
     },
 )
 widgets.pager(KEY, page)
+forecast.render_for(url, page.rows["eco"])

@@ -21,9 +21,10 @@ miss the other's and leave the ECO open. SQLite serialises writers anyway.
 Modules, each importing only those listed before it: ``outbox`` (emit, the lock,
 delivery), ``steps`` (the record, the one transition writer, queries), ``ecos`` (the ECO
 lifecycle, :func:`move_eco`), ``superseded`` (a target never goes backwards),
-``claims``, ``plants`` (plant revisions), ``interventions`` (operator actions,
-cancellation, withdrawals), ``outcomes`` and ``confirmations``; ``drift`` (what
-reconciliation reads and remembers, after ``cursors``); ``cursors`` (named positions)
+``claims``, ``sla`` (the SLA sweep), ``plants`` (plant revisions), ``interventions``
+(operator actions, cancellation, withdrawals), ``outcomes`` and ``confirmations``;
+``drift`` (what reconciliation reads and remembers, after ``cursors``); ``cursors`` (named
+positions)
 and ``heartbeats`` (which engine processes are alive, by holder name) stand alone. The
 public names are re-exported here, so callers write ``store.claim_due(...)``.
 """
@@ -37,7 +38,6 @@ from sync_engine.store.confirmations import (
     awaiting_confirmations,
     confirm,
     defer_polls,
-    mark_overdue,
     reject_confirmation,
 )
 from sync_engine.store.cursors import get_cursor, set_cursor
@@ -89,6 +89,7 @@ from sync_engine.store.plants import (
     recorded_revisions,
     set_last_exception,
 )
+from sync_engine.store.sla import sweep_slas
 from sync_engine.store.steps import (
     DONE,
     FINAL,
@@ -146,7 +147,6 @@ __all__ = [
     "last_reconciled",
     "lock_outbox",
     "mark_delivered",
-    "mark_overdue",
     "mark_reconciled",
     "move_eco",
     "new_holder",
@@ -178,6 +178,7 @@ __all__ = [
     "succeed",
     "succeed_many",
     "superseded",
+    "sweep_slas",
     "threadline_ecos",
     "transition",
     "undelivered",

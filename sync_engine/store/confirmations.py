@@ -120,30 +120,3 @@ def reject_confirmation(
         else None
     )
     return transition(connection, step, to, now=now, error=info, event_fields=fields)
-
-
-def mark_overdue(
-    connection: sa.Connection, step: StepRecord, *, now: datetime, sla_seconds: float
-) -> bool:
-    """Emit ``confirmation_overdue`` once for a confirmation past its plant's SLA."""
-    updated = connection.execute(
-        sa.update(t.steps)
-        .where(t.steps.c.step_id == step.step_id)
-        .where(t.steps.c.overdue_at.is_(None))
-        .values(overdue_at=now)
-    )
-    if updated.rowcount != 1:
-        return False
-    emit(
-        connection,
-        ev.ConfirmationOverdue(
-            eco=step.eco,
-            plant=step.plant or "",
-            item=step.item or "",
-            revision=step.revision or "A",
-            requested_at=step.requested_at or now,
-            sla_seconds=sla_seconds,
-        ),
-        now=now,
-    )
-    return True

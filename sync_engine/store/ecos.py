@@ -129,6 +129,7 @@ def record_eco(
         plm_updated_at=plm_updated_at,
         received_at=now,
         document=eco.model_dump(mode="json"),
+        product_family=families[0] if families else None,
     ):
         return False
     insert_steps(connection, planned, eco.approved_at, StepState.WAITING, now)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from contracts import events as ev
 from contracts.events import CATALOG, STEP_EVENT_TYPES, lookup, new_event, parse_data
 from contracts.readmodel import DriftCause
 from contracts.schemas import catalog_schemas, export
+from contracts.sla import Stage
 from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System, step_id
 
 AT = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
@@ -168,6 +169,25 @@ EXAMPLES: dict[str, ev.EventData] = {
         reason="portal back",
         outcome="queued",
         affected=7,
+    ),
+    "io.threadline.sla.work_overdue.v1": ev.WorkOverdue(
+        stage=Stage.RETRYING,
+        eco="ECO-2026-00042",
+        step_id="ECO-2026-00042/erp.routing/P100/ASM-1001",
+        kind=StepKind.ERP_ROUTING,
+        plant="P100",
+        item="ASM-1001",
+        since=AT,
+        due_at=AT + timedelta(minutes=30),
+        sla_seconds=1800,
+    ),
+    "io.threadline.sla.work_resolved.v1": ev.WorkResolved(
+        stage=Stage.ECO,
+        eco="ECO-2026-00042",
+        since=AT,
+        due_at=AT + timedelta(days=1),
+        sla_seconds=86400,
+        overdue_seconds=120,
     ),
 }
 

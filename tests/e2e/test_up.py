@@ -71,9 +71,10 @@ def wait_for(
 
 
 class Up:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, settings: dict[str, str] | None = None) -> None:
         self.sim, self.collector, self.console, self.metrics = free_ports(4)
         env = {k: v for k, v in os.environ.items() if not k.startswith("THREADLINE_")}
+        env.update(settings or {})
         self.process = subprocess.Popen(
             [
                 sys.executable,
