@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 import streamlit as st
 
 from console import state
@@ -25,14 +24,13 @@ from console.auth import (
     role_from_claims,
 )
 from console.widgets import database_unavailable, escape, freshness_banner
+from threadline.db import DATABASE_UNAVAILABLE
 
 USER_KEY = "threadline_user"
 FAILURES_KEY = "threadline_login_failures"
 PROBLEM_KEY = "threadline_login_problem"
 MAX_FAILURES = 5
 LOCKOUT_SECONDS = 30.0
-# What an unreachable or stopped database raises (refused, reset, pool exhausted).
-DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +67,7 @@ def require(permission: Permission) -> User:
         st.stop()
     try:
         freshness_banner()
-    except DATABASE_DOWN as exc:
+    except DATABASE_UNAVAILABLE as exc:
         log.warning("database unavailable: %s", type(exc).__name__)
         database_unavailable()
         st.stop()
