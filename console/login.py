@@ -7,6 +7,7 @@ The signed-in :class:`~console.auth.User` lives in the session state.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,16 @@ from console.auth import (
     load_accounts,
     role_from_claims,
 )
-from console.widgets import escape, freshness_banner
+from console.widgets import database_unavailable, escape, freshness_banner
+from threadline.db import DATABASE_UNAVAILABLE
 
 USER_KEY = "threadline_user"
 FAILURES_KEY = "threadline_login_failures"
 PROBLEM_KEY = "threadline_login_problem"
 MAX_FAILURES = 5
 LOCKOUT_SECONDS = 30.0
+
+log = logging.getLogger(__name__)
 
 
 def current_user() -> User | None:
@@ -50,7 +54,9 @@ def require(permission: Permission) -> User:
     Otherwise the page stops: with the sign-in form when nobody is signed in (so a shared
     link opens its page right after signing in), or with a refusal when the role lacks it.
     Every page calls this first, so every page, one added later too, opens with the
-    freshness banner (how current the data is, and whether the pipeline is behind).
+    freshness banner (how current the data is, and whether the pipeline is behind). Its
+    query is the page's first read: when the database cannot be reached the page says so
+    and stops, instead of failing on its own first query with a traceback.
     """
     user = current_user()
     if user is None:
@@ -59,7 +65,12 @@ def require(permission: Permission) -> User:
     if not user.can(permission):
         st.error("Your role does not allow this page.")
         st.stop()
-    freshness_banner()
+    try:
+        freshness_banner()
+    except DATABASE_UNAVAILABLE as exc:
+        log.warning("database unavailable: %s", type(exc).__name__)
+        database_unavailable()
+        st.stop()
     return user
 
 

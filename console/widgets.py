@@ -162,6 +162,17 @@ def _snapshot() -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 @st.fragment(run_every=FRESHNESS_REFRESH)
+def database_unavailable() -> None:
+    """What a page shows instead of its content while the database cannot be reached."""
+    st.error(
+        "**The database is unreachable.** Threadline's figures cannot be read right now; "
+        "nothing is lost — the engine and collector wait and resume when it is back. "
+        "This page shows again once the database answers.",
+        icon=":material/cloud_off:",
+    )
+    st.button("Try again", key="database_retry", icon=":material/refresh:")
+
+
 def freshness_banner() -> None:
     """How current the data is, and a warning when the pipeline is behind (every page)."""
     url = state.database_url()

@@ -54,7 +54,7 @@ from sync_engine.metrics import Metrics
 from sync_engine.reconcile import reconcile
 from sync_engine.relay import Relay
 from threadline import leases
-from threadline.db import capabilities
+from threadline.db import DATABASE_UNAVAILABLE, capabilities
 
 log = logging.getLogger(__name__)
 
@@ -363,8 +363,16 @@ class SyncEngine:
         claim = not self._stopping and max(free.values()) > 0
         try:
             claimed = await self.run_db(self._record_and_claim, batch, free if claim else None)
-        except Exception:
+        except DATABASE_UNAVAILABLE as exc:
             # The steps stay running; their leases expire and they run again (idempotently).
+            log.warning(
+                "recording %d step results waits for the database (%s); they run again "
+                "when their leases end",
+                len(batch),
+                type(exc).__name__,
+            )
+            return
+        except Exception:
             log.exception("recording %d step results failed", len(batch))
             return
         for outcome in batch:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -26,8 +27,11 @@ from contracts.steps import System
 from sync_engine.config import EngineConfig
 from sync_engine.connectors import new_client
 from sync_engine.runner import SyncEngine
+from threadline.db import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
+
+OUTAGE_REPORT_SECONDS = 60.0
 
 
 class _SkippedRunFilter(logging.Filter):
@@ -41,14 +45,48 @@ class _SkippedRunFilter(logging.Filter):
 logging.getLogger("apscheduler.scheduler").addFilter(_SkippedRunFilter())
 
 
+# Jobs that write to the database on every run: one of them succeeding means it is back
+# (others may skip the database on a quiet tick).
+DATABASE_PROBES = frozenset({"reap", "heartbeat"})
+
+
 class _Runs:
     """Counts job runs under way, so a stop can let them finish instead of cancelling them
-    (APScheduler's executor cancels what is still running when it shuts down)."""
+    (APScheduler's executor cancels what is still running when it shuts down).
+
+    A database outage fails every job on every tick: it is logged once when it starts
+    (with its cause), once a minute while it lasts and once when a job succeeds again, not
+    as a traceback per run. The jobs simply keep trying; nothing they had done is lost.
+    """
 
     def __init__(self) -> None:
         self.count = 0
         self.idle = asyncio.Event()
         self.idle.set()
+        self.down_since: float | None = None
+        self._reported = 0.0
+
+    def _database_down(self, name: str, exc: Exception) -> None:
+        now = time.monotonic()
+        if self.down_since is None:
+            self.down_since = self._reported = now
+            cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            log.warning(
+                "database unavailable (%s: %s): engine jobs wait and retry",
+                name,
+                cause[0] if cause else type(exc).__name__,
+            )
+        elif now - self._reported >= OUTAGE_REPORT_SECONDS:
+            self._reported = now
+            log.warning("database still unavailable after %.0f s", now - self.down_since)
+
+    def _database_back(self) -> None:
+        if self.down_since is not None:
+            log.warning(
+                "database reachable again after %.0f s; engine jobs resume",
+                time.monotonic() - self.down_since,
+            )
+            self.down_since = None
 
     def guarded(
         self, name: str, job: Callable[[], Awaitable[Any]]
@@ -58,9 +96,14 @@ class _Runs:
             self.idle.clear()
             try:
                 await job()
+            except DATABASE_UNAVAILABLE as exc:
+                self._database_down(name, exc)
             except Exception:
-                # One failed run (a database hiccup, a bug) must not stop the job.
+                # One failed run (a bug, a surprise) must not stop the job.
                 log.exception("engine job %s failed", name)
+            else:
+                if name in DATABASE_PROBES:
+                    self._database_back()
             finally:
                 self.count -= 1
                 if self.count == 0:

@@ -121,6 +121,22 @@ def capabilities(bind: str | sa.URL | sa.Engine | sa.Connection) -> Capabilities
     return _capabilities_of(sa.make_url(bind).get_backend_name())
 
 
+# What an unreachable or stopped database raises: refused, reset, timed out, pool exhausted.
+DATABASE_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+
+# A server that goes away without closing its connections (a host lost, a cable pulled)
+# would leave a query waiting forever: libpq's TCP keepalives and user timeout notice a
+# dead peer within about a minute, and a connection attempt gives up after ten seconds.
+POSTGRES_CONNECT_ARGS: dict[str, Any] = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,
+}
+
+
 def create_engine(url: str | sa.URL, *, read_only: bool = False, **kwargs: Any) -> Engine:
     """Create the engine for ``url`` with Threadline's settings for its dialect.
 
@@ -133,6 +149,7 @@ def create_engine(url: str | sa.URL, *, read_only: bool = False, **kwargs: Any) 
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs["connect_args"] = {**POSTGRES_CONNECT_ARGS, **kwargs.get("connect_args", {})}
     engine = sa.create_engine(url, **kwargs)
     if read_only:
         engine = engine.execution_options(postgresql_readonly=True)

@@ -112,7 +112,10 @@ def writing(engine: sa.Engine) -> Iterator[sa.Connection]:
             yield connection
             flush_outbox(connection)
         finally:
-            connection.info.pop(OUTBOX_BUFFER, None)
+            # A connection the database dropped is invalid (and its info gone with it);
+            # touching it would hide the error that dropped it.
+            if not connection.invalidated:
+                connection.info.pop(OUTBOX_BUFFER, None)
 
 
 def undelivered(
