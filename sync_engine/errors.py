@@ -15,9 +15,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contracts.steps import ErrorCategory
+
+if TYPE_CHECKING:
+    from sync_engine.exchange import Exchange
 
 
 class SyncError(Exception):
@@ -42,6 +45,8 @@ class CallError(SyncError):
         self.message = message
         self.http_status = http_status
         self.payload = payload
+        self.exchange: Exchange | None = None
+        """The request and response, credentials removed, when the call was made."""
 
 
 class TransientError(CallError):

@@ -8,6 +8,7 @@ import streamlit as st
 
 from console import actions, login, state, widgets
 from console.auth import Permission
+from console.sections import dead_letters
 from dashboards.exceptions import OPEN_STATES
 from dashboards.figures import step_timeline_figure
 from dashboards.stats import humanize_seconds
@@ -146,6 +147,7 @@ if eco is not None:
                 args=(eco, "eco_cancel_reason"),
                 disabled=not can_act,
             )
+    dead_letters.render(chosen)
     history = state.eco_actions(url, eco)
     if history.empty:
         st.caption("Nobody has acted on this ECO.")

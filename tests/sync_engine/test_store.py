@@ -135,11 +135,13 @@ def test_failures_retry_dead_letter_or_block(engine: sa.Engine) -> None:
             now=later(6),
             next_attempt_at=later(9),
         )
-        letters = connection.execute(sa.select(t.dead_letters)).all()
+        letters = connection.execute(sa.select(t.dead_letters).order_by(t.dead_letters.c.id)).all()
     assert blocked.state is StepState.BLOCKED
     assert blocked.fingerprint == "erp.item_revision:ITEM_LOCKED"
+    # A dead letter and a business rejection each keep the call that stopped the step.
     assert [(d.step_id, d.code, d.response) for d in letters] == [
-        (cmp_.step_id, "BAD_BODY", {"body": {"x": 1}})
+        (cmp_.step_id, "BAD_BODY", {"body": {"x": 1}}),
+        (asm.step_id, "ITEM_LOCKED", None),
     ]
     kinds = [e["type"].split(".")[3] for e in events(engine)[12:]]
     assert kinds == [
