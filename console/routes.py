@@ -86,6 +86,14 @@ ROUTES: tuple[Route, ...] = (
         "drift",
         Permission.OPERATIONS,
     ),
+    Route(
+        "Operations",
+        "rejected_ecos.py",
+        "Rejected ECOs",
+        ":material/block:",
+        "rejected-ecos",
+        Permission.OPERATIONS,
+    ),
     Route("Investigate", "eco.py", "ECO", ":material/search:", "eco", Permission.INVESTIGATE),
     Route(
         "Reports",

@@ -26,6 +26,7 @@ from dashboards import (
     overview,
     revisions,
 )
+from dashboards import rejected as rejected_ecos
 from dashboards.paging import Page
 from sync_engine import health
 from threadline.db import create_engine
@@ -191,3 +192,10 @@ def eco_actions(url: str, eco: str) -> pd.DataFrame:
 @st.cache_data(ttl=REPORT_TTL, show_spinner=False)
 def cycle_rows(url: str, start: date, end: date, by_plant: bool) -> pd.DataFrame:
     return cycle_time.cycle_rows(read_engine(url), start, end, by_plant=by_plant)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def rejected(
+    url: str, criteria: rejected_ecos.RejectedFilter, limit: int, offset: int
+) -> tuple[Page, pd.DataFrame]:
+    return rejected_ecos.rejected_ecos(read_engine(url), criteria, limit=limit, offset=offset)

@@ -11,7 +11,13 @@ from collector.projections import NOTICE_STATUS, Projector, StoredEvent, order_k
 from collector.rows import Working
 from collector.samples import many_propagations, propagation_events
 from collector.tables import limit_problems
-from contracts.events import CATALOG, ReconciliationException, StepTransition, type_of
+from contracts.events import (
+    CATALOG,
+    EcoRejected,
+    ReconciliationException,
+    StepTransition,
+    type_of,
+)
 from contracts.readmodel import EcoState, NoticeStatus, PlantState
 from contracts.steps import StepState
 
@@ -125,3 +131,24 @@ def test_projections_store_only_the_read_model_state_names() -> None:
     assert seen["plants"] <= set(PlantState) and len(seen["plants"]) > 2
     assert seen["notices"] <= set(NoticeStatus) and len(seen["notices"]) > 2
     assert seen["steps"] <= set(StepState)
+
+
+def test_an_eco_planned_after_plm_corrected_it_is_no_longer_rejected() -> None:
+    story = list(propagation_events())
+    first = datetime.fromisoformat(story[0]["time"])
+    refused = {
+        "type": type_of(EcoRejected),
+        "time": first.replace(year=first.year - 1).isoformat(),
+        "sequence": "0",
+        "data": {"eco": "ECO-2026-00042", "violations": [{"path": "plants", "message": "x"}]},
+    }
+    events = stored([refused, *story])
+    in_order = project(events, None)
+    assert in_order["ecos"]["ECO-2026-00042"]["state"] == "production_ready"
+    assert in_order["ecos"]["ECO-2026-00042"]["rejected_at"] is not None
+    for seed in range(4):
+        rng = random.Random(seed)
+        assert project(rng.sample(events, len(events)), rng) == in_order
+    # Refused and never corrected: rejected, whatever the order.
+    alone = project(stored([refused]), None)
+    assert alone["ecos"]["ECO-2026-00042"]["state"] == "rejected"
