@@ -107,3 +107,8 @@ class OperatorAction(StrEnum):
     CANCEL_ECO = "cancel_eco"
     RECONCILE = "reconcile"  # reconcile plants with PLM, ERP and MES now
     RESYNC = "resync"  # queue again the steps that would end a (plant, item) drift
+    EDIT_RETRY = "edit_retry"  # send a step again with an edited payload
+    ACKNOWLEDGE = "acknowledge"  # an inbox problem: someone is on it
+    ASSIGN = "assign"  # an inbox problem: who works it
+    NOTE = "note"  # an inbox problem: a note added
+    RESOLVE = "resolve"  # an inbox problem ended (its step succeeded or was skipped)

@@ -46,6 +46,9 @@ class EngineConfig(BaseModel):
     reconcile_interval: float = 600.0
     reap_interval: float = 5.0
     heartbeat_interval: float = 5.0
+    follow_interval: float = Field(
+        default=1.0, description="how often operator operations are followed to their end"
+    )
     lease_seconds: float = 30.0
     confirmation_sla: float = 900.0
     confirmation_sla_by_plant: dict[str, float] = Field(default_factory=dict)

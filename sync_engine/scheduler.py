@@ -2,9 +2,9 @@
 
 Jobs: poll PLM (leader only), dispatch, poll confirmations, relay the outbox, reconcile
 (once at start, then every ``reconcile_interval``), reap expired leases, record the
-engine's heartbeat. Each job runs one instance at a time and missed runs coalesce. When
-recorded results make more steps due, the dispatch job is brought forward instead of
-waiting for its next interval.
+engine's heartbeat, follow operator operations. Each job runs one instance at a time and
+missed runs coalesce. When recorded results make more steps due, the dispatch job is
+brought forward instead of waiting for its next interval.
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ def build_scheduler(engine: SyncEngine, runs: _Runs | None = None) -> AsyncIOSch
         ("reconcile", engine.reconcile, config.reconcile_interval),
         ("reap", engine.reap, config.reap_interval),
         ("heartbeat", engine.heartbeat, config.heartbeat_interval),
+        ("follow", engine.follow, config.follow_interval),
     ]
     for name, job, interval in jobs:
         scheduler.add_job(

@@ -24,7 +24,9 @@ lifecycle, :func:`move_eco`), ``superseded`` (a target never goes backwards),
 ``claims``, ``plants`` (plant revisions), ``interventions`` (operator actions,
 cancellation, withdrawals), ``outcomes`` and ``confirmations``; ``drift`` (what
 reconciliation reads and remembers, after ``cursors``); ``cursors`` (named positions)
-and ``heartbeats`` (which engine processes are alive, by holder name) stand alone. The
+and ``heartbeats`` (which engine processes are alive, by holder name) stand alone;
+``operations`` (operator actions followed to their end) and ``problems`` (the inbox's
+statuses) come last. The
 public names are re-exported here, so callers write ``store.claim_due(...)``.
 """
 
@@ -63,7 +65,22 @@ from sync_engine.store.ecos import (
     record_rejected,
 )
 from sync_engine.store.heartbeats import Heartbeat, beat, heartbeats, new_holder, stop_beating
-from sync_engine.store.interventions import cancel_eco, record_plm_cancellation, requeue, skip
+from sync_engine.store.interventions import (
+    cancel_eco,
+    record_plm_cancellation,
+    requeue,
+    requeue_edited,
+    skip,
+)
+from sync_engine.store.operations import (
+    Operation,
+    OperationStatus,
+    OperationStep,
+    follow_operations,
+    get_operation,
+    recent_operations,
+    start_operation,
+)
 from sync_engine.store.outbox import (
     OUTBOX_BUFFER,
     OUTBOX_LOCK_KEY,
@@ -88,6 +105,19 @@ from sync_engine.store.plants import (
     record_revision,
     recorded_revisions,
     set_last_exception,
+)
+from sync_engine.store.problems import (
+    ProblemState,
+    ProblemStatus,
+    acknowledge,
+    add_note,
+    assign,
+    drift_key,
+    eco_key,
+    problem_states,
+    rejected_ecos,
+    resolve_settled,
+    step_key,
 )
 from sync_engine.store.steps import (
     DONE,
@@ -117,9 +147,17 @@ __all__ = [
     "EcoScope",
     "Heartbeat",
     "Move",
+    "Operation",
+    "OperationStatus",
+    "OperationStep",
+    "ProblemState",
+    "ProblemStatus",
     "StepRecord",
     "Success",
+    "acknowledge",
+    "add_note",
     "apply_moves",
+    "assign",
     "await_confirmation",
     "await_confirmations",
     "awaiting_confirmations",
@@ -130,6 +168,8 @@ __all__ = [
     "confirm_revisions",
     "count_by_state",
     "defer_polls",
+    "drift_key",
+    "eco_key",
     "eco_progress",
     "eco_row",
     "eco_states",
@@ -139,7 +179,9 @@ __all__ = [
     "find_steps",
     "fingerprint",
     "flush_outbox",
+    "follow_operations",
     "get_cursor",
+    "get_operation",
     "get_step",
     "heartbeats",
     "items_at",
@@ -155,9 +197,11 @@ __all__ = [
     "open_work",
     "outbox_backlog",
     "plants_in_use",
+    "problem_states",
     "promote_ready",
     "prune_delivered",
     "reap_expired",
+    "recent_operations",
     "reconciled_plants",
     "record_eco",
     "record_plm_cancellation",
@@ -165,13 +209,18 @@ __all__ = [
     "record_revision",
     "recorded_revisions",
     "reject_confirmation",
+    "rejected_ecos",
     "report_drift",
     "requeue",
+    "requeue_edited",
     "resolve_drift",
+    "resolve_settled",
     "set_cursor",
     "set_last_exception",
     "skip",
+    "start_operation",
     "step_error",
+    "step_key",
     "step_states_at",
     "steps_of",
     "stop_beating",

@@ -168,6 +168,20 @@ EXAMPLES: dict[str, ev.EventData] = {
         reason="portal back",
         outcome="queued",
         affected=7,
+        operation_id="op-3f2a9c1d7e4b",
+    ),
+    "io.threadline.operator.operation_completed.v1": ev.OperationCompleted(
+        operation_id="op-3f2a9c1d7e4b",
+        action=OperatorAction.RETRY_BULK,
+        actor="ana",
+        role="operator",
+        reason="portal back",
+        steps=7,
+        succeeded=5,
+        failed_again=2,
+        codes={"INVALID_SUPPLIER_CONTACT": 2},
+        summary="done: 5 succeeded, 2 failed again (INVALID_SUPPLIER_CONTACT)",
+        started_at=AT,
     ),
 }
 
