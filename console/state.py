@@ -15,6 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 
+from console import sessions
 from dashboards import (
     confirmations,
     cycle_time,
@@ -199,3 +200,16 @@ def rejected(
     url: str, criteria: rejected_ecos.RejectedFilter, limit: int, offset: int
 ) -> tuple[Page, pd.DataFrame]:
     return rejected_ecos.rejected_ecos(read_engine(url), criteria, limit=limit, offset=offset)
+
+
+@st.cache_resource(show_spinner=False)
+def session_signer(url: str) -> sessions.SessionSigner:
+    """The signer of password sign-in cookies (the same key the server's routes use)."""
+    current = settings()
+    configured = current.console_session_secret
+    return sessions.signer_for(
+        command_engine(url),
+        configured=configured.get_secret_value() if configured else None,
+        hours=current.console_session_hours,
+        now=datetime.now(UTC),
+    )
