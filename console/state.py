@@ -17,6 +17,7 @@ import streamlit as st
 
 from console import sessions
 from dashboards import (
+    audit,
     confirmations,
     cycle_time,
     eco_list,
@@ -200,6 +201,16 @@ def rejected(
     url: str, criteria: rejected_ecos.RejectedFilter, limit: int, offset: int
 ) -> tuple[Page, pd.DataFrame]:
     return rejected_ecos.rejected_ecos(read_engine(url), criteria, limit=limit, offset=offset)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def audit_rows(url: str, criteria: audit.AuditFilter, limit: int, offset: int) -> Page:
+    return audit.audit_log(read_engine(url), criteria, limit=limit, offset=offset)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def audit_csv(url: str, criteria: audit.AuditFilter) -> str:
+    return str(audit.audit_export(read_engine(url), criteria).to_csv(index=False))
 
 
 @st.cache_resource(show_spinner=False)
