@@ -33,8 +33,11 @@ def console(
     import os
 
     from console.server import run
+    from sync_engine.cli import ownership_or_exit
     from threadline.settings import get_settings
 
+    # The inbox needs the ownership rules: a bad file stops the console here, named.
+    ownership_or_exit(get_settings().ownership_file)
     env = dict(os.environ)
     if database_url is not None:
         env["THREADLINE_DATABASE_URL"] = database_url

@@ -51,6 +51,14 @@ class Preview:
     def suppliers(self) -> list[str]:
         return sorted({step.supplier for step in self.touch if step.supplier})
 
+    def within(self, step_ids: Sequence[str], why: str) -> Preview:
+        """This preview narrowed to ``step_ids``: the other steps it would touch are left
+        alone, with ``why``."""
+        keep = set(step_ids)
+        outside = {s.step_id: why for s in self.touch if s.step_id not in keep}
+        touch = tuple(s for s in self.touch if s.step_id in keep)
+        return Preview(touch, {**self.left_alone, **outside})
+
     def describe(self) -> str:
         """One paragraph: what it touches, then what it leaves alone by reason."""
         said = f"Would retry {len(self.touch)} step" + ("" if len(self.touch) == 1 else "s")

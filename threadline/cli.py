@@ -16,6 +16,7 @@ import typer
 from collector.cli import collector_app
 from console.cli import console_app
 from simulators.cli import simulators_app
+from sync_engine import operator_cli
 from sync_engine.cli import engine_app
 from sync_engine.cli import reconcile as reconcile_command
 from threadline.settings import get_settings
@@ -37,6 +38,7 @@ app.add_typer(engine_app, name="engine")
 app.add_typer(simulators_app, name="simulators")
 app.add_typer(console_app, name="console")
 app.command("reconcile")(reconcile_command)
+operator_cli.register(app)
 
 
 @db_app.command("upgrade")

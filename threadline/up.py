@@ -26,6 +26,7 @@ from typing import Any, TextIO
 
 import httpx
 
+from sync_engine.ownership import DEFAULT_FILE as OWNERSHIP_DEFAULT
 from threadline.migrate import upgrade
 from threadline.supervisor import Service, Supervisor, SupervisorError, check_port_free
 
@@ -131,6 +132,8 @@ class Up:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        # The inbox's owners: the shipped, commented rules unless a file is named.
+        env.setdefault("THREADLINE_OWNERSHIP_FILE", str(OWNERSHIP_DEFAULT))
         if o.history_days > 0:
             # PLM lists the history's ECOs too; the backfill has recorded them already.
             env["THREADLINE_ENGINE_PLM_START"] = f"{self.history_end}+00:00"

@@ -114,20 +114,21 @@ if eco is not None:
     with st.container(border=True):
         columns = st.columns(3)
         with columns[0]:
+            retry_reason = st.text_input("Reason for retrying (required)", key="eco_retry_reason")
             st.button(
                 f"Retry its failed and blocked steps ({len(open_ids)})",
                 key="eco_retry_all",
                 on_click=actions.retry_eco,
-                args=(eco,),
-                disabled=not can_act or not open_ids,
+                args=(eco, "eco_retry_reason"),
+                disabled=not can_act or not open_ids or not retry_reason.strip(),
             )
             chosen = st.selectbox("Step", open_ids, key="eco_step")
             st.button(
                 "Retry this step",
                 key="eco_retry_step",
                 on_click=actions.retry,
-                args=([chosen] if chosen else [],),
-                disabled=not can_act or chosen is None,
+                args=([chosen] if chosen else [], "eco_retry_reason"),
+                disabled=not can_act or chosen is None or not retry_reason.strip(),
             )
         with columns[1]:
             st.text_input("Reason for skipping (required)", key="eco_skip_reason")
