@@ -54,7 +54,6 @@ from sync_engine.metrics import Metrics
 from sync_engine.reconcile import reconcile
 from sync_engine.relay import Relay
 from sync_engine.states import EcoProgress
-from sync_engine.store.ecos import rejected_documents
 from threadline import leases
 from threadline.db import capabilities
 
@@ -247,7 +246,7 @@ class SyncEngine:
             if known.get(number := str(entry.eco.get("number", ""))) is EcoProgress.REJECTED
         ]
         # A refused ECO PLM publishes again is taken up again once its document changed.
-        refused_as = await self.read_db(rejected_documents, refused) if refused else {}
+        refused_as = await self.read_db(store.rejected_documents, refused) if refused else {}
         fresh: list[tuple[_Published, Eco]] = []
         rejected: list[tuple[_Published, list[ev.Violation]]] = []
         for entry in entries:

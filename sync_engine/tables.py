@@ -7,7 +7,8 @@
 - ``sync_outbox``: every CloudEvent the engine emits, written in the transaction that made
   the change; the autoincrement ``id`` is the event's ``sequence``; ``delivered_at`` is set
   once the collector acknowledged it.
-- ``sync_dead_letters``: steps that failed for good, with the request and response kept.
+- ``sync_dead_letters``: the last call of each step that stopped for a person (failed for
+  good, or blocked by a business rejection): request and response, credentials removed.
 - ``sync_plant_revisions``: what the engine last recorded of each plant's item revision
   in ERP and MES (from its step outcomes and reconciliation reads) and when each was last
   confirmed.

@@ -22,7 +22,8 @@ Modules, each importing only those listed before it: ``outbox`` (emit, the lock,
 delivery), ``steps`` (the record, the one transition writer, queries), ``ecos`` (the ECO
 lifecycle, :func:`move_eco`), ``superseded`` (a target never goes backwards),
 ``claims``, ``plants`` (plant revisions), ``interventions`` (operator actions,
-cancellation, withdrawals), ``outcomes`` and ``confirmations``; ``drift`` (what
+cancellation, withdrawals), ``dead_letters`` (the last call of a step stopped for a
+person), ``outcomes`` and ``confirmations``; ``drift`` (what
 reconciliation reads and remembers, after ``cursors``); ``cursors`` (named positions)
 and ``heartbeats`` (which engine processes are alive, by holder name) stand alone;
 ``operations`` (operator actions followed to their end) and ``problems`` (the inbox's
@@ -43,6 +44,7 @@ from sync_engine.store.confirmations import (
     reject_confirmation,
 )
 from sync_engine.store.cursors import get_cursor, set_cursor
+from sync_engine.store.dead_letters import DeadLetter, last_dead_letter, record_dead_letter
 from sync_engine.store.drift import (
     DriftRecord,
     EcoScope,
@@ -63,6 +65,7 @@ from sync_engine.store.ecos import (
     move_eco,
     record_eco,
     record_rejected,
+    rejected_documents,
 )
 from sync_engine.store.heartbeats import Heartbeat, beat, heartbeats, new_holder, stop_beating
 from sync_engine.store.interventions import (
@@ -143,6 +146,7 @@ __all__ = [
     "OUTBOX_LOCK_KEY",
     "SETTLED",
     "SOURCE",
+    "DeadLetter",
     "DriftRecord",
     "EcoScope",
     "Heartbeat",
@@ -185,6 +189,7 @@ __all__ = [
     "get_step",
     "heartbeats",
     "items_at",
+    "last_dead_letter",
     "last_reconciled",
     "lock_outbox",
     "mark_delivered",
@@ -203,12 +208,14 @@ __all__ = [
     "reap_expired",
     "recent_operations",
     "reconciled_plants",
+    "record_dead_letter",
     "record_eco",
     "record_plm_cancellation",
     "record_rejected",
     "record_revision",
     "recorded_revisions",
     "reject_confirmation",
+    "rejected_documents",
     "rejected_ecos",
     "report_drift",
     "requeue",

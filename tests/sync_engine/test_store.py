@@ -364,7 +364,9 @@ def test_cancelling_withdraws_only_bom_versions_not_yet_effective(engine: sa.Eng
 def test_the_eco_lifecycle_table_names_every_state_and_the_event_of_each() -> None:
     assert set(ECO_TRANSITIONS) == {None, *EcoProgress}
     assert set(ECO_EVENTS) == set(EcoProgress)
-    assert ECO_TRANSITIONS[EcoProgress.CANCELLED] == ECO_TRANSITIONS[EcoProgress.REJECTED] == set()
+    assert ECO_TRANSITIONS[EcoProgress.CANCELLED] == set()
+    # A refused ECO PLM corrects is planned, or refused again.
+    assert ECO_TRANSITIONS[EcoProgress.REJECTED] == {EcoProgress.IN_PROGRESS, EcoProgress.REJECTED}
 
 
 def test_an_eco_moves_only_along_its_lifecycle_table(engine: sa.Engine) -> None:
