@@ -68,10 +68,11 @@ def render(step_id: str | None) -> None:
 
 
 def _json(label: str, value: Any) -> None:
-    with st.expander(label, expanded=label == "Body"):
-        if isinstance(value, dict | list):
-            st.json(value, expanded=True)
-        elif value is None or value == {}:
-            st.caption("none")
-        else:
-            st.code(str(value), language=None)
+    # No expander: the section may itself sit in one (an inbox row), and they do not nest.
+    st.caption(label)
+    if isinstance(value, dict | list) and value:
+        st.json(value, expanded=label == "Body")
+    elif value is None or value == {} or value == []:
+        st.caption("none")
+    else:
+        st.code(str(value), language=None)
