@@ -10,7 +10,8 @@
     ├── TransitionNotAllowed      a state change the transition table does not allow
     ├── InvalidCommand            an operator command refused as given (also a ValueError)
     ├── StaleStep                 the step changed under us (another engine, a lease lost)
-    └── EngineAlreadyRunning      a second engine on SQLite
+    ├── EngineAlreadyRunning      a second engine on SQLite
+    └── OwnershipError            the ownership rules file cannot be used (file, line, problem)
 """
 
 from __future__ import annotations
@@ -94,3 +95,7 @@ class StaleStep(SyncError):
 
 class EngineAlreadyRunning(SyncError):
     """SQLite mode runs one engine process; another one holds the engine lease."""
+
+
+class OwnershipError(SyncError):
+    """The ownership rules file cannot be used; the message names file, line and problem."""

@@ -32,7 +32,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contracts.steps import StepKind, System
-from sync_engine.errors import SyncError
+from sync_engine.errors import OwnershipError as OwnershipError  # raised by load
 
 DEFAULT_FILE = Path(__file__).with_name("ownership.toml")
 """The commented default rules shipped with Threadline."""
@@ -45,10 +45,6 @@ class Severity(StrEnum):
     HIGH = "high"  # a plant or supplier waits until someone acts
     MEDIUM = "medium"  # delays an ECO, no plant waits yet
     LOW = "low"  # cosmetic or informational
-
-
-class OwnershipError(SyncError):
-    """The ownership file cannot be used; the message names file, line and problem."""
 
 
 class Owner(BaseModel):
