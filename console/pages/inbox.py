@@ -9,6 +9,7 @@ Overview's figure, exactly).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -109,7 +110,7 @@ columns[-1].number_input(
     args=(KEY, _from_controls),
 )
 criteria = _from_controls()
-unfiltered = InboxFilter(**{**criteria.__dict__, "fingerprint": None})
+unfiltered = replace(criteria, fingerprint=None)
 widgets.active_filter(KEY, unfiltered, InboxFilter())
 rows = inbox_state.rows(unfiltered)
 now = datetime.now(UTC)
