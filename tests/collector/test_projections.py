@@ -14,6 +14,7 @@ from collector.tables import limit_problems
 from contracts.events import (
     CATALOG,
     EcoRejected,
+    OperationCompleted,
     ReconciliationException,
     StepTransition,
     type_of,
@@ -110,8 +111,12 @@ def test_handlers_are_keyed_by_the_catalog() -> None:
     assert set(handlers) <= set(CATALOG)
     step_types = {t for t, entry in CATALOG.items() if issubclass(entry.model, StepTransition)}
     assert step_types and {t for t in handlers if handlers[t] is Projector._step} == step_types
-    # Reconciliation findings are stored and listed, not projected.
-    assert set(CATALOG) - set(handlers) == {type_of(ReconciliationException)}
+    # Reconciliation findings are stored and listed, not projected; an operation's outcome
+    # is read from the stored events by the audit log.
+    assert set(CATALOG) - set(handlers) == {
+        type_of(ReconciliationException),
+        type_of(OperationCompleted),
+    }
 
 
 def test_every_step_state_has_a_notice_status() -> None:
