@@ -142,16 +142,6 @@ def failed_notices(url: str, criteria: notices.NoticeFilter, limit: int, offset:
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
-def failure_groups(url: str) -> pd.DataFrame:
-    return exceptions.failure_groups(read_engine(url))
-
-
-@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
-def open_steps(url: str, criteria: exceptions.StepFilter, limit: int, offset: int) -> Page:
-    return exceptions.open_steps(read_engine(url), criteria, limit=limit, offset=offset)
-
-
-@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
 def stuck_plants(url: str, criteria: exceptions.PlantFilter, limit: int, offset: int) -> Page:
     return exceptions.stuck_plants(read_engine(url), criteria, limit=limit, offset=offset)
 
