@@ -47,7 +47,7 @@ LOCKOUT_SECONDS = 30.0
 def current_user() -> User | None:
     """The signed-in user of this session, if any."""
     user = st.session_state.get(USER_KEY)
-    if isinstance(user, User):
+    if isinstance(user, User) and _still_signed_in():
         return user
     user = _from_cookie()
     if user is not None:
@@ -133,6 +133,20 @@ def _post(path: str, form: dict[str, str]) -> None:
         f"body: {json.dumps(body)}}})</script>",
         unsafe_allow_javascript=True,
     )
+
+
+def _still_signed_in() -> bool:
+    """Whether this session's sign-in holds: a password sign-in only while its server-side
+    session is live (signing out in another tab, or its end, signs this one out too)."""
+    session_id = st.session_state.get(SESSION_KEY)
+    if not isinstance(session_id, str):
+        return True
+    engine = state.command_engine(state.database_url())
+    if sessions.live_session(engine, session_id, now=datetime.now(UTC)) is not None:
+        return True
+    for key in (USER_KEY, SESSION_KEY, HANDOFF_KEY):
+        st.session_state.pop(key, None)
+    return False
 
 
 def _from_cookie() -> User | None:

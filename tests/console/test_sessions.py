@@ -7,9 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from streamlit.testing.v1 import AppTest
 
 from console import sessions
 from console import tables as t
+from console.login import SESSION_KEY, USER_KEY
+from tests.console.conftest import APP, PASSWORD
+from threadline.db import create_engine
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 HOURS_8 = timedelta(hours=8)
@@ -106,3 +110,23 @@ def test_every_console_on_a_database_signs_with_the_same_key(engine: sa.Engine) 
     one = sessions.signer_for(engine, configured=None, hours=8, now=NOW)
     other = sessions.signer_for(engine, configured=None, hours=8, now=NOW)
     assert other.session_id(one.cookie("s")) == "s"
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+def test_signing_out_elsewhere_ends_this_tabs_sign_in_too(console_env: str) -> None:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    at.text_input(key="login_username").input("operator")
+    at.text_input(key="login_password").input(PASSWORD)
+    at.button[0].click().run()
+    assert at.session_state[USER_KEY].username == "operator"
+    session_id = at.session_state[SESSION_KEY]
+    engine = create_engine(console_env)
+    try:
+        assert sessions.live_session(engine, session_id, now=datetime.now(UTC)) is not None
+        sessions.revoke(engine, session_id, now=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    at.run()
+    assert at.text_input(key="login_username") is not None
+    assert USER_KEY not in at.session_state
