@@ -247,6 +247,8 @@ class Projector:
         reason = "; ".join(f"{v['path']}: {v['message']}" for v in event.data["violations"])
         # A version refused before the one that was planned does not make it rejected.
         if _later(event.key, row["received_key"]):
+            if _later(event.key, row["terminal_key"]):
+                row["title"] = event.data.get("title")
             self._terminal(row, event, EcoState.REJECTED, reason)
 
     def _cancelled(self, work: Working, event: StoredEvent) -> None:

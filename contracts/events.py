@@ -87,6 +87,7 @@ class EcoRejected(EventData):
 
     eco: str
     violations: list[Violation] = Field(min_length=1)
+    title: str | None = Field(default=None, description="the ECO's title, if it had one")
 
 
 class EcoCancelled(EventData):

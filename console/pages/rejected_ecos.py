@@ -66,9 +66,10 @@ st.dataframe(
     rows,
     hide_index=True,
     key="rejected_table",
-    column_order=["eco", "violations", "rejected_at", "last_event_at"],
+    column_order=["eco", "title", "violations", "rejected_at", "last_event_at"],
     column_config={
         "eco": widgets.eco_link_column(),
+        "title": st.column_config.TextColumn("Title"),
         "violations": st.column_config.NumberColumn("Violations"),
         "rejected_at": st.column_config.DatetimeColumn("First refused", format="YYYY-MM-DD HH:mm"),
         "last_event_at": st.column_config.DatetimeColumn("Last refused", format="YYYY-MM-DD HH:mm"),

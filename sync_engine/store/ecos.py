@@ -212,7 +212,11 @@ def record_rejected(
         number,
         old,
         EcoProgress.REJECTED,
-        ev.EcoRejected(eco=number, violations=list(violations)),
+        ev.EcoRejected(
+            eco=number,
+            violations=list(violations),
+            title=str(document.get("title") or "")[:200] or None,
+        ),
         now=now,
         title=str(document.get("title") or "")[:200],
         plm_status=str(document.get("status") or "approved")[:20],

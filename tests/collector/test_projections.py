@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -154,6 +154,12 @@ def test_an_eco_planned_after_plm_corrected_it_is_no_longer_rejected() -> None:
     for seed in range(4):
         rng = random.Random(seed)
         assert project(rng.sample(events, len(events)), rng) == in_order
-    # Refused and never corrected: rejected, whatever the order.
-    alone = project(stored([refused]), None)
-    assert alone["ecos"]["ECO-2026-00042"]["state"] == "rejected"
+    # Refused and never corrected: rejected, whatever the order, titled by the newest.
+    again = refused | {
+        "time": (first.replace(year=first.year - 1) + timedelta(days=1)).isoformat(),
+        "data": refused["data"] | {"title": "Pump housing, corrected"},
+    }
+    both = stored([again, refused | {"data": refused["data"] | {"title": "Pump housing"}}])
+    for order in (both, both[::-1]):
+        alone = project(order, None)["ecos"]["ECO-2026-00042"]
+        assert (alone["state"], alone["title"]) == ("rejected", "Pump housing, corrected")

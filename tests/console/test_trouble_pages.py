@@ -43,7 +43,11 @@ def _refuse(world: EngineWorld, number: str, *paths: str) -> None:
     violations = [ev.Violation(path=path, message=f"{path} is wrong") for path in paths]
     with world.engine.begin() as connection:
         store.record_rejected(
-            connection, number, violations, {"number": number}, now=datetime.now(UTC)
+            connection,
+            number,
+            violations,
+            {"number": number, "title": f"Change {number[-3:]}"},
+            now=datetime.now(UTC),
         )
 
 
@@ -56,6 +60,7 @@ def test_rejected_ecos_list_violations_with_what_to_fix(open_app: Open, world: E
     assert "2 rejected ECOs" in [caption.value for caption in at.caption]
     table = table_with(at, "violations")
     assert sorted(table["eco"]) == ["eco?eco=ECO-2026-00901", "eco?eco=ECO-2026-00902"]
+    assert sorted(table["title"]) == ["Change 901", "Change 902"]
     violations = table_with(at, "fix")
     assert set(zip(violations["eco"], violations["path"], violations["fix"], strict=True)) == {
         ("ECO-2026-00901", "effectivity", fix_for("effectivity")),
