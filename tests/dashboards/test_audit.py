@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import sqlalchemy as sa
 
 from contracts import events as ev
@@ -17,11 +18,14 @@ from tests.console.world import EngineWorld
 FIRST, SECOND = "ECO-2026-00600", "ECO-2026-00601"
 
 
-def _seed(engine: sa.Engine) -> EngineWorld:
+def _seed(engine: sa.Engine) -> str | None:
+    """Three actions across two ECOs; returns the operation the console-style retry began."""
     world = EngineWorld(engine)
     (one,) = world.failed_notices(FIRST, ["S010"])
     (two,) = world.failed_notices(SECOND, ["S020"])
-    commands.retry_step(engine, one, actor="ada@example.com", reason="portal back", role="operator")
+    retried = commands.retry_step(
+        engine, one, actor="ada@example.com", reason="portal back", role="operator"
+    )
     commands.skip_step(engine, two, actor="cli:lin", reason="told by phone", role="cli")
     now = datetime.now(UTC)
     with engine.begin() as connection:
@@ -57,11 +61,11 @@ def _seed(engine: sa.Engine) -> EngineWorld:
             now=now + timedelta(seconds=5),
         )
     world.relay()
-    return world
+    return retried.operation_id
 
 
 def test_every_action_across_ecos_newest_first(engine: sa.Engine) -> None:
-    _seed(engine)
+    operation = _seed(engine)
     page = audit_log(engine)
     rows = page.rows
     assert page.total == 3
@@ -75,6 +79,11 @@ def test_every_action_across_ecos_newest_first(engine: sa.Engine) -> None:
         "done: 1 succeeded, 1 failed again (INVALID_SUPPLIER_CONTACT)"
     )
     assert bulk.affected == 2 and len(bulk.step_ids) == 2
+    # The engine's own retry names the operation it started; it has not ended yet.
+    assert operation is not None
+    assert rows.iloc[2].operation_id == operation
+    assert pd.isna(rows.iloc[2].operation_outcome)
+    assert list(audit_log(engine, AuditFilter(operation=operation)).rows["action"]) == ["retry"]
 
 
 def test_filters_narrow_the_log_and_round_trip_through_the_address(engine: sa.Engine) -> None:
