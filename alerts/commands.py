@@ -17,25 +17,18 @@ from alerts import store
 from contracts.model import utcnow
 from contracts.steps import OperatorAction
 from sync_engine import store as engine_store
-from sync_engine.commands import CommandResult, _audit, _require_actor
+from sync_engine.acting import CommandResult, audit, require_actor, require_reason
 from sync_engine.errors import InvalidCommand as InvalidCommand  # raised here, caught by callers
 
 LONGEST_SILENCE = timedelta(days=7)
-
-
-def _reason(reason: str) -> str:
-    said = reason.strip()
-    if not said:
-        raise InvalidCommand("a reason is required: say why the alert is acknowledged or silenced")
-    return said
 
 
 def acknowledge(
     engine: sa.Engine, alert_id: int, *, actor: str, reason: str, role: str | None = None
 ) -> CommandResult:
     """Stop the reminders of a firing alert."""
-    _require_actor(actor)
-    said = _reason(reason)
+    require_actor(actor)
+    said = require_reason(reason, "acknowledge or silence an alert")
     with engine_store.writing(engine) as connection:
         alert = store.get(connection, alert_id)
         if alert is None:
@@ -46,7 +39,7 @@ def acknowledge(
             )
         else:
             result = CommandResult("not_allowed", "The alert is no longer firing.", 0, ())
-        return _audit(
+        return audit(
             connection,
             OperatorAction.ACKNOWLEDGE_ALERT,
             result,
@@ -68,8 +61,8 @@ def silence(
     role: str | None = None,
 ) -> CommandResult:
     """Hold back a firing alert's notifications until ``until`` (at most a week ahead)."""
-    _require_actor(actor)
-    said = _reason(reason)
+    require_actor(actor)
+    said = require_reason(reason, "acknowledge or silence an alert")
     now = utcnow()
     if until <= now or until - now > LONGEST_SILENCE:
         raise InvalidCommand("an alert is silenced for a time between now and a week ahead")
@@ -86,7 +79,7 @@ def silence(
             )
         else:
             result = CommandResult("not_allowed", "The alert is no longer firing.", 0, ())
-        return _audit(
+        return audit(
             connection,
             OperatorAction.SILENCE_ALERT,
             result,

@@ -213,6 +213,9 @@ class Projector:
                 plants_total=len(data["plants"]),
                 steps_total=data["steps"],
             )
+            if row["terminal_state"] == EcoState.REJECTED and _later(key, row["terminal_key"]):
+                # PLM corrected a refused ECO and it was planned: no longer rejected.
+                row.update(terminal_key=None, terminal_state=None, state_reason=None)
         for plant in data["plants"]:
             work.plants.setdefault((eco, plant), new_plant_row(eco, plant))
         revisions: dict[str, str] = data.get("revisions") or {}
@@ -246,7 +249,11 @@ class Projector:
         row = work.ecos[event.data["eco"]]
         row["rejected_at"] = _min(row["rejected_at"], event.time)
         reason = "; ".join(f"{v['path']}: {v['message']}" for v in event.data["violations"])
-        self._terminal(row, event, EcoState.REJECTED, reason)
+        # A version refused before the one that was planned does not make it rejected.
+        if _later(event.key, row["received_key"]):
+            if _later(event.key, row["terminal_key"]):
+                row["title"] = event.data.get("title")
+            self._terminal(row, event, EcoState.REJECTED, reason)
 
     def _cancelled(self, work: Working, event: StoredEvent) -> None:
         data = event.data

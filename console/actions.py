@@ -1,9 +1,12 @@
-"""Operator actions from the console, each through ``sync_engine.commands``.
+"""Operator actions from the console, each through ``sync_engine.commands`` (inbox
+problems through ``sync_engine.triage``); every one takes a reason typed in a widget.
 
 Actions run as widget callbacks, before the rerun that follows the click: the command
 writes the step transitions and its audit event, the cached query results are dropped,
-and the rerun shows the command's own message and the rows' new status. Until the
-collector has recorded the change, a row shows what the command did (``retry queued``).
+and the rerun shows the command's own message and the rows' new status; an action that
+changed steps shows its operation at the top of the page, followed until the steps
+settled. Until the collector has recorded the change, a row shows what the command did
+(``retry queued``).
 """
 
 from __future__ import annotations
@@ -11,15 +14,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import streamlit as st
 
 from console import login, state
 from console.auth import Permission
-from sync_engine import commands
+from sync_engine import commands, triage
 
 FLASH_KEY = "threadline_flash"
 RECENT_KEY = "threadline_recent"
+OPERATIONS_KEY = "threadline_operations"
+"""The operations started in this session, newest first (shown at the top of pages)."""
 
 # How a row reads right after a command changed its step, by outcome.
 _ROW_LABELS = {"queued": "retry queued", "already_queued": "already queued"}
@@ -33,43 +39,124 @@ class Flash:
     message: str
 
 
-def retry(step_ids: Sequence[str]) -> None:
-    """Queue one step (or each selected one) again."""
+def retry(step_ids: Sequence[str], reason_key: str) -> None:
+    """Queue one step (or each selected one) again, with the reason typed in the widget
+    ``reason_key`` (required)."""
     ids = list(step_ids)
+    reason = _reason(reason_key)
     if not ids:
         _flash("not_found", "Select at least one row to retry.")
         return
+    if not reason:
+        _flash("not_allowed", "Say why the step is retried: a reason is required.")
+        return
     if len(ids) == 1:
         _run(
-            lambda engine, actor, role: commands.retry_step(engine, ids[0], actor=actor, role=role)
+            lambda engine, actor, role: commands.retry_step(
+                engine, ids[0], actor=actor, role=role, reason=reason
+            )
         )
     else:
         _run(
-            lambda engine, actor, role: commands.retry_matching(
-                engine, actor=actor, role=role, step_ids=ids
+            lambda engine, actor, role: commands.retry_previewed(
+                engine, ids, actor=actor, role=role, reason=reason
             )
         )
+    st.session_state[reason_key] = ""
 
 
-def retry_fingerprint(fingerprint: str) -> None:
-    """Queue again every failed or blocked step with ``fingerprint``."""
+def retry_previewed(step_ids: Sequence[str], reason_key: str, criteria: dict[str, Any]) -> None:
+    """Queue again exactly the previewed ``step_ids`` (those that changed meanwhile are left
+    out and reported), with the reason typed in the widget ``reason_key`` (required)."""
+    ids = list(step_ids)
+    reason = _reason(reason_key)
+    if not reason:
+        _flash("not_allowed", "Say why the steps are retried: a reason is required.")
+        return
     _run(
-        lambda engine, actor, role: commands.retry_matching(
-            engine, actor=actor, role=role, fingerprint=fingerprint
+        lambda engine, actor, role: commands.retry_previewed(
+            engine, ids, actor=actor, role=role, reason=reason, filter=criteria
         )
     )
+    st.session_state[reason_key] = ""
 
 
-def retry_eco(eco: str) -> None:
-    """Queue again every failed or blocked step of ``eco``."""
+def retry_eco(eco: str, reason_key: str) -> None:
+    """Queue again every failed or blocked step of ``eco``, with the reason typed in the
+    widget ``reason_key`` (required)."""
+    reason = _reason(reason_key)
+    if not reason:
+        _flash("not_allowed", "Say why the ECO's steps are retried: a reason is required.")
+        return
     _run(
-        lambda engine, actor, role: commands.retry_matching(engine, actor=actor, role=role, eco=eco)
+        lambda engine, actor, role: commands.retry_matching(
+            engine, actor=actor, role=role, reason=reason, eco=eco
+        )
     )
+    st.session_state[reason_key] = ""
+
+
+def edit_and_retry(step_id: str, payload: dict[str, Any], reason_key: str) -> None:
+    """Send ``step_id`` again with the edited ``payload`` and the reason typed in the
+    widget ``reason_key`` (required)."""
+    reason = _reason(reason_key)
+    if not reason:
+        _flash("not_allowed", "Say why the payload is edited: a reason is required.")
+        return
+    _run(
+        lambda engine, actor, role: commands.edit_and_retry(
+            engine, step_id, payload, actor=actor, role=role, reason=reason
+        )
+    )
+    st.session_state[reason_key] = ""
+
+
+def acknowledge(key: str, reason_key: str) -> None:
+    """Acknowledge the inbox problem ``key`` with the reason typed in ``reason_key``."""
+    reason = _reason(reason_key)
+    if not reason:
+        _flash("not_allowed", "Say why you take it on: a reason is required.")
+        return
+    _run(
+        lambda engine, actor, role: triage.acknowledge(
+            engine, key, actor=actor, role=role, reason=reason
+        )
+    )
+    st.session_state[reason_key] = ""
+
+
+def assign(key: str, assignee_key: str, reason_key: str) -> None:
+    """Assign the inbox problem ``key`` to the person typed in ``assignee_key``."""
+    reason = _reason(reason_key)
+    assignee = _reason(assignee_key)
+    if not reason:
+        _flash("not_allowed", "Say why it is assigned: a reason is required.")
+        return
+    _run(
+        lambda engine, actor, role: triage.assign(
+            engine, key, assignee, actor=actor, role=role, reason=reason
+        )
+    )
+    st.session_state[reason_key] = ""
+
+
+def note(key: str, text_key: str) -> None:
+    """Add the note typed in ``text_key`` to the inbox problem ``key``."""
+    text = _reason(text_key)
+    if not text:
+        _flash("not_allowed", "Write the note first.")
+        return
+    _run(lambda engine, actor, role: triage.note(engine, key, text, actor=actor, role=role))
+    st.session_state[text_key] = ""
+
+
+def _reason(key: str) -> str:
+    return str(st.session_state.get(key) or "").strip()
 
 
 def skip(step_id: str | None, reason_key: str) -> None:
     """Skip a step with the reason typed in the widget ``reason_key`` (required)."""
-    reason = str(st.session_state.get(reason_key) or "").strip()
+    reason = _reason(reason_key)
     if not step_id:
         _flash("not_found", "Choose the step to skip.")
         return
@@ -86,7 +173,7 @@ def skip(step_id: str | None, reason_key: str) -> None:
 
 def cancel(eco: str, reason_key: str) -> None:
     """Cancel an ECO with the reason typed in the widget ``reason_key`` (required)."""
-    reason = str(st.session_state.get(reason_key) or "").strip()
+    reason = _reason(reason_key)
     if not reason:
         _flash("not_allowed", "Say why the ECO is cancelled: a reason is required.")
         return
@@ -101,7 +188,7 @@ def cancel(eco: str, reason_key: str) -> None:
 def resync_drift(pair: str | None, reason_key: str) -> None:
     """Re-sync the drift of ``pair`` (``plant/item``) with the reason typed in the widget
     ``reason_key`` (required)."""
-    reason = str(st.session_state.get(reason_key) or "").strip()
+    reason = _reason(reason_key)
     if not pair:
         _flash("not_found", "Choose the drift to re-sync.")
         return
@@ -126,11 +213,16 @@ def reconcile_now() -> None:
 
 
 def show_flash() -> None:
-    """Show, once, the message of the last action."""
+    """Show, once, the message of the last action; then, while this session follows any,
+    the operations it started and how far each has come."""
+    if started_operations():
+        from console.sections import operations
+
+        operations.render(started_operations())
     flash = st.session_state.pop(FLASH_KEY, None)
     if not isinstance(flash, Flash):
         return
-    if flash.outcome in ("queued", "cancelled"):
+    if flash.outcome in ("queued", "cancelled", "acknowledged", "assigned", "noted"):
         st.success(flash.message, icon=":material/check_circle:")
     elif flash.outcome.startswith("already"):
         st.info(flash.message, icon=":material/info:")
@@ -168,6 +260,9 @@ def _run(command: Callable[..., commands.CommandResult]) -> None:
         _flash("not_allowed", str(exc))
         return
     state.clear()
+    if result.operation_id is not None:
+        started_here: list[str] = st.session_state.setdefault(OPERATIONS_KEY, [])
+        started_here.insert(0, result.operation_id)
     label = _ROW_LABELS.get(result.outcome)
     if label is not None:
         recent: dict[str, tuple[str, datetime]] = st.session_state.setdefault(RECENT_KEY, {})
@@ -178,3 +273,8 @@ def _run(command: Callable[..., commands.CommandResult]) -> None:
 
 def _flash(outcome: str, message: str) -> None:
     st.session_state[FLASH_KEY] = Flash(outcome=outcome, message=message)
+
+
+def started_operations() -> list[str]:
+    """The ids of the operations started in this session, newest first."""
+    return list(st.session_state.get(OPERATIONS_KEY, []))

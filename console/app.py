@@ -26,6 +26,7 @@ for route in shown:
         )
     )
 if user is not None:
+    login.hand_off()
     with st.sidebar:
         st.caption(f"Signed in as {widgets.escape(user.display_name)} ({user.role.value})")
         st.button("Sign out", key="sign_out", on_click=login.sign_out)

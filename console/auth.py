@@ -51,12 +51,17 @@ class Permission(StrEnum):
     INVESTIGATE = "investigate"  # the ECO page (read-only)
     ACT = "act"  # retry, skip, cancel through sync_engine.commands
     REPORTS = "reports"  # the Reports pages
+    AUDIT = "audit"  # the audit log of every operator action (read-only)
 
 
 PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({Permission.OPERATIONS, Permission.INVESTIGATE}),
-    Role.OPERATOR: frozenset({Permission.OPERATIONS, Permission.INVESTIGATE, Permission.ACT}),
-    Role.EXECUTIVE: frozenset({Permission.OPERATIONS, Permission.INVESTIGATE, Permission.REPORTS}),
+    Role.OPERATOR: frozenset(
+        {Permission.OPERATIONS, Permission.INVESTIGATE, Permission.ACT, Permission.AUDIT}
+    ),
+    Role.EXECUTIVE: frozenset(
+        {Permission.OPERATIONS, Permission.INVESTIGATE, Permission.REPORTS, Permission.AUDIT}
+    ),
     Role.ADMIN: frozenset(Permission),
 }
 """What each role may do."""

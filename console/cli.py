@@ -33,11 +33,14 @@ def console(
     import os
 
     from console.server import run
+    from sync_engine.cli import ownership_or_exit
     from threadline.settings import get_settings
     from threadline.sla import sla_policy_or_exit
 
     settings = get_settings()
     sla_policy_or_exit(settings)
+    # The inbox needs the ownership rules: a bad file stops the console here, named.
+    ownership_or_exit(settings.ownership_file)
     env = dict(os.environ)
     if database_url is not None:
         env["THREADLINE_DATABASE_URL"] = database_url

@@ -2,19 +2,27 @@
 
 OpenID Connect is on when ``.streamlit/secrets.toml`` has an ``[auth]`` section
 (``st.login``); the role then comes from a claim or the e-mail mapping in the settings.
-The signed-in :class:`~console.auth.User` lives in the session state.
+The signed-in :class:`~console.auth.User` lives in the session state. A password sign-in
+also opens a server-side session (:mod:`console.sessions`) whose signed, HttpOnly cookie
+the server's own route sets (:mod:`console.launcher`), so a reload or a shared link opens
+signed in until the session ends; the page only passes that route a one-time hand-off.
+Each sign-in re-reads the user's account, so a removed user or a changed role counts at
+once; signing out revokes the session on the server and asks the server to clear the
+cookie.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from console import state
+from console import sessions, state
 from console.auth import (
     ConsoleError,
     Permission,
@@ -27,6 +35,11 @@ from console.widgets import database_unavailable, escape, freshness_banner
 from threadline.db import DATABASE_UNAVAILABLE
 
 USER_KEY = "threadline_user"
+SESSION_KEY = "threadline_session_id"
+HANDOFF_KEY = "threadline_session_handoff"
+CLEAR_KEY = "threadline_session_clear"
+SESSION_PATH = "/_threadline/session"
+SIGN_OUT_PATH = "/_threadline/sign-out"
 FAILURES_KEY = "threadline_login_failures"
 PROBLEM_KEY = "threadline_login_problem"
 MAX_FAILURES = 5
@@ -38,7 +51,10 @@ log = logging.getLogger(__name__)
 def current_user() -> User | None:
     """The signed-in user of this session, if any."""
     user = st.session_state.get(USER_KEY)
-    if isinstance(user, User):
+    if isinstance(user, User) and _still_signed_in():
+        return user
+    user = _from_cookie()
+    if user is not None:
         return user
     if oidc_configured() and st.user.is_logged_in:
         user = _oidc_user(st.user.to_dict())
@@ -83,14 +99,96 @@ def oidc_configured() -> bool:
 
 
 def sign_out() -> None:
-    """End the session's sign-in (and the identity provider's, when used)."""
+    """End the session's sign-in (and the identity provider's, when used): a password
+    session is revoked on the server, so its cookie is refused even if replayed."""
     user = st.session_state.pop(USER_KEY, None)
+    session_id = st.session_state.pop(SESSION_KEY, None)
+    st.session_state.pop(HANDOFF_KEY, None)
+    if isinstance(session_id, str):
+        url = state.database_url()
+        sessions.revoke(state.command_engine(url), session_id, now=datetime.now(UTC))
+        st.session_state[CLEAR_KEY] = True
     if isinstance(user, User) and user.source == "oidc":
         st.logout()
 
 
+def hand_off() -> None:
+    """After a password sign-in, have the browser trade the one-time hand-off for the
+    session cookie at the server's route (the cookie is HttpOnly: no script sees it).
+
+    Offered on every run until the server took it (a run may be replaced before the
+    browser ran the previous one's script), for at most the hand-off's minute.
+    """
+    token = st.session_state.get(HANDOFF_KEY)
+    session_id = st.session_state.get(SESSION_KEY)
+    if not isinstance(token, str) or not isinstance(session_id, str):
+        return
+    engine = state.command_engine(state.database_url())
+    if state.session_signer(state.database_url()).from_handoff(token) is None or (
+        sessions.handed_off(engine, session_id)
+    ):
+        st.session_state.pop(HANDOFF_KEY, None)
+        return
+    _post(SESSION_PATH, {"handoff": token})
+
+
+def _post(path: str, form: dict[str, str]) -> None:
+    # Our own fixed script and URL-safe tokens: nothing stored or typed is rendered.
+    base = str(st.get_option("server.baseUrlPath") or "").strip("/")
+    target = f"/{base}{path}" if base else path
+    body = "&".join(f"{name}={value}" for name, value in form.items())
+    st.html(
+        "<script>fetch("
+        f"{json.dumps(target)}, {{method: 'POST', credentials: 'same-origin', "
+        "headers: {'Content-Type': 'application/x-www-form-urlencoded'}, "
+        f"body: {json.dumps(body)}}})</script>",
+        unsafe_allow_javascript=True,
+    )
+
+
+def _still_signed_in() -> bool:
+    """Whether this session's sign-in holds: a password sign-in only while its server-side
+    session is live (signing out in another tab, or its end, signs this one out too)."""
+    session_id = st.session_state.get(SESSION_KEY)
+    if not isinstance(session_id, str):
+        return True
+    engine = state.command_engine(state.database_url())
+    if sessions.live_session(engine, session_id, now=datetime.now(UTC)) is not None:
+        return True
+    for key in (USER_KEY, SESSION_KEY, HANDOFF_KEY):
+        st.session_state.pop(key, None)
+    return False
+
+
+def _from_cookie() -> User | None:
+    """The user of a live password session named by this browser's cookie, if any."""
+    cookie = st.context.cookies.get(sessions.COOKIE)
+    users_file = state.settings().console_users_file
+    if not cookie or users_file is None:
+        return None
+    url = state.database_url()
+    session_id = state.session_signer(url).session_id(cookie)
+    if session_id is None:
+        return None
+    session = sessions.live_session(state.command_engine(url), session_id, now=datetime.now(UTC))
+    if session is None:
+        return None
+    try:
+        account = load_accounts(users_file).get(session.username)
+    except ConsoleError:
+        return None
+    if account is None:
+        return None
+    user = account.user()
+    st.session_state[USER_KEY] = user
+    st.session_state[SESSION_KEY] = session_id
+    return user
+
+
 def login_page() -> None:
     """The sign-in page: a password form, and the identity provider's button if configured."""
+    if st.session_state.pop(CLEAR_KEY, False):
+        _post(SIGN_OUT_PATH, {})
     st.title("Threadline")
     st.caption("Sign in to see where every engineering change stands.")
     if oidc_configured():
@@ -140,6 +238,13 @@ def _sign_in(users_file: Path) -> None:
         return
     st.session_state.pop(FAILURES_KEY, None)
     st.session_state[USER_KEY] = user
+    url = state.database_url()
+    lifetime = timedelta(hours=state.settings().console_session_hours)
+    session_id = sessions.open_session(
+        state.command_engine(url), user.username, now=datetime.now(UTC), lifetime=lifetime
+    )
+    st.session_state[SESSION_KEY] = session_id
+    st.session_state[HANDOFF_KEY] = state.session_signer(url).handoff(session_id)
 
 
 def _oidc_user(claims: dict[str, Any]) -> User | None:

@@ -70,12 +70,21 @@ ROUTES: tuple[Route, ...] = (
         "supplier-notices",
         Permission.OPERATIONS,
     ),
+    # The exception inbox keeps the Exceptions page's address, so old links still work.
     Route(
         "Operations",
-        "exceptions.py",
-        "Exceptions",
-        ":material/error:",
+        "inbox.py",
+        "Inbox",
+        ":material/inbox:",
         "exceptions",
+        Permission.OPERATIONS,
+    ),
+    Route(
+        "Operations",
+        "operations.py",
+        "Operations",
+        ":material/task_alt:",
+        "operations",
         Permission.OPERATIONS,
     ),
     Route(
@@ -110,7 +119,23 @@ ROUTES: tuple[Route, ...] = (
         "alerts",
         Permission.OPERATIONS,
     ),
+    Route(
+        "Operations",
+        "rejected_ecos.py",
+        "Rejected ECOs",
+        ":material/block:",
+        "rejected-ecos",
+        Permission.OPERATIONS,
+    ),
     Route("Investigate", "eco.py", "ECO", ":material/search:", "eco", Permission.INVESTIGATE),
+    Route(
+        "Investigate",
+        "audit_log.py",
+        "Audit log",
+        ":material/fact_check:",
+        "audit",
+        Permission.AUDIT,
+    ),
     Route(
         "Reports",
         "cycle_time.py",

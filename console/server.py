@@ -13,7 +13,8 @@ import tomllib
 from pathlib import Path
 from typing import Any, NoReturn
 
-APP = Path(__file__).parent / "app.py"
+APP = Path(__file__).parent / "launcher.py"
+"""The ASGI app (``st.App`` over ``app.py`` with the session cookie's routes)."""
 PROJECT_CONFIG = Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml"
 
 

@@ -15,7 +15,9 @@ import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 
+from console import sessions
 from dashboards import (
+    audit,
     confirmations,
     cycle_time,
     eco_list,
@@ -26,6 +28,7 @@ from dashboards import (
     overview,
     revisions,
 )
+from dashboards import rejected as rejected_ecos
 from dashboards.paging import Page
 from sync_engine import health
 from threadline.db import create_engine
@@ -139,16 +142,6 @@ def failed_notices(url: str, criteria: notices.NoticeFilter, limit: int, offset:
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
-def failure_groups(url: str) -> pd.DataFrame:
-    return exceptions.failure_groups(read_engine(url))
-
-
-@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
-def open_steps(url: str, criteria: exceptions.StepFilter, limit: int, offset: int) -> Page:
-    return exceptions.open_steps(read_engine(url), criteria, limit=limit, offset=offset)
-
-
-@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
 def stuck_plants(url: str, criteria: exceptions.PlantFilter, limit: int, offset: int) -> Page:
     return exceptions.stuck_plants(read_engine(url), criteria, limit=limit, offset=offset)
 
@@ -191,3 +184,33 @@ def eco_actions(url: str, eco: str) -> pd.DataFrame:
 @st.cache_data(ttl=REPORT_TTL, show_spinner=False)
 def cycle_rows(url: str, start: date, end: date, by_plant: bool) -> pd.DataFrame:
     return cycle_time.cycle_rows(read_engine(url), start, end, by_plant=by_plant)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def rejected(
+    url: str, criteria: rejected_ecos.RejectedFilter, limit: int, offset: int
+) -> tuple[Page, pd.DataFrame]:
+    return rejected_ecos.rejected_ecos(read_engine(url), criteria, limit=limit, offset=offset)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def audit_rows(url: str, criteria: audit.AuditFilter, limit: int, offset: int) -> Page:
+    return audit.audit_log(read_engine(url), criteria, limit=limit, offset=offset)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def audit_csv(url: str, criteria: audit.AuditFilter) -> str:
+    return str(audit.audit_export(read_engine(url), criteria).to_csv(index=False))
+
+
+@st.cache_resource(show_spinner=False)
+def session_signer(url: str) -> sessions.SessionSigner:
+    """The signer of password sign-in cookies (the same key the server's routes use)."""
+    current = settings()
+    configured = current.console_session_secret
+    return sessions.signer_for(
+        command_engine(url),
+        configured=configured.get_secret_value() if configured else None,
+        hours=current.console_session_hours,
+        now=datetime.now(UTC),
+    )

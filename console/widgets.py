@@ -26,8 +26,8 @@ FRESHNESS_REFRESH = timedelta(seconds=15)
 LIST_PAGES: dict[type, str] = {
     EcoFilter: "pages/ecos.py",
     ConfirmationFilter: "pages/awaiting_confirmation.py",
-    PlantFilter: "pages/exceptions.py",
-    StepFilter: "pages/exceptions.py",
+    PlantFilter: "pages/inbox.py",
+    StepFilter: "pages/inbox.py",
     NoticeFilter: "pages/supplier_notices.py",
     DriftFilter: "pages/drift.py",
     BehindFilter: "pages/prior_revisions.py",

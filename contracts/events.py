@@ -88,6 +88,7 @@ class EcoRejected(EventData):
 
     eco: str
     violations: list[Violation] = Field(min_length=1)
+    title: str | None = Field(default=None, description="the ECO's title, if it had one")
 
 
 class EcoCancelled(EventData):
@@ -351,6 +352,37 @@ class OperatorActionTaken(EventData):
     reason: str = ""
     outcome: str = Field(description="queued, already succeeded, already queued ...")
     affected: int = Field(default=0, ge=0)
+    operation_id: str | None = Field(
+        default=None, description="the operation that follows the action to its end"
+    )
+    problem: str | None = Field(default=None, description="the inbox problem's key")
+    before: dict[str, Any] | None = Field(
+        default=None, description="an edited payload as it was (edit and retry)"
+    )
+    after: dict[str, Any] | None = Field(
+        default=None, description="an edited payload as it was sent again"
+    )
+
+
+class OperationCompleted(EventData):
+    """An operator's operation ended: every step it acted on settled, and how."""
+
+    operation_id: str = Field(min_length=1)
+    action: OperatorAction
+    actor: str = Field(min_length=1)
+    role: str | None = None
+    reason: str = Field(min_length=1)
+    eco: EcoNumber | None = None
+    steps: int = Field(ge=0)
+    succeeded: int = Field(default=0, ge=0)
+    failed_again: int = Field(default=0, ge=0)
+    skipped: int = Field(default=0, ge=0)
+    cancelled: int = Field(default=0, ge=0)
+    codes: dict[str, int] = Field(
+        default_factory=dict, description="error code of each step that failed again, counted"
+    )
+    summary: str = Field(description='e.g. "done: 10 succeeded, 2 failed again (CODE)"')
+    started_at: AwareDatetime
 
 
 class SlaWork(EventData):
@@ -463,6 +495,11 @@ def _entries() -> list[EventType]:
         EventType("io.threadline.sla.work_overdue.v1", WorkOverdue, "Work past its SLA"),
         EventType(
             "io.threadline.sla.work_resolved.v1", WorkResolved, "Overdue work left its stage"
+        ),
+        EventType(
+            "io.threadline.operator.operation_completed.v1",
+            OperationCompleted,
+            "An operator's operation reached its end",
         ),
     ]
 

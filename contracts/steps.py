@@ -109,3 +109,8 @@ class OperatorAction(StrEnum):
     RESYNC = "resync"  # queue again the steps that would end a (plant, item) drift
     ACKNOWLEDGE_ALERT = "acknowledge_alert"  # no more reminders of a firing alert
     SILENCE_ALERT = "silence_alert"  # no notifications of an alert for a while
+    EDIT_RETRY = "edit_retry"  # send a step again with an edited payload
+    ACKNOWLEDGE = "acknowledge"  # an inbox problem: someone is on it
+    ASSIGN = "assign"  # an inbox problem: who works it
+    NOTE = "note"  # an inbox problem: a note added
+    RESOLVE = "resolve"  # an inbox problem ended (its step succeeded or was skipped)

@@ -1,11 +1,12 @@
-"""The admin API (``/_admin``): the ledger, fault configuration and ECOs on demand."""
+"""The admin API (``/_admin``): the ledger, fault configuration, ECOs on demand and ECO
+versions published as given."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query
+from fastapi import Body, FastAPI, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -92,6 +93,16 @@ def create_admin_app(
         except ShapeError as exc:
             raise Problem(422, "INVALID_SHAPE", str(exc)) from exc
         return Burst(ecos=[e.number for e in ecos])
+
+    @app.put(
+        "/ecos/{number}",
+        response_model=EcoEntry,
+        summary="Publish a version of an ECO in PLM exactly as given (a correction, or one "
+        "that breaks the contract)",
+    )
+    async def publish(number: str, document: Annotated[dict[str, Any], Body()]) -> Response:
+        record = plm.publish(number, document)
+        return Response(record.to_json(), media_type="application/json")
 
     @app.post(
         "/ecos/{number}/cancel", response_model=EcoEntry, summary="Cancel an approved ECO in PLM"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import heapq
+import json
 import random
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
@@ -30,6 +31,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
 from fastapi.responses import Response
+from pydantic import ValidationError
 
 from contracts.api import EcoEntry, EcoPage
 from contracts.model import Eco, EcoStatus, Item
@@ -184,8 +186,8 @@ class Plm:
     def _prune(self) -> None:
         while len(self._records) > self._cap:
             oldest = next(iter(self._records))
-            eco = self._records.pop(oldest).eco()
-            for change in eco.routing_changes:
+            eco = self._valid(self._records.pop(oldest))
+            for change in eco.routing_changes if eco is not None else ():
                 key = (change.plant, change.item, change.revision)
                 if self._routing_index.get(key) == oldest:
                     del self._routing_index[key]
@@ -209,6 +211,40 @@ class Plm:
             self._add(eco)
             ecos.append(eco)
         return ecos
+
+    def publish(self, number: str, document: dict[str, Any]) -> EcoRecord:
+        """Store ``document`` as the newest version of ECO ``number``, exactly as given:
+        a correction of an ECO, or one that breaks the contract (to exercise governance).
+
+        Raises ``Problem`` 422 if the document names another number or an unknown status.
+        """
+        if document.get("number") != number:
+            raise Problem(422, "NUMBER_MISMATCH", f"the document's number is not {number}")
+        try:
+            status = EcoStatus(document.get("status", EcoStatus.APPROVED))
+        except ValueError as exc:
+            raise Problem(422, "INVALID_STATUS", f"unknown status {document['status']!r}") from exc
+        self.advance()
+        at = self._stamp(self._clock())
+        text = json.dumps({"status": status.value, **document}, separators=(",", ":"))
+        record = self._records.get(number)
+        if record is None:
+            record = self._records[number] = EcoRecord(number, at, status, text)
+        else:
+            record.updated_at, record.status, record.json = at, status, text
+        self._log.append((at, number))
+        eco = self._valid(record)
+        for change in eco.routing_changes if eco is not None else ():
+            self._routing_index[(change.plant, change.item, change.revision)] = number
+        self._prune()
+        return record
+
+    @staticmethod
+    def _valid(record: EcoRecord) -> Eco | None:
+        try:
+            return record.eco()
+        except ValidationError:
+            return None
 
     def get(self, number: str) -> EcoRecord | None:
         """The ECO's newest version, if PLM still holds it."""
@@ -239,7 +275,10 @@ class Plm:
             raise Problem(404, "ECO_NOT_FOUND", f"no ECO {number}")
         if record.status is not EcoStatus.APPROVED:
             raise Problem(409, "ECO_NOT_APPROVED", f"{number} is already {record.status}")
-        return record.eco()
+        eco = self._valid(record)
+        if eco is None:
+            raise Problem(409, "ECO_MALFORMED", f"{number} breaks the contract; publish a fix")
+        return eco
 
     def routing_required(self, plant: str, item: str, revision: str) -> bool:
         """Whether an ECO defines a routing change for this item revision at this plant."""

@@ -7,6 +7,7 @@ Heavy imports stay inside the command so ``threadline --help`` stays fast.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -45,6 +46,7 @@ def run(
 
     settings = get_settings()
     configure(settings.log_level)
+    ownership_or_exit(settings.ownership_file)
     # Several jobs run every second; their "running"/"executed" lines would bury the log.
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     overrides = {}
@@ -71,6 +73,17 @@ def run(
         raise typer.Exit(2) from None
     finally:
         db.dispose()
+
+
+def ownership_or_exit(path: Path | None) -> None:
+    """Load the ownership rules, or stop with the file, line and problem named (exit 2)."""
+    from sync_engine.ownership import OwnershipError, load
+
+    try:
+        load(path)
+    except OwnershipError as exc:
+        typer.echo(f"error: ownership rules: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def reconcile(

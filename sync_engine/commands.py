@@ -1,32 +1,49 @@
-"""Operator commands: retry, bulk retry, skip, cancel, re-sync a drift and reconcile now
-(interfaces D).
+"""Operator commands: retry, bulk retry (previewed), skip, cancel, edit and retry, re-sync
+a drift and reconcile now (interfaces D).
 
 The console and the command line call these; nothing else changes steps on a person's
-behalf. Each command runs in one transaction that writes the step transitions and an
-``io.threadline.operator.action.v1`` event (who, role, what, why, outcome), so the audit
-trail is exactly as complete as the changes. A succeeded step is never retried, and a
-second click on a step already queued reports ``already_queued`` (and is audited too).
+behalf. Each command runs in one transaction that writes the step transitions, an
+``io.threadline.operator.action.v1`` event (who, role, what, why, outcome) and, when it
+changed steps, an operation (:mod:`sync_engine.store.operations`) the engine follows
+until every step settled; so the audit trail is exactly as complete as the changes, and
+the outcome is known only once the steps have answered. A succeeded step is never
+retried, and a second click on a step already queued reports ``already_queued`` (and is
+audited too). A bulk retry shows its :class:`~sync_engine.preview.Preview` first
+(:func:`preview_retry`) and then acts on the previewed steps only
+(:func:`retry_previewed`).
 
-A command given without an actor, or without a reason where one is required, raises
-:class:`InvalidCommand` and changes nothing; what it finds (no such step, a state that
-does not allow it) is an audited :class:`CommandResult`.
+A command given without an actor or a reason, or with a payload that breaks the
+contract, raises :class:`InvalidCommand` and changes nothing; what it finds (no such
+step, a state that does not allow it) is an audited :class:`CommandResult`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-from contracts import events as ev
 from contracts.model import utcnow
-from contracts.steps import OperatorAction, StepKind, StepState
+from contracts.payloads import payload_errors
+from contracts.steps import OperatorAction, StepState
 from sync_engine import store
+from sync_engine.acting import CommandResult as CommandResult  # what every command returns
+from sync_engine.acting import (
+    audit,
+    eco_of,
+    plural,
+    require_actor,
+    require_reason,
+    start_operation,
+)
+from sync_engine.bulk import preview_retry as preview_retry
+from sync_engine.bulk import retry_matching as retry_matching
+from sync_engine.bulk import retry_previewed as retry_previewed
 from sync_engine.config import EngineConfig
 from sync_engine.errors import CallError
 from sync_engine.errors import InvalidCommand as InvalidCommand  # raised here, caught by callers
+from sync_engine.preview import Preview as Preview  # what preview_retry returns
 from sync_engine.reconcile import reconcile_once
 from sync_engine.states import QUEUED, RETRYABLE
 from threadline.settings import Settings
@@ -36,69 +53,15 @@ SKIPPABLE = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class CommandResult:
-    """What a command did, in words a person reads and in numbers."""
-
-    outcome: str
-    """``queued``, ``already_succeeded``, ``already_queued``, ``not_found``, ``not_allowed``
-    or ``cancelled``."""
-    message: str
-    affected: int
-    step_ids: tuple[str, ...]
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
-def _audit(
-    connection: sa.Connection,
-    action: OperatorAction,
-    result: CommandResult,
-    *,
-    actor: str,
-    role: str | None,
-    reason: str,
-    eco: str | None,
-    filter: dict[str, Any] | None = None,
-) -> CommandResult:
-    store.emit(
-        connection,
-        ev.OperatorActionTaken(
-            actor=actor,
-            role=role,
-            action=action,
-            eco=eco,
-            step_ids=list(result.step_ids),
-            filter=filter,
-            reason=reason,
-            outcome=result.outcome,
-            affected=result.affected,
-        ),
-        now=utcnow(),
-    )
-    return result
-
-
-def _require_actor(actor: str) -> None:
-    if not actor.strip():
-        raise InvalidCommand("actor is required: every operator action names who took it")
-
-
-def _eco_of(step_id: str) -> str | None:
-    head = step_id.split("/", 1)[0]
-    return head if head.startswith("ECO-") else None
-
-
 def retry_step(
-    engine: sa.Engine, step_id: str, *, actor: str, reason: str = "", role: str | None = None
+    engine: sa.Engine, step_id: str, *, actor: str, reason: str, role: str | None = None
 ) -> CommandResult:
     """Queue one failed or blocked step again."""
-    _require_actor(actor)
+    require_actor(actor)
+    reason = require_reason(reason, "retry a step")
     with store.writing(engine) as connection:
         found = store.find_steps(connection, step_ids=[step_id], lock=True)
-        eco = found[0].eco if found else _eco_of(step_id)
+        eco = found[0].eco if found else eco_of(step_id)
         if not found:
             result = CommandResult("not_found", f"No step {step_id}.", 0, (step_id,))
         else:
@@ -118,13 +81,25 @@ def retry_step(
                     (step_id,),
                 )
             elif step.state in RETRYABLE:
-                store.requeue(connection, step, now=utcnow(), actor=actor, reason=reason)
-                result = CommandResult("queued", "Queued 1 step for retry.", 1, (step_id,))
+                now = utcnow()
+                store.requeue(connection, step, now=now, actor=actor, reason=reason)
+                operation = start_operation(
+                    connection,
+                    OperatorAction.RETRY,
+                    [step_id],
+                    actor=actor,
+                    role=role,
+                    reason=reason,
+                    now=now,
+                )
+                result = CommandResult(
+                    "queued", "Queued 1 step for retry.", 1, (step_id,), operation
+                )
             else:
                 result = CommandResult(
                     "not_allowed", f"A {step.state.value} step cannot be retried.", 0, (step_id,)
                 )
-        return _audit(
+        return audit(
             connection,
             OperatorAction.RETRY,
             result,
@@ -135,75 +110,15 @@ def retry_step(
         )
 
 
-def retry_matching(
-    engine: sa.Engine,
-    *,
-    actor: str,
-    reason: str = "",
-    role: str | None = None,
-    states: Sequence[StepState] = (StepState.FAILED, StepState.BLOCKED),
-    kind: StepKind | None = None,
-    fingerprint: str | None = None,
-    eco: str | None = None,
-    plant: str | None = None,
-    step_ids: Sequence[str] | None = None,
-) -> CommandResult:
-    """Queue again every failed or blocked step matching all the given filters."""
-    _require_actor(actor)
-    wanted = [s for s in states if s in RETRYABLE]
-    criteria: dict[str, Any] = {
-        "states": [s.value for s in states],
-        "kind": kind.value if kind else None,
-        "fingerprint": fingerprint,
-        "eco": eco,
-        "plant": plant,
-        "step_ids": list(step_ids) if step_ids is not None else None,
-    }
-    criteria = {k: v for k, v in criteria.items() if v is not None}
-    with store.writing(engine) as connection:
-        matched = store.find_steps(
-            connection,
-            states=wanted,
-            kind=kind,
-            fingerprint=fingerprint,
-            eco=eco,
-            plant=plant,
-            step_ids=step_ids,
-            lock=True,
-        )
-        now = utcnow()
-        for step in matched:
-            store.requeue(connection, step, now=now, actor=actor, reason=reason)
-        ids = tuple(step.step_id for step in matched)
-        if ids:
-            result = CommandResult(
-                "queued", f"Queued {_plural(len(ids), 'step')} for retry.", len(ids), ids
-            )
-        else:
-            result = CommandResult("not_found", "No failed or blocked steps matched.", 0, ())
-        ecos = {step.eco for step in matched}
-        return _audit(
-            connection,
-            OperatorAction.RETRY_BULK,
-            result,
-            actor=actor,
-            role=role,
-            reason=reason,
-            eco=eco or (ecos.pop() if len(ecos) == 1 else None),
-            filter=criteria,
-        )
-
-
 def skip_step(
     engine: sa.Engine, step_id: str, *, actor: str, reason: str, role: str | None = None
 ) -> CommandResult:
     """Mark a step resolved by hand (with a reason); steps after it may go ahead."""
-    _require_actor(actor)
-    if not reason.strip():
-        raise InvalidCommand("a reason is required to skip a step")
+    require_actor(actor)
+    reason = require_reason(reason, "skip a step")
     with store.writing(engine) as connection:
         found = store.find_steps(connection, step_ids=[step_id], lock=True)
-        eco = found[0].eco if found else _eco_of(step_id)
+        eco = found[0].eco if found else eco_of(step_id)
         if not found:
             result = CommandResult("not_found", f"No step {step_id}.", 0, (step_id,))
         elif found[0].state is StepState.SUCCEEDED:
@@ -214,8 +129,18 @@ def skip_step(
                 (step_id,),
             )
         elif found[0].state in SKIPPABLE:
-            store.skip(connection, found[0], now=utcnow(), actor=actor, reason=reason)
-            result = CommandResult("queued", "Skipped 1 step.", 1, (step_id,))
+            now = utcnow()
+            store.skip(connection, found[0], now=now, actor=actor, reason=reason)
+            operation = start_operation(
+                connection,
+                OperatorAction.SKIP,
+                [step_id],
+                actor=actor,
+                role=role,
+                reason=reason,
+                now=now,
+            )
+            result = CommandResult("queued", "Skipped 1 step.", 1, (step_id,), operation)
         else:
             result = CommandResult(
                 "not_allowed",
@@ -223,7 +148,7 @@ def skip_step(
                 0,
                 (step_id,),
             )
-        return _audit(
+        return audit(
             connection,
             OperatorAction.SKIP,
             result,
@@ -239,9 +164,8 @@ def cancel_eco(
 ) -> CommandResult:
     """Cancel an ECO: its open steps stop and what it applied that is not yet effective is
     withdrawn (suppliers already told get a withdrawal notice)."""
-    _require_actor(actor)
-    if not reason.strip():
-        raise InvalidCommand("a reason is required to cancel an ECO")
+    require_actor(actor)
+    reason = require_reason(reason, "cancel an ECO")
     with store.writing(engine) as connection:
         row = store.eco_row(connection, eco)
         if row is None:
@@ -256,10 +180,21 @@ def cancel_eco(
                 )
             else:
                 cancelled, withdrawals = done
-                message = f"Cancelled {eco}: {_plural(len(cancelled), 'step')} stopped"
-                message += f", {_plural(withdrawals, 'withdrawal')} scheduled."
-                result = CommandResult("cancelled", message, len(cancelled), tuple(cancelled))
-        return _audit(
+                message = f"Cancelled {eco}: {plural(len(cancelled), 'step')} stopped"
+                message += f", {plural(withdrawals, 'withdrawal')} scheduled."
+                operation = start_operation(
+                    connection,
+                    OperatorAction.CANCEL_ECO,
+                    cancelled,
+                    actor=actor,
+                    role=role,
+                    reason=reason,
+                    now=utcnow(),
+                )
+                result = CommandResult(
+                    "cancelled", message, len(cancelled), tuple(cancelled), operation
+                )
+        return audit(
             connection,
             OperatorAction.CANCEL_ECO,
             result,
@@ -267,6 +202,69 @@ def cancel_eco(
             role=role,
             reason=reason,
             eco=eco if row is not None else None,
+        )
+
+
+EDITABLE = RETRYABLE
+"""States whose payload an operator may edit and send again: dead-lettered or blocked."""
+
+
+def edit_and_retry(
+    engine: sa.Engine,
+    step_id: str,
+    payload: Mapping[str, Any],
+    *,
+    actor: str,
+    reason: str,
+    role: str | None = None,
+) -> CommandResult:
+    """Send a dead-lettered or blocked step again with an edited ``payload``, under a new
+    idempotency key; the audit event keeps the payload before and after. A payload that
+    breaks the step kind's contract raises :class:`InvalidCommand` naming every error."""
+    require_actor(actor)
+    reason = require_reason(reason, "edit and retry a step")
+    after = dict(payload)
+    with store.writing(engine) as connection:
+        found = store.find_steps(connection, step_ids=[step_id], lock=True)
+        before: dict[str, Any] | None = None
+        if not found:
+            result = CommandResult("not_found", f"No step {step_id}.", 0, (step_id,))
+        elif found[0].state not in EDITABLE:
+            result = CommandResult(
+                "not_allowed",
+                f"A {found[0].state.value} step cannot be edited; only failed or blocked ones.",
+                0,
+                (step_id,),
+            )
+        else:
+            step = found[0]
+            errors = payload_errors(step.kind, after, step.payload)
+            if errors:
+                raise InvalidCommand("the payload breaks the contract: " + "; ".join(errors))
+            before = step.payload
+            now = utcnow()
+            store.requeue_edited(connection, step, after, now=now, actor=actor, reason=reason)
+            operation = start_operation(
+                connection,
+                OperatorAction.EDIT_RETRY,
+                [step_id],
+                actor=actor,
+                role=role,
+                reason=reason,
+                now=now,
+            )
+            message = "Sent 1 step again with the edited payload under a new idempotency key."
+            result = CommandResult("queued", message, 1, (step_id,), operation)
+        return audit(
+            connection,
+            OperatorAction.EDIT_RETRY,
+            result,
+            actor=actor,
+            role=role,
+            reason=reason,
+            eco=found[0].eco if found else eco_of(step_id),
+            before=before,
+            after=after if before is not None else None,
         )
 
 
@@ -285,9 +283,8 @@ def resync_drift(
     or whose ECO is cancelled, rejected or not propagated, is refused (``not_allowed``):
     it needs a new ECO or a fix in the system itself.
     """
-    _require_actor(actor)
-    if not reason.strip():
-        raise InvalidCommand("a reason is required to re-sync a drift")
+    require_actor(actor)
+    reason = require_reason(reason, "re-sync a drift")
     with store.writing(engine) as connection:
         found = store.open_drift(connection, [plant]).get((plant, item))
         eco = found.eco if found is not None else None
@@ -314,8 +311,18 @@ def resync_drift(
                 store.requeue(connection, step, now=now, actor=actor, reason=reason)
             ids = tuple(step.step_id for step in stopped)
             if ids:
-                message = f"Queued {_plural(len(ids), 'step')} of {eco} for {item} at {plant}."
-                result = CommandResult("queued", message, len(ids), ids)
+                message = f"Queued {plural(len(ids), 'step')} of {eco} for {item} at {plant}."
+                operation = start_operation(
+                    connection,
+                    OperatorAction.RESYNC,
+                    ids,
+                    actor=actor,
+                    role=role,
+                    reason=reason,
+                    now=now,
+                    filter={"plant": plant, "item": item},
+                )
+                result = CommandResult("queued", message, len(ids), ids, operation)
             elif any(step.state in QUEUED for step in steps):
                 result = CommandResult(
                     "already_queued",
@@ -327,7 +334,7 @@ def resync_drift(
                 result = CommandResult(
                     "not_allowed", f"{eco} has no failed or blocked step at {plant}.", 0, ()
                 )
-        return _audit(
+        return audit(
             connection,
             OperatorAction.RESYNC,
             result,
@@ -349,19 +356,19 @@ def reconcile_now(
 ) -> CommandResult:
     """Reconcile now (every plant, or ``plants``) with PLM, ERP and MES as ``settings``
     name them; audited."""
-    _require_actor(actor)
+    require_actor(actor)
     try:
         done = reconcile_once(engine, EngineConfig.from_settings(settings), plants=plants)
     except CallError as exc:
         result = CommandResult("not_allowed", f"PLM could not be read: {exc}", 0, ())
     else:
-        message = f"Reconciled {_plural(len(done.plants), 'plant')}: "
-        message += f"{_plural(len(done.drift), 'pair')} drifting"
+        message = f"Reconciled {plural(len(done.plants), 'plant')}: "
+        message += f"{plural(len(done.drift), 'pair')} drifting"
         if done.skipped:
             message += f"; ERP or MES did not answer for {', '.join(done.skipped)}"
         result = CommandResult("queued", message + ".", len(done.drift), ())
     with store.writing(engine) as connection:
-        return _audit(
+        return audit(
             connection,
             OperatorAction.RECONCILE,
             result,

@@ -49,6 +49,9 @@ class EngineConfig(BaseModel):
     reconcile_interval: float = 600.0
     reap_interval: float = 5.0
     heartbeat_interval: float = 5.0
+    follow_interval: float = Field(
+        default=1.0, description="how often operator operations are followed to their end"
+    )
     lease_seconds: float = 30.0
     sla: SlaPolicy = Field(default_factory=SlaPolicy, description="every stage's SLA")
     sla_interval: float = Field(default=5.0, description="how often work is checked against it")

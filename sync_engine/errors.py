@@ -10,14 +10,18 @@
     ├── TransitionNotAllowed      a state change the transition table does not allow
     ├── InvalidCommand            an operator command refused as given (also a ValueError)
     ├── StaleStep                 the step changed under us (another engine, a lease lost)
-    └── EngineAlreadyRunning      a second engine on SQLite
+    ├── EngineAlreadyRunning      a second engine on SQLite
+    └── OwnershipError            the ownership rules file cannot be used (file, line, problem)
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contracts.steps import ErrorCategory
+
+if TYPE_CHECKING:
+    from sync_engine.exchange import Exchange
 
 
 class SyncError(Exception):
@@ -42,6 +46,8 @@ class CallError(SyncError):
         self.message = message
         self.http_status = http_status
         self.payload = payload
+        self.exchange: Exchange | None = None
+        """The request and response, credentials removed, when the call was made."""
 
 
 class TransientError(CallError):
@@ -89,3 +95,7 @@ class StaleStep(SyncError):
 
 class EngineAlreadyRunning(SyncError):
     """SQLite mode runs one engine process; another one holds the engine lease."""
+
+
+class OwnershipError(SyncError):
+    """The ownership rules file cannot be used; the message names file, line and problem."""

@@ -13,7 +13,9 @@
 - ``relay``: the outbox relay, under the ``sync_engine.relay`` lease so events leave in
   order from one place;
 - ``reconcile`` under its own lease; ``reap``: hands back steps whose lease expired;
-- ``heartbeat``: records that this engine is alive (the console warns when none is).
+- ``heartbeat``: records that this engine is alive (the console warns when none is);
+- ``follow``: follows operator operations until their steps settled, and resolves inbox
+  problems whose step succeeded or was skipped.
 
 Database work runs in a small thread pool (one thread on SQLite) so the event loop keeps
 many calls in flight. On SQLite one engine process runs: a second one finds the
@@ -53,6 +55,7 @@ from sync_engine.errors import CallError, ContractError, EngineAlreadyRunning
 from sync_engine.metrics import Metrics
 from sync_engine.reconcile import reconcile
 from sync_engine.relay import Relay
+from sync_engine.states import EcoProgress
 from threadline import leases
 from threadline.db import DATABASE_UNAVAILABLE, capabilities
 
@@ -71,6 +74,16 @@ FLUSH_GATHER_SECONDS = 0.02
 class _Flight:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     counts: dict[System, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Published:
+    """An ECO as PLM's feed published it, and where the engine had it (``None``: new)."""
+
+    number: str
+    document: dict[str, Any]
+    updated_at: datetime
+    old: EcoProgress | None
 
 
 class SyncEngine:
@@ -231,32 +244,59 @@ class SyncEngine:
 
     async def _receive(self, entries: list[Any]) -> int:
         known = await self.read_db(store.eco_states)
-        fresh: list[tuple[Eco, datetime]] = []
-        rejected: list[tuple[str, list[ev.Violation], dict[str, Any]]] = []
+        refused = [
+            number
+            for entry in entries
+            if known.get(number := str(entry.eco.get("number", ""))) is EcoProgress.REJECTED
+        ]
+        # A refused ECO PLM publishes again is taken up again once its document changed.
+        refused_as = await self.read_db(store.rejected_documents, refused) if refused else {}
+        fresh: list[tuple[_Published, Eco]] = []
+        rejected: list[tuple[_Published, list[ev.Violation]]] = []
         for entry in entries:
-            number = str(entry.eco.get("number", ""))
-            if number in known:
+            number = str(entry.eco.get("number", "")) or "unnumbered"
+            old = known.get(number)
+            if old is not None and (
+                old is not EcoProgress.REJECTED or refused_as.get(number) == entry.eco
+            ):
                 continue
+            published = _Published(number, entry.eco, entry.updated_at, old)
             try:
-                fresh.append((Eco.model_validate(entry.eco), entry.updated_at))
+                fresh.append((published, Eco.model_validate(entry.eco)))
             except ValidationError as exc:
                 violations = [
                     ev.Violation(path=".".join(str(p) for p in e["loc"]) or "-", message=e["msg"])
                     for e in exc.errors()
                 ]
-                rejected.append((number or "unnumbered", violations, entry.eco))
-        missing = sorted({i for eco, _ in fresh for i in eco.items} - set(self._items))
+                rejected.append((published, violations))
+        missing = sorted({i for _, eco in fresh for i in eco.items} - set(self._items))
         await asyncio.gather(*(self._fetch_item(number) for number in missing))
         items = dict(self._items)
-        planned = [(eco, at, plan(eco, items)) for eco, at in fresh]
+        planned = [(published, eco, plan(eco, items)) for published, eco in fresh]
 
         def write(connection: sa.Connection) -> int:
             now = utcnow()
             count = 0
-            for eco, at, steps in planned:
-                count += store.record_eco(connection, eco, items, steps, now=now, plm_updated_at=at)
-            for number, violations, document in rejected:
-                count += store.record_rejected(connection, number, violations, document, now=now)
+            for published, eco, steps in planned:
+                count += store.record_eco(
+                    connection,
+                    eco,
+                    items,
+                    steps,
+                    now=now,
+                    plm_updated_at=published.updated_at,
+                    old=published.old,
+                )
+            for published, violations in rejected:
+                count += store.record_rejected(
+                    connection,
+                    published.number,
+                    violations,
+                    published.document,
+                    now=now,
+                    plm_updated_at=published.updated_at,
+                    old=published.old,
+                )
             return count
 
         acted = int(await self.run_db(write))
@@ -439,6 +479,13 @@ class SyncEngine:
         if not await self._lead(SLA_LEASE, self.config.sla_interval):
             return 0
         return int(await self.run_db(store.sweep_slas, self.config.sla, now=utcnow()))
+
+    async def follow(self) -> int:
+        """Follow operator operations to their end and resolve inbox problems whose cause
+        went away; returns how many of either ended."""
+        finished = await self.run_db(store.follow_operations, now=utcnow())
+        resolved = await self.run_db(store.resolve_settled, now=utcnow())
+        return len(finished) + len(resolved)
 
     async def heartbeat(self) -> None:
         """Record that this engine is alive (see :mod:`sync_engine.health`)."""

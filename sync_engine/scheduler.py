@@ -2,10 +2,10 @@
 
 Jobs: poll PLM (leader only), dispatch, poll confirmations, relay the outbox, reconcile
 (once at start, then every ``reconcile_interval``), reap expired leases, record the
-engine's heartbeat, evaluate the alert rules (:mod:`alerts.evaluator`). Each job runs
-one instance at a time and missed runs coalesce. When
-recorded results make more steps due, the dispatch job is brought forward instead of
-waiting for its next interval.
+engine's heartbeat, evaluate the alert rules (:mod:`alerts.evaluator`), follow operator
+operations. Each job runs one instance at a time and missed runs coalesce. When recorded
+results make more steps due, the dispatch job is brought forward instead of waiting for
+its next interval.
 """
 
 from __future__ import annotations
@@ -128,6 +128,7 @@ def build_scheduler(engine: SyncEngine, runs: _Runs | None = None) -> AsyncIOSch
         ("heartbeat", engine.heartbeat, config.heartbeat_interval),
         ("slas", engine.check_slas, config.sla_interval),
         ("alerts", Alerting.for_engine(engine).run_once, config.alerts.rules.evaluate_every),
+        ("follow", engine.follow, config.follow_interval),
     ]
     for name, job, interval in jobs:
         scheduler.add_job(

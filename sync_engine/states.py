@@ -73,7 +73,8 @@ class EcoProgress(StrEnum):
     PRODUCTION_READY = "production_ready"
     # Stopped by an operator or by PLM (cancelled, superseded); unapplied BOMs withdrawn.
     CANCELLED = "cancelled"
-    # Broke the contract when read from PLM, so it was never planned.
+    # Broke the contract when read from PLM, so it was never planned; a corrected version
+    # from PLM is planned (or refused again).
     REJECTED = "rejected"
 
 
@@ -86,7 +87,8 @@ ECO_TRANSITIONS: Mapping[EcoProgress | None, frozenset[EcoProgress]] = {
     # Cancelling a production-ready ECO still withdraws what ERP has not made effective.
     E.PRODUCTION_READY: frozenset({E.CANCELLED}),
     E.CANCELLED: frozenset(),
-    E.REJECTED: frozenset(),
+    # PLM corrected the ECO: planned now, or refused again with the new violations.
+    E.REJECTED: frozenset({E.IN_PROGRESS, E.REJECTED}),
 }
 """Allowed next states of an ECO in every state."""
 

@@ -7,7 +7,8 @@
 - ``sync_outbox``: every CloudEvent the engine emits, written in the transaction that made
   the change; the autoincrement ``id`` is the event's ``sequence``; ``delivered_at`` is set
   once the collector acknowledged it.
-- ``sync_dead_letters``: steps that failed for good, with the request and response kept.
+- ``sync_dead_letters``: the last call of each step that stopped for a person (failed for
+  good, or blocked by a business rejection): request and response, credentials removed.
 - ``sync_plant_revisions``: what the engine last recorded of each plant's item revision
   in ERP and MES (from its step outcomes and reconciliation reads) and when each was last
   confirmed.
@@ -16,6 +17,10 @@
 - ``sync_cursors``: small named positions (the PLM poll's ``updated_since``).
 - ``sync_heartbeats``: one row per running engine process, touched every few seconds, so
   the console can tell when no engine is alive.
+- ``sync_problems``: what people said about an inbox problem (acknowledged by whom,
+  assignee, notes) and when it resolved.
+- ``sync_operations`` and ``sync_operation_steps``: every operator action as an
+  operation, the steps it acted on and how each ended.
 """
 
 from __future__ import annotations
@@ -186,4 +191,46 @@ heartbeats = sa.Table(
     sa.Column("holder", sa.String(200), primary_key=True),
     sa.Column("started_at", UTCDateTime(), nullable=False),
     sa.Column("seen_at", UTCDateTime(), nullable=False),
+)
+
+problems = sa.Table(
+    "sync_problems",
+    metadata,
+    # "step:<step id>", "eco:<number>" or "drift:<plant>/<item>" (dashboards.inbox).
+    sa.Column("key", sa.String(300), primary_key=True),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("acknowledged_by", sa.String(200), nullable=True),
+    sa.Column("acknowledged_at", UTCDateTime(), nullable=True),
+    sa.Column("assignee", sa.String(200), nullable=True),
+    sa.Column("notes", JSONDoc, nullable=False),
+    sa.Column("resolved_at", UTCDateTime(), nullable=True),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+operations = sa.Table(
+    "sync_operations",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("action", sa.String(30), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(40), nullable=True),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("summary", sa.String(1000), nullable=True),
+    sa.Column("filter", JSONDoc, nullable=True),
+    # Steps the action was asked about but did not touch, each with why.
+    sa.Column("left_out", JSONDoc, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("finished_at", UTCDateTime(), nullable=True),
+)
+
+operation_steps = sa.Table(
+    "sync_operation_steps",
+    metadata,
+    sa.Column("operation_id", sa.String(40), sa.ForeignKey("sync_operations.id"), primary_key=True),
+    sa.Column("step_id", sa.String(200), primary_key=True),
+    # The state the step settled in after the action (None while it is on its way).
+    sa.Column("outcome", sa.String(30), nullable=True),
+    sa.Column("code", sa.String(100), nullable=True),
+    sa.Column("settled_at", UTCDateTime(), nullable=True),
 )

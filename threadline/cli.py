@@ -17,6 +17,7 @@ from alerts.cli import alerts_app
 from collector.cli import collector_app
 from console.cli import console_app
 from simulators.cli import simulators_app
+from sync_engine import operator_cli
 from sync_engine.cli import engine_app
 from sync_engine.cli import reconcile as reconcile_command
 from threadline.settings import get_settings
@@ -39,6 +40,7 @@ app.add_typer(simulators_app, name="simulators")
 app.add_typer(console_app, name="console")
 app.add_typer(alerts_app, name="alerts")
 app.command("reconcile")(reconcile_command)
+operator_cli.register(app)
 
 
 @db_app.command("upgrade")

@@ -186,7 +186,7 @@ def load_all_tables() -> sa.MetaData:
     import importlib
     import pkgutil
 
-    for package in ("threadline", "sync_engine", "collector", "alerts"):
+    for package in ("threadline", "sync_engine", "collector", "alerts", "console"):
         module = importlib.import_module(package)
         names = {info.name for info in pkgutil.iter_modules(module.__path__)}
         if "tables" in names:

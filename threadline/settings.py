@@ -144,6 +144,25 @@ class Settings(BaseSettings):
         default=60.0,
         description="Pages warn when no engine has recorded a heartbeat for this long, seconds.",
     )
+    console_session_hours: float = Field(
+        default=8.0,
+        gt=0,
+        description="How long a password sign-in lasts (its cookie survives reloads), hours.",
+    )
+    console_session_secret: SecretStr | None = Field(
+        default=None,
+        description="Key signing the session cookie; unset: a key kept in the database, "
+        "shared by every console on it.",
+    )
+
+    # Who owns each problem in the exception inbox (engine and console read it at start).
+    ownership_file: Path | None = Field(
+        default=None,
+        description=(
+            "TOML file of ownership rules (team, runbook, severity, fix hint per system, step"
+            " kind, error code, plant, supplier); unset: the commented default shipped."
+        ),
+    )
 
     # Alerts (evaluated by the engine, listed on the console's Alerts page).
     alert_rules_file: Path | None = Field(

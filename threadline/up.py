@@ -29,6 +29,7 @@ import httpx
 from alerts.notify import AlertTargetError
 from alerts.rules import AlertRulesError
 from contracts.sla import SlaFileError
+from sync_engine.ownership import DEFAULT_FILE as OWNERSHIP_DEFAULT
 from threadline.migrate import upgrade
 from threadline.settings import Settings
 from threadline.sla import sla_file, sla_policy
@@ -138,6 +139,8 @@ class Up:
         )
         # Alert messages link to this console unless the site names its own address.
         env.setdefault("THREADLINE_CONSOLE_URL", self.url(o.console_port))
+        # The inbox's owners: the shipped, commented rules unless a file is named.
+        env.setdefault("THREADLINE_OWNERSHIP_FILE", str(OWNERSHIP_DEFAULT))
         if o.history_days > 0:
             # PLM lists the history's ECOs too; the backfill has recorded them already.
             env["THREADLINE_ENGINE_PLM_START"] = f"{self.history_end}+00:00"

@@ -8,7 +8,7 @@ import streamlit as st
 
 from console import actions, login, state, widgets
 from console.auth import Permission
-from console.sections import forecast
+from console.sections import dead_letters, forecast
 from dashboards.exceptions import OPEN_STATES
 from dashboards.figures import step_timeline_figure
 from dashboards.stats import humanize_seconds
@@ -115,20 +115,21 @@ if eco is not None:
     with st.container(border=True):
         columns = st.columns(3)
         with columns[0]:
+            retry_reason = st.text_input("Reason for retrying (required)", key="eco_retry_reason")
             st.button(
                 f"Retry its failed and blocked steps ({len(open_ids)})",
                 key="eco_retry_all",
                 on_click=actions.retry_eco,
-                args=(eco,),
-                disabled=not can_act or not open_ids,
+                args=(eco, "eco_retry_reason"),
+                disabled=not can_act or not open_ids or not retry_reason.strip(),
             )
             chosen = st.selectbox("Step", open_ids, key="eco_step")
             st.button(
                 "Retry this step",
                 key="eco_retry_step",
                 on_click=actions.retry,
-                args=([chosen] if chosen else [],),
-                disabled=not can_act or chosen is None,
+                args=([chosen] if chosen else [], "eco_retry_reason"),
+                disabled=not can_act or chosen is None or not retry_reason.strip(),
             )
         with columns[1]:
             st.text_input("Reason for skipping (required)", key="eco_skip_reason")
@@ -148,6 +149,7 @@ if eco is not None:
                 args=(eco, "eco_cancel_reason"),
                 disabled=not can_act,
             )
+    dead_letters.render(chosen)
     history = state.eco_actions(url, eco)
     if history.empty:
         st.caption("Nobody has acted on this ECO.")

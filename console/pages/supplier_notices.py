@@ -80,6 +80,9 @@ def _group(url: str, index: int, error: str) -> None:
     key = f"notices_{index}"
     narrowed = NoticeFilter(statuses=criteria.statuses, error=error, supplier=criteria.supplier)
     page = state.failed_notices(url, narrowed, widgets.PAGE_SIZE, widgets.offset(key))
+    reason_key = f"retry_reason_{index}"
+    reason = st.text_input("Reason for retrying (required)", key=reason_key, disabled=not can_act)
+    can_retry = can_act and bool(reason.strip())
     for column, header in zip(st.columns(WIDTHS), HEADERS, strict=True):
         column.markdown(f"**{header}**" if header else "")
     step_ids: list[str] = []
@@ -105,16 +108,16 @@ def _group(url: str, index: int, error: str) -> None:
                 "Retry",
                 key=f"retry_{step_id}",
                 on_click=actions.retry,
-                args=([step_id],),
-                disabled=not can_act,
+                args=([step_id], reason_key),
+                disabled=not can_retry,
             )
     selected = [step_id for step_id in step_ids if st.session_state.get(f"pick_{step_id}")]
     st.button(
         f"Retry selected ({len(selected)})",
         key=f"retry_selected_{index}",
         on_click=actions.retry,
-        args=(selected,),
-        disabled=not can_act or not selected,
+        args=(selected, reason_key),
+        disabled=not can_retry or not selected,
         type="primary",
     )
     widgets.pager(key, page)

@@ -5,7 +5,7 @@ that stage began, so it reports the work overdue once when it passes its due tim
 resolved once when it leaves the stage. An ECO's product family picks its SLA overrides.
 
 Revision ID: 0027
-Revises: 0024
+Revises: 0026
 Create Date: 2026-12-01
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0027"
-down_revision = "0024"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 last delivery result of each notification target.
 
 Revision ID: 0028
-Revises: 0024
+Revises: 0027
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0028"
-down_revision = "0024"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from contracts.steps import System
 from sync_engine.errors import BusinessError, CallError, ContractError, TransientError
+from sync_engine.exchange import exchange_of, last_exchange, remember
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -104,27 +105,32 @@ class Connector:
     ) -> Any:
         """Send one request; return the decoded JSON body of an expected status."""
         headers = {"Idempotency-Key": key} if key else None
+        request = self.client.build_request(
+            method, self.base_url + path, json=json_body, params=params, headers=headers
+        )
         try:
-            response = await self.client.request(
-                method, self.base_url + path, json=json_body, params=params, headers=headers
-            )
+            response = await self.client.send(request)
         except httpx.TimeoutException as exc:
-            raise TransientError("TIMEOUT", f"{self.system} did not answer in time") from exc
+            error: CallError = TransientError("TIMEOUT", f"{self.system} did not answer in time")
+            raise _with_exchange(error, request, None) from exc
         except httpx.TransportError as exc:
-            raise TransientError(
+            error = TransientError(
                 "CONNECTION_ERROR", f"{self.system} unreachable: {type(exc).__name__}"
-            ) from exc
+            )
+            raise _with_exchange(error, request, None) from exc
+        remember(request, response)
         if response.status_code not in ok:
-            raise classify(response)
+            raise _with_exchange(classify(response), request, response)
         try:
             return response.json()
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ContractError(
+            error = ContractError(
                 "INVALID_JSON",
                 f"{self.system} answered a body that is not JSON",
                 http_status=response.status_code,
                 payload=response.text[:2000],
-            ) from exc
+            )
+            raise _with_exchange(error, request, response) from exc
 
     def request(self, model: type[M], payload: Mapping[str, Any]) -> M:
         """A request body from a step's payload, checked against the contract's model."""
@@ -143,11 +149,21 @@ class Connector:
         try:
             return model.model_validate(body)
         except ValidationError as exc:
-            raise ContractError(
+            error = ContractError(
                 "INVALID_RESPONSE",
                 f"{self.system} answered out of contract: {_describe(_errors(exc))}",
                 payload=body,
-            ) from exc
+            )
+            # The body came from this task's last call: keep that exchange with the error.
+            error.exchange = last_exchange()
+            raise error from exc
+
+
+def _with_exchange(
+    error: CallError, request: httpx.Request, response: httpx.Response | None
+) -> CallError:
+    error.exchange = exchange_of(request, response)
+    return error
 
 
 def _errors(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[dict[str, Any]]:

@@ -22,10 +22,11 @@ Modules, each importing only those listed before it: ``outbox`` (emit, the lock,
 delivery), ``steps`` (the record, the one transition writer, queries), ``ecos`` (the ECO
 lifecycle, :func:`move_eco`), ``superseded`` (a target never goes backwards),
 ``claims``, ``sla`` (the SLA sweep), ``plants`` (plant revisions), ``interventions``
-(operator actions, cancellation, withdrawals), ``outcomes`` and ``confirmations``;
-``drift`` (what reconciliation reads and remembers, after ``cursors``); ``cursors`` (named
-positions)
-and ``heartbeats`` (which engine processes are alive, by holder name) stand alone. The
+(operator actions, cancellation, withdrawals), ``dead_letters`` (the last call of a step
+stopped for a person), ``outcomes`` and ``confirmations``; ``drift`` (what reconciliation
+reads and remembers, after ``cursors``); ``cursors`` (named positions) and ``heartbeats``
+(which engine processes are alive, by holder name) stand alone; ``operations`` (operator
+actions followed to their end) and ``problems`` (the inbox's statuses) come last. The
 public names are re-exported here, so callers write ``store.claim_due(...)``.
 """
 
@@ -41,6 +42,7 @@ from sync_engine.store.confirmations import (
     reject_confirmation,
 )
 from sync_engine.store.cursors import get_cursor, set_cursor
+from sync_engine.store.dead_letters import DeadLetter, last_dead_letter, record_dead_letter
 from sync_engine.store.drift import (
     DriftRecord,
     EcoScope,
@@ -61,9 +63,25 @@ from sync_engine.store.ecos import (
     move_eco,
     record_eco,
     record_rejected,
+    rejected_documents,
 )
 from sync_engine.store.heartbeats import Heartbeat, beat, heartbeats, new_holder, stop_beating
-from sync_engine.store.interventions import cancel_eco, record_plm_cancellation, requeue, skip
+from sync_engine.store.interventions import (
+    cancel_eco,
+    record_plm_cancellation,
+    requeue,
+    requeue_edited,
+    skip,
+)
+from sync_engine.store.operations import (
+    Operation,
+    OperationStatus,
+    OperationStep,
+    follow_operations,
+    get_operation,
+    recent_operations,
+    start_operation,
+)
 from sync_engine.store.outbox import (
     OUTBOX_BUFFER,
     OUTBOX_LOCK_KEY,
@@ -88,6 +106,19 @@ from sync_engine.store.plants import (
     record_revision,
     recorded_revisions,
     set_last_exception,
+)
+from sync_engine.store.problems import (
+    ProblemState,
+    ProblemStatus,
+    acknowledge,
+    add_note,
+    assign,
+    drift_key,
+    eco_key,
+    problem_states,
+    rejected_ecos,
+    resolve_settled,
+    step_key,
 )
 from sync_engine.store.sla import sweep_slas
 from sync_engine.store.steps import (
@@ -114,13 +145,22 @@ __all__ = [
     "OUTBOX_LOCK_KEY",
     "SETTLED",
     "SOURCE",
+    "DeadLetter",
     "DriftRecord",
     "EcoScope",
     "Heartbeat",
     "Move",
+    "Operation",
+    "OperationStatus",
+    "OperationStep",
+    "ProblemState",
+    "ProblemStatus",
     "StepRecord",
     "Success",
+    "acknowledge",
+    "add_note",
     "apply_moves",
+    "assign",
     "await_confirmation",
     "await_confirmations",
     "awaiting_confirmations",
@@ -131,6 +171,8 @@ __all__ = [
     "confirm_revisions",
     "count_by_state",
     "defer_polls",
+    "drift_key",
+    "eco_key",
     "eco_progress",
     "eco_row",
     "eco_states",
@@ -140,10 +182,13 @@ __all__ = [
     "find_steps",
     "fingerprint",
     "flush_outbox",
+    "follow_operations",
     "get_cursor",
+    "get_operation",
     "get_step",
     "heartbeats",
     "items_at",
+    "last_dead_letter",
     "last_reconciled",
     "lock_outbox",
     "mark_delivered",
@@ -155,23 +200,32 @@ __all__ = [
     "open_work",
     "outbox_backlog",
     "plants_in_use",
+    "problem_states",
     "promote_ready",
     "prune_delivered",
     "reap_expired",
+    "recent_operations",
     "reconciled_plants",
+    "record_dead_letter",
     "record_eco",
     "record_plm_cancellation",
     "record_rejected",
     "record_revision",
     "recorded_revisions",
     "reject_confirmation",
+    "rejected_documents",
+    "rejected_ecos",
     "report_drift",
     "requeue",
+    "requeue_edited",
     "resolve_drift",
+    "resolve_settled",
     "set_cursor",
     "set_last_exception",
     "skip",
+    "start_operation",
     "step_error",
+    "step_key",
     "step_states_at",
     "steps_of",
     "stop_beating",

@@ -96,11 +96,13 @@ def record_eco(
     *,
     now: datetime,
     plm_updated_at: datetime | None = None,
+    old: EcoProgress | None = None,
 ) -> bool:
-    """Store a newly approved ECO with its planned steps (all ``waiting``).
+    """Store a newly approved ECO with its planned steps (all ``waiting``); ``old`` is
+    :attr:`EcoProgress.REJECTED` when PLM corrected an ECO the engine had refused.
 
-    Returns ``False`` (and writes nothing) if the ECO is already known, so polling the same
-    ECO twice, from one engine or two, plans it once.
+    Returns ``False`` (and writes nothing) if the ECO is already known (or no longer in
+    ``old``), so polling the same ECO twice, from one engine or two, plans it once.
     """
     families = sorted({items[i].product_family for i in eco.items if i in items})
     received = ev.EcoReceived(
@@ -118,7 +120,7 @@ def record_eco(
     if not move_eco(
         connection,
         eco.number,
-        None,
+        old,
         EcoProgress.IN_PROGRESS,
         received,
         now=now,
@@ -200,20 +202,42 @@ def record_rejected(
     document: Mapping[str, Any],
     *,
     now: datetime,
+    plm_updated_at: datetime | None = None,
+    old: EcoProgress | None = None,
 ) -> bool:
-    """Record an ECO that broke the contract and emit ``eco.rejected`` once."""
+    """Record an ECO that broke the contract and emit ``eco.rejected`` once per version
+    PLM published: ``old`` is :attr:`EcoProgress.REJECTED` for a correction that still
+    breaks it (the event then names the violations left)."""
     return move_eco(
         connection,
         number,
-        None,
+        old,
         EcoProgress.REJECTED,
-        ev.EcoRejected(eco=number, violations=list(violations)),
+        ev.EcoRejected(
+            eco=number,
+            violations=list(violations),
+            title=str(document.get("title") or "")[:200] or None,
+        ),
         now=now,
         title=str(document.get("title") or "")[:200],
         plm_status=str(document.get("status") or "approved")[:20],
+        plm_updated_at=plm_updated_at,
         received_at=now,
         document=dict(document),
     )
+
+
+def rejected_documents(connection: sa.Connection, numbers: Sequence[str]) -> dict[str, Any]:
+    """The document PLM last published of each rejected ECO among ``numbers``, so a
+    version read again is told from a correction."""
+    if not numbers:
+        return {}
+    rows = connection.execute(
+        sa.select(t.ecos.c.number, t.ecos.c.document)
+        .where(t.ecos.c.number.in_(sorted(set(numbers))))
+        .where(t.ecos.c.state == EcoProgress.REJECTED.value)
+    ).all()
+    return {str(row.number): row.document for row in rows}
 
 
 def eco_cancelled(connection: sa.Connection, number: str) -> bool:

@@ -1,6 +1,7 @@
-"""Changes made on someone's behalf: an operator's retry or skip, and cancelling an ECO
-(by an operator, or because PLM cancelled or superseded it) with the compensation that
-takes back, per target, what it applied and is not yet effective.
+"""Changes made on someone's behalf: an operator's retry (with an edited payload, too) or
+skip, and cancelling an ECO (by an operator, or because PLM cancelled or superseded it)
+with the compensation that takes back, per target, what it applied and is not yet
+effective.
 
 Compensation (``contracts.plan.compensation``, which the simulators' history plays too):
 a BOM version ERP scheduled, a routing and a production version of a plant whose version
@@ -56,6 +57,39 @@ def requeue(
         actor=actor,
         reason=reason or "operator retry",
         **changes,
+    )
+
+
+def requeue_edited(
+    connection: sa.Connection,
+    step: StepRecord,
+    payload: dict[str, Any],
+    *,
+    now: datetime,
+    actor: str,
+    reason: str,
+) -> StepRecord:
+    """An operator's edit and retry: the step is due again with ``payload`` under a new
+    idempotency key (the old key would be answered with the old payload's outcome)."""
+    generation = step.generation + 1
+    return transition(
+        connection,
+        step,
+        StepState.PENDING,
+        now=now,
+        actor=actor,
+        reason=reason,
+        attempt=0,
+        next_attempt_at=None,
+        generation=generation,
+        payload=payload,
+        idempotency_key=idempotency_key(
+            step.eco,
+            step.kind,
+            f"{step.plant or '-'}/{step.item or step.supplier or '-'}",
+            step.revision,
+            generation,
+        ),
     )
 
 

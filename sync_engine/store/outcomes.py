@@ -21,6 +21,7 @@ from contracts.steps import (
 )
 from sync_engine import tables as t
 from sync_engine.errors import CallError, StaleStep
+from sync_engine.store.dead_letters import record_dead_letter
 from sync_engine.store.ecos import (
     cancelled_among,
     eco_cancelled,
@@ -138,7 +139,8 @@ def fail(
     next_attempt_at: datetime | None,
 ) -> StepRecord:
     """Record a failed call: ``retrying`` until ``next_attempt_at``; otherwise ``failed``
-    (a dead letter) or ``blocked`` (a business rejection). A step of a cancelled ECO stops.
+    (a dead letter) or ``blocked`` (a business rejection), either keeping the call in
+    ``sync_dead_letters``. A step of a cancelled ECO stops.
     """
     info = step_error(step.kind, error)
     release = {"lease_holder": None, "lease_until": None}
@@ -153,7 +155,9 @@ def fail(
             **release,
         )
     if error.category is ErrorCategory.BUSINESS:
-        return transition(connection, step, StepState.BLOCKED, now=now, error=info, **release)
+        blocked = transition(connection, step, StepState.BLOCKED, now=now, error=info, **release)
+        record_dead_letter(connection, step, info, error, now=now)
+        return blocked
     if error.category is ErrorCategory.TRANSIENT and next_attempt_at is not None:
         failed = transition(
             connection,
@@ -176,20 +180,7 @@ def fail(
         event_fields={"payload": response},
         **release,
     )
-    connection.execute(
-        sa.insert(t.dead_letters).values(
-            step_id=step.step_id,
-            eco=step.eco,
-            kind=step.kind.value,
-            attempt=step.attempt,
-            category=info.category.value,
-            code=info.code,
-            message=info.message,
-            request=step.payload,
-            response=None if error.payload is None else {"body": error.payload},
-            created_at=now,
-        )
-    )
+    record_dead_letter(connection, step, info, error, now=now)
     _notice_failed(connection, failed, info, now, final=True)
     return failed
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,7 +11,14 @@ from collector.projections import NOTICE_STATUS, Projector, StoredEvent, order_k
 from collector.rows import Working
 from collector.samples import many_propagations, propagation_events
 from collector.tables import limit_problems
-from contracts.events import CATALOG, ReconciliationException, StepTransition, type_of
+from contracts.events import (
+    CATALOG,
+    EcoRejected,
+    OperationCompleted,
+    ReconciliationException,
+    StepTransition,
+    type_of,
+)
 from contracts.readmodel import EcoState, NoticeStatus, PlantState
 from contracts.steps import StepState
 
@@ -104,8 +111,12 @@ def test_handlers_are_keyed_by_the_catalog() -> None:
     assert set(handlers) <= set(CATALOG)
     step_types = {t for t, entry in CATALOG.items() if issubclass(entry.model, StepTransition)}
     assert step_types and {t for t in handlers if handlers[t] is Projector._step} == step_types
-    # Reconciliation findings are stored and listed, not projected.
-    assert set(CATALOG) - set(handlers) == {type_of(ReconciliationException)}
+    # Reconciliation findings are stored and listed, not projected; an operation's outcome
+    # is read from the stored events by the audit log.
+    assert set(CATALOG) - set(handlers) == {
+        type_of(ReconciliationException),
+        type_of(OperationCompleted),
+    }
 
 
 def test_every_step_state_has_a_notice_status() -> None:
@@ -125,3 +136,30 @@ def test_projections_store_only_the_read_model_state_names() -> None:
     assert seen["plants"] <= set(PlantState) and len(seen["plants"]) > 2
     assert seen["notices"] <= set(NoticeStatus) and len(seen["notices"]) > 2
     assert seen["steps"] <= set(StepState)
+
+
+def test_an_eco_planned_after_plm_corrected_it_is_no_longer_rejected() -> None:
+    story = list(propagation_events())
+    first = datetime.fromisoformat(story[0]["time"])
+    refused = {
+        "type": type_of(EcoRejected),
+        "time": first.replace(year=first.year - 1).isoformat(),
+        "sequence": "0",
+        "data": {"eco": "ECO-2026-00042", "violations": [{"path": "plants", "message": "x"}]},
+    }
+    events = stored([refused, *story])
+    in_order = project(events, None)
+    assert in_order["ecos"]["ECO-2026-00042"]["state"] == "production_ready"
+    assert in_order["ecos"]["ECO-2026-00042"]["rejected_at"] is not None
+    for seed in range(4):
+        rng = random.Random(seed)
+        assert project(rng.sample(events, len(events)), rng) == in_order
+    # Refused and never corrected: rejected, whatever the order, titled by the newest.
+    again = refused | {
+        "time": (first.replace(year=first.year - 1) + timedelta(days=1)).isoformat(),
+        "data": refused["data"] | {"title": "Pump housing, corrected"},
+    }
+    both = stored([again, refused | {"data": refused["data"] | {"title": "Pump housing"}}])
+    for order in (both, both[::-1]):
+        alone = project(order, None)["ecos"]["ECO-2026-00042"]
+        assert (alone["state"], alone["title"]) == ("rejected", "Pump housing, corrected")

@@ -33,7 +33,9 @@ def status_of(at: AppTest, supplier: str) -> str:
 def flash(at: AppTest) -> list[str]:
     """The command's message (the freshness banner above every page is not one)."""
     shown = [element.value for kind in ("success", "info", "warning") for element in at.get(kind)]
-    return [text for text in shown if not text.startswith("The pipeline is behind")]
+    return [
+        text for text in shown if not text.startswith(("The pipeline is behind", "Operation op\\-"))
+    ]
 
 
 def audit(engine: sa.Engine) -> list[tuple[str, str, str, str]]:
@@ -50,6 +52,8 @@ def test_retry_a_row_shows_the_new_status_and_is_audited(
     first, second = world.failed_notices(ECO, ["S010", "S020"])
     at = open_app(Role.OPERATOR, "pages/supplier_notices.py")
     assert status_of(at, "S010") == "failed"
+    assert at.button(key=f"retry_{first}").disabled  # until a reason is given
+    at.text_input(key="retry_reason_0").input("portal back").run()
 
     at.button(key=f"retry_{first}").click().run()
 
@@ -75,6 +79,7 @@ def test_retry_a_row_shows_the_new_status_and_is_audited(
 def test_select_many_and_retry_then_click_again(open_app: Open, world: EngineWorld) -> None:
     steps = world.failed_notices(ECO, ["S010", "S020", "S030"])
     at = open_app(Role.ADMIN, "pages/supplier_notices.py")
+    at.text_input(key="retry_reason_0").input("portal back").run()
     at.checkbox(key=f"pick_{steps[0]}").check().run()
     at.checkbox(key=f"pick_{steps[2]}").check().run()
     selected = next(b for b in at.button if b.key and b.key.startswith("retry_selected"))
@@ -88,6 +93,8 @@ def test_select_many_and_retry_then_click_again(open_app: Open, world: EngineWor
         "failed",
         "retry queued",
     ]
+    assert at.text_input(key="retry_reason_0").value == ""  # a reason is given per action
+    at.text_input(key="retry_reason_0").input("again").run()
     at.button(key=f"retry_{steps[0]}").click().run()
     assert flash(at) == ["The step is already pending; not queued again."]
     world.relay()
@@ -97,23 +104,31 @@ def test_select_many_and_retry_then_click_again(open_app: Open, world: EngineWor
     ]
 
 
-def test_exceptions_skip_needs_a_reason_and_groups_retry(
+def test_inbox_skip_needs_a_reason_and_a_group_retry_is_previewed(
     open_app: Open, world: EngineWorld
 ) -> None:
     steps = world.failed_notices(ECO, ["S010", "S020"])
-    at = open_app(Role.OPERATOR, "pages/exceptions.py")
+    at = open_app(Role.OPERATOR, "pages/inbox.py")
     groups = at.dataframe[0].value
-    assert list(groups["steps"]) == [2]
-    at.selectbox(key="exceptions_step").select(steps[0]).run()
+    notices = groups.set_index("fingerprint").loc["procurement.supplier_notice:HTTP_502"]
+    assert (notices["problems"], notices["team"]) == (2, "procurement-integration")
+    assert set(groups["source"]) == {"dead-lettered step", "drift"}  # the world drifts too
+    at.selectbox(key="inbox_group").select("procurement.supplier_notice:HTTP_502").run()
+    assert at.query_params["fingerprint"] == "procurement.supplier_notice:HTTP_502"
+    at.selectbox(key="inbox_problem").select(f"step:{steps[0]}").run()
+    assert at.button(key="problem_skip").disabled  # until a reason is given
 
-    at.button(key="skip_step").click().run()
-    assert flash(at) == ["Say why the step is skipped: a reason is required."]
-
-    at.text_input(key="skip_reason").input("Supplier told by phone")
-    at.button(key="skip_step").click().run()
+    at.text_input(key="problem_reason").input("Supplier told by phone").run()
+    at.button(key="problem_skip").click().run()
     assert flash(at) == ["Skipped 1 step."]
 
-    at.button(key="retry_group").click().run()
+    at.button(key="inbox_preview_open").click().run()
+    said = at.container(key="inbox_preview_box").markdown[0].value
+    assert said.startswith("Would retry 1 step of 1 ECO for S020\\.")
+    assert "Leaves alone 1 skipped" in said
+    assert at.button(key="inbox_retry_confirm").disabled
+    at.text_input(key="inbox_retry_reason").input("portal back").run()
+    at.button(key="inbox_retry_confirm").click().run()
     assert flash(at) == ["Queued 1 step for retry."]
     world.relay()
     with world.engine.connect() as connection:
@@ -122,7 +137,7 @@ def test_exceptions_skip_needs_a_reason_and_groups_retry(
         ).all()
     assert [tuple(row) for row in reasons] == [
         ("skip", "Supplier told by phone"),
-        ("retry_bulk", ""),
+        ("retry_bulk", "portal back"),
     ]
 
 

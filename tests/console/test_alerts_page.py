@@ -91,7 +91,7 @@ def test_an_operator_acknowledges_then_silences_with_a_reason(
 ) -> None:
     at = open_app(Role.OPERATOR, "pages/alerts.py")
     at.button(key="alert_acknowledge").click().run()
-    assert flash(at) == ["a reason is required: say why the alert is acknowledged or silenced"]
+    assert flash(at) == ["a reason is required to acknowledge or silence an alert"]
     at.text_input(key="alert_reason").input("ERP team is on it")
     at.button(key="alert_acknowledge").click().run()
     assert flash(at) == ["Acknowledged Plant P100 blocked for 1 ECO: no more reminders."]

@@ -106,6 +106,11 @@ def test_permission_table() -> None:
         Role.EXECUTIVE,
         Role.ADMIN,
     }
+    assert {role for role in Role if can(role, Permission.AUDIT)} == {
+        Role.OPERATOR,
+        Role.EXECUTIVE,
+        Role.ADMIN,
+    }
     assert PERMISSIONS[Role.ADMIN] == frozenset(Permission)
 
 

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,6 +24,8 @@ from tests.console.world import EngineWorld
 from threadline.db import create_engine
 
 CHROMIUM = Path("/usr/bin/chromium")
+WAIT = 30_000
+"""Milliseconds a page may take to show what a step expects (the machine may be busy)."""
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.parametrize("dialect", ["sqlite"], indirect=True),
@@ -108,6 +111,11 @@ def test_operator_retries_a_failed_notice_in_the_browser(
             row = page.locator('[data-testid="stHorizontalBlock"]').filter(has_text="S010")
             expect(row.get_by_text("failed", exact=True)).to_be_visible()
 
+            # Retry stays disabled until a reason is given.
+            expect(row.get_by_role("button", name="Retry", exact=True)).to_be_disabled()
+            reason = page.get_by_role("textbox", name="Reason for retrying (required)").first
+            reason.fill("S010 fixed its contact address")
+            reason.press("Enter")
             row.get_by_role("button", name="Retry", exact=True).click()
 
             expect(page.get_by_text("Queued 1 step for retry.")).to_be_visible()
@@ -135,3 +143,101 @@ def test_operator_retries_a_failed_notice_in_the_browser(
         finally:
             browser.close()
             engine.dispose()
+
+
+def test_a_password_sign_in_survives_reloads_until_signed_out(
+    database_url: str, console_url: str
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    engine = create_engine(database_url)
+    EngineWorld(engine).failed_notices("ECO-2026-00500", ["S010"])
+    shared_link = f"{console_url}/eco?eco=ECO-2026-00500"
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context.set_default_timeout(30_000)
+            page = context.new_page()
+            page.goto(shared_link)
+            page.get_by_role("textbox", name="Username").fill("operator")
+            page.get_by_role("textbox", name="Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            heading = page.get_by_role("heading", name="ECO-2026-00500")
+            expect(heading).to_be_visible(timeout=WAIT)
+
+            def session_cookie() -> Any:
+                found = [c for c in context.cookies() if c["name"] == "threadline_session"]
+                return found[0] if found else None
+
+            deadline = time.monotonic() + 20
+            while (cookie := session_cookie()) is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert cookie is not None, "the server set no session cookie"
+            assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+            assert page.evaluate("document.cookie").find("threadline_session") == -1
+
+            def fresh_reload() -> None:
+                # Streamlit resumes a tab's own session on reload for a while; without
+                # it, as after that while or a console restart, only the cookie counts.
+                page.evaluate("window.sessionStorage.clear()")
+                page.reload()
+
+            # A reload, and a shared link in another tab, open signed in.
+            page.reload()
+            expect(heading).to_be_visible(timeout=WAIT)
+            fresh_reload()
+            expect(heading).to_be_visible(timeout=WAIT)
+            expect(page.get_by_role("textbox", name="Username")).to_have_count(0, timeout=WAIT)
+            other = context.new_page()
+            other.goto(shared_link)
+            expect(other.get_by_role("heading", name="ECO-2026-00500")).to_be_visible(timeout=WAIT)
+            other.close()
+
+            # A tampered cookie opens the sign-in form; the real one still works.
+            forged = ("J" if cookie["value"][0] != "J" else "K") + cookie["value"][1:]
+            context.add_cookies([cookie | {"value": forged}])
+            fresh_reload()
+            expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=WAIT)
+            context.add_cookies([cookie])
+            fresh_reload()
+            expect(heading).to_be_visible(timeout=WAIT)
+
+            # Signing out clears the cookie, and the server no longer accepts it.
+            page.get_by_role("button", name="Sign out").click()
+            expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=WAIT)
+            deadline = time.monotonic() + 20
+            while session_cookie() is not None and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert session_cookie() is None, "signing out left the cookie in the browser"
+            context.add_cookies([cookie])
+            fresh_reload()
+            expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=WAIT)
+            expect(heading).to_have_count(0, timeout=WAIT)
+        finally:
+            browser.close()
+            engine.dispose()
+
+
+def test_the_session_routes_refuse_what_they_should(console_url: str) -> None:
+    with httpx.Client(base_url=console_url, timeout=10) as client:
+        bogus = client.post("/_threadline/session", data={"handoff": "not-a-token"})
+        assert bogus.status_code == 403 and "set-cookie" not in bogus.headers
+        foreign = client.post(
+            "/_threadline/session",
+            data={"handoff": "x"},
+            headers={"Origin": "https://elsewhere.example"},
+        )
+        assert foreign.status_code == 403
+        # A cookie that no longer verifies is cleared on the next response.
+        page = client.get("/", headers={"Cookie": "threadline_session=forged.value.sig"})
+        cleared = page.headers.get_list("set-cookie")
+        assert any(c.startswith("threadline_session=;") and "Max-Age=0" in c for c in cleared)
+        assert "set-cookie" not in client.get("/").headers
+        out = client.post("/_threadline/sign-out")
+        assert out.status_code == 204 and "Max-Age=0" in out.headers["set-cookie"]

@@ -12,7 +12,7 @@ import httpx
 
 from simulators.ledger import Ledger
 from simulators.testing import free_port
-from tests.simulators.conftest import ledger
+from tests.simulators.conftest import assert_problem, burst, ledger
 
 
 def test_the_ledger_reads_after_a_sequence_number_and_by_system(client: httpx.Client) -> None:
@@ -83,3 +83,22 @@ def test_threadline_simulators_serve_runs_with_flags_and_a_faults_file(tmp_path:
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+def test_an_eco_version_is_published_exactly_as_given(client: httpx.Client) -> None:
+    (eco,) = burst(client)
+    number = eco["number"]
+    broken = eco | {"effectivity": "2001-01-01"}
+    response = client.put(f"/_admin/ecos/{number}", json=broken)
+    assert response.status_code == 200, response.text
+    listed = client.get("/plm/ecos", params={"status": "approved"}).json()["items"]
+    assert [entry["eco"]["effectivity"] for entry in listed] == ["2001-01-01"]
+    assert listed[0]["updated_at"] > eco["approved_at"]
+    # PLM cannot cancel what breaks its own contract; the fixed version it can.
+    assert_problem(client.post(f"/_admin/ecos/{number}/cancel"), 409, "ECO_MALFORMED")
+    client.put(f"/_admin/ecos/{number}", json=eco).raise_for_status()
+    assert client.post(f"/_admin/ecos/{number}/cancel").status_code == 200
+
+    assert_problem(client.put("/_admin/ecos/ECO-2026-99999", json=eco), 422, "NUMBER_MISMATCH")
+    odd = eco | {"status": "draft"}
+    assert_problem(client.put(f"/_admin/ecos/{number}", json=odd), 422, "INVALID_STATUS")

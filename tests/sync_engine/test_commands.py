@@ -37,7 +37,7 @@ def test_retrying_a_step_queues_it_once_and_audits_every_click(engine: sa.Engine
     with engine.connect() as connection:
         key = store.get_step(connection, ASM).idempotency_key  # type: ignore[union-attr]
     first = commands.retry_step(engine, ASM, actor="ana", reason="lock released", role="support")
-    second = commands.retry_step(engine, ASM, actor="ana", role="support")
+    second = commands.retry_step(engine, ASM, actor="ana", reason="again", role="support")
     assert (first.outcome, first.affected, first.step_ids) == ("queued", 1, (ASM,))
     assert first.message == "Queued 1 step for retry."
     assert (second.outcome, second.affected) == ("already_queued", 0)
@@ -66,14 +66,14 @@ def test_a_failed_step_keeps_its_key_and_a_succeeded_step_is_not_retried(
     _fail_both(engine)
     with engine.connect() as connection:
         key = store.get_step(connection, CMP).idempotency_key  # type: ignore[union-attr]
-    assert commands.retry_step(engine, CMP, actor="ana").outcome == "queued"
+    assert commands.retry_step(engine, CMP, actor="ana", reason="up").outcome == "queued"
     with engine.connect() as connection:
         assert store.get_step(connection, CMP).idempotency_key == key  # type: ignore[union-attr]
-    commands.retry_step(engine, ASM, actor="ana")
+    commands.retry_step(engine, ASM, actor="ana", reason="unlocked")
     run_all(engine)
-    result = commands.retry_step(engine, CMP, actor="ana")
+    result = commands.retry_step(engine, CMP, actor="ana", reason="again")
     assert (result.outcome, result.affected) == ("already_succeeded", 0)
-    missing = commands.retry_step(engine, f"{ECO}/erp.bom/P900/ASM-1001", actor="ana")
+    missing = commands.retry_step(engine, f"{ECO}/erp.bom/P900/ASM-1001", actor="ana", reason="try")
     assert missing.outcome == "not_found"
     assert [a["outcome"] for a in _audits(engine)][-2:] == ["already_succeeded", "not_found"]
 
@@ -84,10 +84,12 @@ def test_bulk_retry_queues_every_matching_failure(engine: sa.Engine) -> None:
         engine, actor="bo", reason="portal back", fingerprint="erp.item_revision:HTTP_503"
     )
     assert only_transient.step_ids == (CMP,) and only_transient.outcome == "queued"
-    everything = commands.retry_matching(engine, actor="bo", kind=StepKind.ERP_ITEM_REVISION)
+    everything = commands.retry_matching(
+        engine, actor="bo", reason="all", kind=StepKind.ERP_ITEM_REVISION
+    )
     assert everything.step_ids == (ASM,)
     assert everything.message == "Queued 1 step for retry."
-    nothing = commands.retry_matching(engine, actor="bo", eco=ECO)
+    nothing = commands.retry_matching(engine, actor="bo", reason="all", eco=ECO)
     assert (nothing.outcome, nothing.affected) == ("not_found", 0)
     audits = _audits(engine)
     assert audits[0]["action"] == "retry_bulk"
@@ -101,7 +103,7 @@ def test_skipping_needs_a_reason_and_lets_dependants_go_ahead(engine: sa.Engine)
         commands.skip_step(engine, ASM, actor="ana", reason=" ")
     result = commands.skip_step(engine, ASM, actor="ana", reason="released by hand in ERP")
     assert result.outcome == "queued" and result.affected == 1
-    commands.retry_step(engine, CMP, actor="ana")
+    commands.retry_step(engine, CMP, actor="ana", reason="up")
     run_all(engine)
     after = states(engine, ECO)
     assert after[ASM] is StepState.SKIPPED
@@ -122,7 +124,7 @@ def test_a_command_without_a_reason_or_an_actor_is_refused_and_changes_nothing(
     with pytest.raises(InvalidCommand, match="reason"):
         commands.cancel_eco(engine, ECO, actor="ana", reason="  ")
     with pytest.raises(InvalidCommand, match="actor"):
-        commands.retry_step(engine, ASM, actor=" ")
+        commands.retry_step(engine, ASM, actor=" ", reason="x")
     assert len(events(engine)) == before
     assert states(engine, ECO)[ASM] is StepState.BLOCKED
 

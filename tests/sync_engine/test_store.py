@@ -135,11 +135,13 @@ def test_failures_retry_dead_letter_or_block(engine: sa.Engine) -> None:
             now=later(6),
             next_attempt_at=later(9),
         )
-        letters = connection.execute(sa.select(t.dead_letters)).all()
+        letters = connection.execute(sa.select(t.dead_letters).order_by(t.dead_letters.c.id)).all()
     assert blocked.state is StepState.BLOCKED
     assert blocked.fingerprint == "erp.item_revision:ITEM_LOCKED"
+    # A dead letter and a business rejection each keep the call that stopped the step.
     assert [(d.step_id, d.code, d.response) for d in letters] == [
-        (cmp_.step_id, "BAD_BODY", {"body": {"x": 1}})
+        (cmp_.step_id, "BAD_BODY", {"body": {"x": 1}}),
+        (asm.step_id, "ITEM_LOCKED", None),
     ]
     kinds = [e["type"].split(".")[3] for e in events(engine)[12:]]
     assert kinds == [
@@ -362,7 +364,9 @@ def test_cancelling_withdraws_only_bom_versions_not_yet_effective(engine: sa.Eng
 def test_the_eco_lifecycle_table_names_every_state_and_the_event_of_each() -> None:
     assert set(ECO_TRANSITIONS) == {None, *EcoProgress}
     assert set(ECO_EVENTS) == set(EcoProgress)
-    assert ECO_TRANSITIONS[EcoProgress.CANCELLED] == ECO_TRANSITIONS[EcoProgress.REJECTED] == set()
+    assert ECO_TRANSITIONS[EcoProgress.CANCELLED] == set()
+    # A refused ECO PLM corrects is planned, or refused again.
+    assert ECO_TRANSITIONS[EcoProgress.REJECTED] == {EcoProgress.IN_PROGRESS, EcoProgress.REJECTED}
 
 
 def test_an_eco_moves_only_along_its_lifecycle_table(engine: sa.Engine) -> None:
