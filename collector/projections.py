@@ -66,6 +66,7 @@ NOTICE_STATUS: dict[str, NoticeStatus] = {
     StepState.PENDING: NoticeStatus.PENDING,
     StepState.RUNNING: NoticeStatus.PENDING,
     StepState.AWAITING_CONFIRMATION: NoticeStatus.PENDING,
+    StepState.AWAITING_QUALIFICATION: NoticeStatus.PENDING,
     StepState.RETRYING: NoticeStatus.RETRYING,
     StepState.SUCCEEDED: NoticeStatus.SENT,
     StepState.FAILED: NoticeStatus.FAILED,

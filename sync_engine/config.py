@@ -49,6 +49,8 @@ class EngineConfig(BaseModel):
     lease_seconds: float = 30.0
     confirmation_sla: float = 900.0
     confirmation_sla_by_plant: dict[str, float] = Field(default_factory=dict)
+    qualification_interval: float = 5.0
+    qualification_sla: float = 14400.0
 
     http_timeout: float = 10.0
     bulkheads: dict[System, int] = Field(default_factory=lambda: dict(DEFAULT_BULKHEADS))
@@ -81,6 +83,8 @@ class EngineConfig(BaseModel):
             "lease_seconds": settings.engine_lease_seconds,
             "confirmation_sla": settings.engine_confirmation_sla,
             "confirmation_sla_by_plant": settings.engine_confirmation_sla_by_plant,
+            "qualification_interval": settings.engine_qualification_interval,
+            "qualification_sla": settings.engine_qualification_sla,
             "http_timeout": settings.engine_http_timeout,
             "bulkheads": bulkheads,
             "retry": policies(settings.engine_retry_policies),

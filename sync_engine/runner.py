@@ -8,6 +8,8 @@
   (:mod:`sync_engine.results`);
 - ``poll_confirmations``: asks ERP about production versions awaiting confirmation,
   records them active (or rejected) and emits ``confirmation_overdue`` past the SLA;
+- ``poll_qualifications``: asks procurement about the qualifications purchasing info
+  records wait for, releasing the approved and blocking the rejected;
 - ``relay``: the outbox relay, under the ``sync_engine.relay`` lease so events leave in
   order from one place;
 - ``reconcile`` under its own lease; ``reap``: hands back steps whose lease expired;
@@ -35,10 +37,11 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 
 from contracts import events as ev
+from contracts.governance import compliance_violations
 from contracts.model import Eco, EcoStatus, Item, utcnow
 from contracts.plan import plan
 from contracts.steps import StepKind, StepState, System
-from sync_engine import results, store
+from sync_engine import qualify, results, store
 from sync_engine.calls import Caller, Outcome
 from sync_engine.config import EngineConfig
 from sync_engine.connectors import (
@@ -51,6 +54,7 @@ from sync_engine.errors import CallError, ContractError, EngineAlreadyRunning
 from sync_engine.metrics import Metrics
 from sync_engine.reconcile import reconcile
 from sync_engine.relay import Relay
+from sync_engine.sourcing import read_sourcing
 from threadline import leases
 from threadline.db import capabilities
 
@@ -241,10 +245,20 @@ class SyncEngine:
                     for e in exc.errors()
                 ]
                 rejected.append((number or "unnumbered", violations, entry.eco))
+        governed = [(eco, at, compliance_violations(eco)) for eco, at in fresh]
+        rejected.extend((eco.number, v, eco.model_dump(mode="json")) for eco, _, v in governed if v)
+        fresh = [(eco, at) for eco, at, v in governed if not v]
         missing = sorted({i for eco, _ in fresh for i in eco.items} - set(self._items))
         await asyncio.gather(*(self._fetch_item(number) for number in missing))
         items = dict(self._items)
-        planned = [(eco, at, plan(eco, items)) for eco, at in fresh]
+        sourcing = await read_sourcing(
+            [eco for eco, _ in fresh],
+            items,
+            self.procurement,
+            self.erp,
+            self._semaphores[System.PROCUREMENT],
+        )
+        planned = [(eco, at, plan(eco, items, sourcing[eco.number])) for eco, at in fresh]
 
         def write(connection: sa.Connection) -> int:
             now = utcnow()
@@ -399,6 +413,34 @@ class SyncEngine:
         self, connection: sa.Connection, answers: list[tuple[store.StepRecord, results.Answer]]
     ) -> int:
         settled = results.record_confirmations(connection, answers, self.config, now=utcnow())
+        if settled and self._wake is not None:
+            self._wake()
+        return settled
+
+    async def poll_qualifications(self) -> int:
+        """Ask procurement (and the collector) about the qualifications info records wait
+        for; return how many steps were released or blocked (:mod:`sync_engine.qualify`)."""
+        approved: set[qualify.Triple] = set()
+        if self.config.collector_url:
+            since = await self.read_db(store.get_cursor, qualify.FEED_CURSOR)
+            token = self.config.collector_token
+            approved, newest = await qualify.approved_at_collector(
+                self.client,
+                self.config.collector_url,
+                token.get_secret_value() if token else None,
+                since,
+                store.SOURCE,
+            )
+            if newest and newest != since:
+                await self.run_db(store.set_cursor, qualify.FEED_CURSOR, newest, now=utcnow())
+        settled = await qualify.poll_qualifications(
+            self.run_db,
+            self.procurement,
+            self._semaphores[System.PROCUREMENT],
+            interval=self.config.qualification_interval,
+            now=utcnow,
+            approved_elsewhere=approved,
+        )
         if settled and self._wake is not None:
             self._wake()
         return settled

@@ -77,6 +77,7 @@ def build_scheduler(engine: SyncEngine, runs: _Runs | None = None) -> AsyncIOSch
         ("poll_plm", engine.poll_plm, config.plm_poll_interval),
         ("dispatch", engine.dispatch, config.dispatch_interval),
         ("confirmations", engine.poll_confirmations, config.confirmation_interval),
+        ("qualifications", engine.poll_qualifications, config.qualification_interval),
         ("relay", engine.relay, config.relay_interval),
         ("reconcile", engine.reconcile, config.reconcile_interval),
         ("reap", engine.reap, config.reap_interval),

@@ -89,6 +89,13 @@ class Settings(BaseSettings):
     engine_confirmation_sla_by_plant: dict[str, float] = Field(
         default_factory=dict, description='Per-plant SLA overrides as JSON: {"P100": 600}.'
     )
+    engine_qualification_interval: float = Field(
+        default=5.0, description="How often procurement is asked about pending qualifications."
+    )
+    engine_qualification_sla: float = Field(
+        default=14400.0,
+        description="How long an info record may wait for its supplier's qualification, seconds.",
+    )
     engine_metrics_port: int = Field(default=9464, description="Port of the engine's /metrics.")
     engine_reap_interval: float = Field(
         default=5.0, description="How often expired step leases are reaped, seconds."

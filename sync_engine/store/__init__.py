@@ -22,7 +22,8 @@ Modules, each importing only those listed before it: ``outbox`` (emit, the lock,
 delivery), ``steps`` (the record, the one transition writer, queries), ``ecos`` (the ECO
 lifecycle, :func:`move_eco`), ``superseded`` (a target never goes backwards),
 ``claims``, ``plants`` (plant revisions), ``interventions`` (operator actions,
-cancellation, withdrawals), ``outcomes`` and ``confirmations``; ``drift`` (what
+cancellation, withdrawals), ``qualifications`` (info records held for a supplier's
+qualification), ``outcomes`` and ``confirmations``; ``drift`` (what
 reconciliation reads and remembers, after ``cursors``); ``cursors`` (named positions)
 and ``heartbeats`` (which engine processes are alive, by holder name) stand alone. The
 public names are re-exported here, so callers write ``store.claim_due(...)``.
@@ -89,6 +90,15 @@ from sync_engine.store.plants import (
     recorded_revisions,
     set_last_exception,
 )
+from sync_engine.store.qualifications import (
+    REJECTED_CODE,
+    await_qualifications,
+    awaiting_qualifications,
+    block_rejected,
+    defer_qualification_polls,
+    record_decision,
+    release_qualified,
+)
 from sync_engine.store.steps import (
     DONE,
     FINAL,
@@ -111,6 +121,7 @@ __all__ = [
     "NOT_PLANT_WORK",
     "OUTBOX_BUFFER",
     "OUTBOX_LOCK_KEY",
+    "REJECTED_CODE",
     "SETTLED",
     "SOURCE",
     "DriftRecord",
@@ -122,14 +133,18 @@ __all__ = [
     "apply_moves",
     "await_confirmation",
     "await_confirmations",
+    "await_qualifications",
     "awaiting_confirmations",
+    "awaiting_qualifications",
     "beat",
+    "block_rejected",
     "cancel_eco",
     "claim_due",
     "confirm",
     "confirm_revisions",
     "count_by_state",
     "defer_polls",
+    "defer_qualification_polls",
     "eco_progress",
     "eco_row",
     "eco_states",
@@ -159,12 +174,14 @@ __all__ = [
     "prune_delivered",
     "reap_expired",
     "reconciled_plants",
+    "record_decision",
     "record_eco",
     "record_plm_cancellation",
     "record_rejected",
     "record_revision",
     "recorded_revisions",
     "reject_confirmation",
+    "release_qualified",
     "report_drift",
     "requeue",
     "resolve_drift",

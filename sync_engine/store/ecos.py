@@ -103,6 +103,10 @@ def record_eco(
     ECO twice, from one engine or two, plans it once.
     """
     families = sorted({items[i].product_family for i in eco.items if i in items})
+    notified = [s.supplier for s in planned if s.kind is StepKind.SUPPLIER_NOTICE and s.supplier]
+    approved = {s.supplier for s in planned if s.kind is StepKind.ERP_INFO_RECORD}
+    added = [s for s in notified if s not in eco.suppliers]
+    not_approved = [s for s in eco.suppliers if approved and s not in approved]
     received = ev.EcoReceived(
         eco=eco.number,
         title=eco.title,
@@ -112,8 +116,10 @@ def record_eco(
         revisions={a.item: a.new_revision for a in eco.affected_items},
         product_families=families,
         plants=list(eco.plants),
-        suppliers=list(eco.suppliers),
+        suppliers=notified,
         steps=len(planned),
+        suppliers_added=added or None,
+        suppliers_not_approved=not_approved or None,
     )
     if not move_eco(
         connection,

@@ -29,7 +29,10 @@ from sync_engine.store.ecos import (
 from sync_engine.store.interventions import schedule_compensation
 from sync_engine.store.outbox import emit
 from sync_engine.store.plants import record_bom_effective, record_plant_revision
+from sync_engine.store.qualifications import record_purchasing_success
 from sync_engine.store.steps import Move, StepRecord, apply_moves, step_error, transition
+
+PURCHASING_KINDS = frozenset({StepKind.QUALIFICATION_REQUEST, StepKind.ERP_INFO_RECORD})
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ def succeed_many(
                 ),
                 now=now,
             )
+        elif step.kind in PURCHASING_KINDS:
+            record_purchasing_success(connection, step, success.external_id, now)
         if step.eco in cancelled:
             # The call was under way when its ECO stopped: take back what it wrote.
             schedule_compensation(connection, step, now)
