@@ -7,7 +7,9 @@ generator remembers PLM's latest revision of every item, so a second ECO on an i
 it past the first one's new revision, and approval times strictly increase.
 
 Content and fates (later cancellation or supersession) come from two ``random.Random``
-streams seeded from the world's seed, so the same seed gives the same ECO stream.
+streams seeded from the world's seed, so the same seed gives the same ECO stream. Each
+affected item carries its new revision's compliance attributes (``simulators.compliance``):
+a seeded share of live ones lacks some; the history's are complete.
 
 :func:`history_eco` draws the past ECOs the history plays out, from a stream per ECO.
 """
@@ -34,6 +36,7 @@ from contracts.model import (
     RoutingChange,
     next_revision,
 )
+from simulators.compliance import compliance_of
 from simulators.errors import SimulatorError
 from simulators.world import World
 
@@ -267,7 +270,10 @@ class EcoGenerator:
             old = self._revisions[item]
             new = next_revision(old)
             self._revisions[item] = new
-            affected.append(AffectedItem(item=item, old_revision=old, new_revision=new))
+            compliance = compliance_of(world.seed, world.items[item], new, complete=False)
+            affected.append(
+                AffectedItem(item=item, old_revision=old, new_revision=new, compliance=compliance)
+            )
         new_of = {a.item: a.new_revision for a in affected}
         makes = [i for i in items if i in self._make_items]
         bom_changes = [
@@ -410,7 +416,12 @@ def history_eco(
         approved_at=approved_at,
         effectivity=effectivity,
         affected_items=tuple(
-            AffectedItem(item=item, old_revision=old, new_revision=new[item])
+            AffectedItem(
+                item=item,
+                old_revision=old,
+                new_revision=new[item],
+                compliance=compliance_of(world.seed, world.items[item], new[item], complete=True),
+            )
             for item, old in revisions.items()
         ),
         plants=tuple(plants),

@@ -31,9 +31,10 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query
 from fastapi.responses import Response
 
-from contracts.api import EcoEntry, EcoPage
-from contracts.model import Eco, EcoStatus, Item
+from contracts.api import EcoEntry, EcoPage, ItemRevisionList
+from contracts.model import Eco, EcoStatus, Item, ItemRevision, next_revision, revision_key
 from simulators.clock import Clock, rfc3339
+from simulators.compliance import compliance_of
 from simulators.generator import (
     EcoGenerator,
     EcoNumbersExhausted,
@@ -241,6 +242,35 @@ class Plm:
             raise Problem(409, "ECO_NOT_APPROVED", f"{number} is already {record.status}")
         return record.eco()
 
+    def item_revisions(self, number: str) -> list[ItemRevision]:
+        """The item's released revisions, oldest first, with their compliance attributes
+        (404 ``ITEM_NOT_FOUND``)."""
+        item = self.world.items.get(number)
+        if item is None:
+            raise Problem(404, "ITEM_NOT_FOUND", f"no item {number}")
+        seeded = self.world.revisions[number]
+        released = [
+            r.model_copy(
+                update={
+                    "compliance": compliance_of(self.world.seed, item, r.revision, complete=True)
+                }
+            )
+            for r in seeded
+        ]
+        revision = seeded[-1].revision
+        latest = self.generator.revision_of(number)
+        while revision_key(revision) < revision_key(latest):
+            revision = next_revision(revision)
+            released.append(
+                ItemRevision(
+                    item=number,
+                    revision=revision,
+                    description=f"{item.description}, revision {revision}",
+                    compliance=compliance_of(self.world.seed, item, revision, complete=False),
+                )
+            )
+        return released
+
     def routing_required(self, plant: str, item: str, revision: str) -> bool:
         """Whether an ECO defines a routing change for this item revision at this plant."""
         return (plant, item, revision) in self._routing_index
@@ -335,6 +365,27 @@ def create_plm_app(plm: Plm, *, advance: Callable[[], None]) -> FastAPI:
         if item is None:
             raise Problem(404, "ITEM_NOT_FOUND", f"no item {number}")
         return item
+
+    @app.get(
+        "/items/{number}/revisions",
+        summary="An item's released revisions with their compliance attributes",
+        response_model=ItemRevisionList,
+    )
+    async def get_revisions(number: str) -> ItemRevisionList:
+        advance()
+        return ItemRevisionList(item=number, revisions=plm.item_revisions(number))
+
+    @app.get(
+        "/items/{number}/revisions/{revision}",
+        summary="One item revision with its compliance attributes",
+        response_model=ItemRevision,
+    )
+    async def get_revision(number: str, revision: str) -> ItemRevision:
+        advance()
+        for released in plm.item_revisions(number):
+            if released.revision == revision:
+                return released
+        raise Problem(404, "REVISION_NOT_FOUND", f"{number} has no released revision {revision}")
 
     @app.get("/world", summary="Plants, work centers, suppliers and items as generated")
     async def world() -> dict[str, Any]:
