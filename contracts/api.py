@@ -307,15 +307,15 @@ class NoticeList(Answer):
 #        ``purchasing_info_record.update``; unchanged: no entry). The record is keyed by
 #        (supplier, component, revision, plant); ``plant`` is null under central sourcing
 #        (one record for every central plant) and required under local sourcing: 422
-#        SOURCING_MODE_MISMATCH otherwise. 422 SUPPLIER_NOT_FOUND, ITEM_NOT_FOUND,
-#        REVISION_NOT_RELEASED (PLM has no such revision)
+#        SOURCING_MODE_MISMATCH otherwise. 422 SUPPLIER_NOT_FOUND, ITEM_NOT_FOUND; 409
+#        REVISION_NOT_RELEASED (ERP was never sent that item revision)
 #   GET  /purchasing-info-records?supplier=&component=&revision=&plant=&status=
 #                                                             -> PurchasingInfoRecordList
 #   GET  /purchasing-info-records/{id}                        -> PurchasingInfoRecord
 #   POST /purchasing-info-records/{id}/activate               -> PurchasingInfoRecord; ledger
 #        ``purchasing_info_record.activate`` (once; again: answered unchanged). 409
-#        QUALIFICATION_NOT_APPROVED (problem names ``qualification`` and its ``status``,
-#        or none) unless procurement has qualified that supplier for that component
+#        QUALIFICATION_NOT_APPROVED (the problem names ``qualification`` and
+#        ``qualification_status``, both null when there is none) unless procurement has qualified that supplier for that component
 #        revision. Activation supersedes the record's older active revisions.
 #   GET  /purchase-orders?plant=&supplier=&component=&revision= -> PurchaseOrderList (open)
 #   GET  /production-orders?plant=&item=&revision=&starts_after=YYYY-MM-DD
