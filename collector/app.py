@@ -146,7 +146,9 @@ def app_from_settings(settings: Settings) -> CollectorApp:
     """The app configured from ``settings`` (database, tokens, size limit, SLAs)."""
     engine = create_engine_for_collector(settings.database_url)
     sla = ConfirmationSla(
-        settings.engine_confirmation_sla, dict(settings.engine_confirmation_sla_by_plant)
+        settings.engine_confirmation_sla,
+        dict(settings.engine_confirmation_sla_by_plant),
+        qualification_seconds=settings.engine_qualification_sla,
     )
     store = EventStore(engine, sla=sla)
     return create_app(

@@ -67,7 +67,9 @@ def rebuild(
     settings = get_settings()
     engine = create_engine_for_collector(database_url or settings.database_url)
     sla = ConfirmationSla(
-        settings.engine_confirmation_sla, dict(settings.engine_confirmation_sla_by_plant)
+        settings.engine_confirmation_sla,
+        dict(settings.engine_confirmation_sla_by_plant),
+        qualification_seconds=settings.engine_qualification_sla,
     )
     started = time.perf_counter()
     try:

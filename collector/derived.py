@@ -14,7 +14,13 @@ from datetime import datetime, timedelta
 from collector.rows import Row, Working, new_plant_row
 from contracts.model import revision_key
 from contracts.readmodel import EcoState, PlantState
-from contracts.steps import COMPENSATION_KINDS, DONE_STATES, StepKind, StepState
+from contracts.steps import (
+    COMPENSATION_KINDS,
+    DONE_STATES,
+    PURCHASING_KINDS,
+    StepKind,
+    StepState,
+)
 
 ACTIVE_STATES = frozenset({StepState.PENDING, StepState.RUNNING, StepState.RETRYING})
 
@@ -25,6 +31,7 @@ class ConfirmationSla:
 
     default_seconds: float = 900.0
     by_plant: Mapping[str, float] = field(default_factory=dict)
+    qualification_seconds: float = 14400.0  # an info record waiting for its supplier
 
     def due(self, plant: str | None, requested_at: datetime) -> datetime | None:
         """When a confirmation requested at ``requested_at`` becomes overdue."""
@@ -55,7 +62,9 @@ def derive(work: Working, ecos: Iterable[str], sla: ConfirmationSla) -> None:
         for step in steps:
             _derive_step(step, sla)
         for step in steps:
-            if step["plant"] is not None and (eco, step["plant"]) not in work.plants:
+            if step["plant"] is None or step["kind"] in PURCHASING_KINDS:
+                continue
+            if (eco, step["plant"]) not in work.plants:
                 plant_row = new_plant_row(eco, step["plant"])
                 work.plants[(eco, step["plant"])] = plant_row
                 plants_by_eco.setdefault(eco, []).append(plant_row)
@@ -64,7 +73,8 @@ def derive(work: Working, ecos: Iterable[str], sla: ConfirmationSla) -> None:
         cancelled = row["terminal_state"] == EcoState.CANCELLED
         plant_steps: dict[str, list[Row]] = {}
         for step in steps:
-            if step["plant"] is not None:
+            # Purchasing is not plant work: the plant builds while suppliers are qualified.
+            if step["plant"] is not None and step["kind"] not in PURCHASING_KINDS:
                 plant_steps.setdefault(step["plant"], []).append(step)
         plants = plants_by_eco.get(eco, [])
         for plant_row in plants:
@@ -87,6 +97,8 @@ def _derive_step(step: Row, sla: ConfirmationSla) -> None:
     requested_at = step["requested_at"]
     if step["kind"] == StepKind.ERP_CONFIRMATION and requested_at is not None:
         step["sla_due_at"] = sla.due(step["plant"], requested_at)
+    elif step["kind"] == StepKind.ERP_INFO_RECORD and requested_at is not None:
+        step["sla_due_at"] = requested_at + timedelta(seconds=sla.qualification_seconds)
     else:
         step["sla_due_at"] = None
     reported = step["overdue_reported_at"]

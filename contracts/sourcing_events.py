@@ -36,7 +36,7 @@ class QualificationFact(EventData):
     supplier: Code
     component: Code
     revision: Revision
-    qualification_id: str
+    qualification_id: str = Field(min_length=1, max_length=200)
     eco: EcoNumber | None = Field(default=None, description="the ECO that asked for it")
 
     def event_subject(self) -> str | None:
@@ -72,7 +72,7 @@ class InfoRecordActivated(EventData):
     revision: Revision
     plant: Code | None = Field(default=None, description="None: central sourcing")
     plants: list[Code]
-    info_record: str
+    info_record: str = Field(min_length=1, max_length=200)
     activated_at: AwareDatetime
 
     def event_subject(self) -> str | None:
@@ -84,7 +84,7 @@ class SupplierRecordsDuplicated(EventData):
     id under two codes, or one code under two names."""
 
     kind: Literal["tax_id", "code"]
-    key: str = Field(min_length=1, description="the tax id or the code shared")
+    key: str = Field(min_length=1, max_length=200, description="the tax id or the code shared")
     codes: list[Code] = Field(min_length=1)
     names: list[str] = Field(min_length=1)
     systems: list[Literal["procurement", "erp"]] = Field(min_length=1)

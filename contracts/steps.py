@@ -85,6 +85,11 @@ release (it takes one only under an active production version), so neither has a
 withdrawal: a released MES routing is always effective and needs a new ECO to revert.
 """
 
+PURCHASING_KINDS = frozenset({StepKind.QUALIFICATION_REQUEST, StepKind.ERP_INFO_RECORD})
+"""Kinds that let purchasing buy an ECO's component revisions. They are not plant work: a
+plant builds the new revision while its suppliers are still being qualified (what that
+leaves at risk is the ECO's business impact)."""
+
 COMPENSATION_KINDS = frozenset(WITHDRAWAL_OF.values())
 """Kinds that compensate for a cancelled ECO: they run although the ECO is cancelled."""
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from contracts import events as ev
 from contracts.model import Eco, Item
 from contracts.plan import PlannedStep
-from contracts.steps import COMPENSATION_KINDS, StepKind, StepState
+from contracts.steps import COMPENSATION_KINDS, PURCHASING_KINDS, StepKind, StepState
 from sync_engine import tables as t
 from sync_engine.errors import TransitionNotAllowed
 from sync_engine.states import ECO_EVENTS, EcoProgress, eco_allowed
@@ -26,7 +26,7 @@ from threadline.db import insert_ignoring_conflicts
 
 NOT_PLANT_WORK = (
     StepKind.SUPPLIER_NOTICE.value,
-    *sorted(kind.value for kind in COMPENSATION_KINDS),
+    *sorted(kind.value for kind in COMPENSATION_KINDS | PURCHASING_KINDS),
 )
 
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from contracts import events as ev
 from contracts.steps import (
     COMPENSATION_KINDS,
+    PURCHASING_KINDS,
     WITHDRAWAL_OF,
     ErrorCategory,
     StepKind,
@@ -31,8 +32,6 @@ from sync_engine.store.outbox import emit
 from sync_engine.store.plants import record_bom_effective, record_plant_revision
 from sync_engine.store.qualifications import record_purchasing_success
 from sync_engine.store.steps import Move, StepRecord, apply_moves, step_error, transition
-
-PURCHASING_KINDS = frozenset({StepKind.QUALIFICATION_REQUEST, StepKind.ERP_INFO_RECORD})
 
 
 @dataclass(frozen=True)
