@@ -36,6 +36,13 @@ def stream(world):
     return list(history_events(world, days=40, end=END, ecos_per_day=20, seed=7))
 
 
+def step_target(data: dict) -> str:
+    """What a step is about: its item, its supplier, or both for a purchasing step."""
+    if data.get("item") and data.get("supplier"):
+        return f"{data['item']}:{data['supplier']}"
+    return data.get("item") or data.get("supplier") or "-"
+
+
 def time_of(event) -> datetime:
     return datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
 
@@ -51,9 +58,13 @@ def test_every_event_validates_and_carries_the_eco_as_correlation(stream) -> Non
             parse_data(event["type"], event["data"])
             assert event["source"] == SOURCE and event["specversion"] == "1.0"
             assert event["correlationid"] == number
+            data = event["data"]
             if event["type"] == "io.threadline.plant.revision_changed.v1":
-                data = event["data"]
                 assert event["subject"] == f"{data['plant']}/{data['item']}"
+            elif "component" in data:  # a purchasing fact is about one qualification
+                assert event["subject"] == (
+                    f"{data['supplier']}/{data['component']}/{data['revision']}"
+                )
             else:
                 assert event["subject"] == number
             ids.add(event["id"])
@@ -87,7 +98,7 @@ def test_each_step_moves_through_an_unbroken_chain_of_states(stream) -> None:
                 continue
             data = event["data"]
             step_id = data["step_id"]
-            target = data.get("item") or data.get("supplier") or "-"
+            target = step_target(data)
             assert step_id == f"{number}/{data['kind']}/{data.get('plant') or '-'}/{target}"
             assert data.get("from_state") == last.get(step_id)
             last[step_id] = data["to_state"]
@@ -99,7 +110,7 @@ def test_every_step_carries_the_engine_idempotency_key(stream) -> None:
             if not event["type"].startswith("io.threadline.step."):
                 continue
             data = event["data"]
-            target = f"{data.get('plant') or '-'}/{data.get('item') or data.get('supplier') or '-'}"
+            target = f"{data.get('plant') or '-'}/{step_target(data)}"
             kind = StepKind(data["kind"])
             expected = idempotency_key(data["eco"], kind, target, data.get("revision"))
             assert data["idempotency_key"] == expected, data["step_id"]
