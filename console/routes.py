@@ -86,6 +86,14 @@ ROUTES: tuple[Route, ...] = (
         "drift",
         Permission.OPERATIONS,
     ),
+    Route(
+        "Operations",
+        "supplier_qualification.py",
+        "Supplier qualification",
+        ":material/verified:",
+        "supplier-qualification",
+        Permission.OPERATIONS,
+    ),
     Route("Investigate", "eco.py", "ECO", ":material/search:", "eco", Permission.INVESTIGATE),
     Route(
         "Reports",

@@ -94,7 +94,9 @@ def test_no_info_record_is_activated_before_its_qualification_is_approved(
                 # Qualified before the simulators started (a seeded qualification).
                 found = client.get(
                     "/procurement/qualifications",
-                    params=dict(zip(("supplier", "component", "revision"), _triple(entry))),
+                    params=dict(
+                        zip(("supplier", "component", "revision"), _triple(entry), strict=True)
+                    ),
                 ).json()["items"]
                 assert found and found[-1]["status"] == "qualified", entry
                 assert found[-1]["requested_at"] < entries[0]["at"], entry

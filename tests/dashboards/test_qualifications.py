@@ -1,0 +1,71 @@
+"""The Supplier qualification lists over projections the collector built from events, on
+SQLite and PostgreSQL, and the same after a rebuild."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from collector.derived import ConfirmationSla
+from collector.sourcing_tables import info_record_activations, qualification_facts
+from collector.store import EventStore
+from dashboards import qualifications
+from dashboards.qualifications import QualificationFilter
+from tests.dashboards.sourcing_seed import SLA_SECONDS, Held, seed_purchasing
+
+
+def _held(rows: pd.DataFrame) -> set[Held]:
+    columns = ["eco", "supplier", "plant", "component", "revision"]
+    return {Held(*row) for row in rows[columns].itertuples(index=False)}
+
+
+def _picture(engine: sa.Engine, now: datetime) -> dict[str, Any]:
+    return {
+        "waiting": _held(qualifications.waiting_on_qualification(engine, now=now).rows),
+        "past_sla": _held(
+            qualifications.waiting_on_qualification(
+                engine, QualificationFilter(past_sla_only=True), now=now
+            ).rows
+        ),
+        "rejected": _held(qualifications.rejected(engine)),
+        "contracts_missing": _held(qualifications.contracts_missing(engine)),
+    }
+
+
+def test_waiting_rejected_and_contracts_missing_as_seeded(engine: sa.Engine) -> None:
+    now = datetime.now(UTC)
+    expected = seed_purchasing(engine, now)
+    assert _picture(engine, now) == expected
+    page = qualifications.waiting_on_qualification(engine, now=now)
+    first = page.rows.iloc[0]
+    assert (first["eco"], first["sla_state"]) == ("ECO-2026-00301", "overdue")
+    assert first["waiting_seconds"] > SLA_SECONDS
+    central = qualifications.waiting_on_qualification(
+        engine, QualificationFilter(plants=("central",)), now=now
+    )
+    assert list(central.rows["supplier"]) == ["S020"]
+    with engine.connect() as connection:
+        assert qualifications.count_waiting(connection, QualificationFilter(), now=now) == 2
+    summary = qualifications.by_supplier(engine, now=now).set_index("supplier")
+    assert summary.loc["S010", "past_sla"] == 1
+    assert summary.loc["S030", "rejected"] == 1
+    assert summary.loc["S040", "no_contract"] == 1
+    assert "S050" not in summary.index  # activated: nothing left to do
+
+
+def test_the_same_picture_after_a_rebuild(engine: sa.Engine) -> None:
+    now = datetime.now(UTC)
+    expected = seed_purchasing(engine, now)
+    with engine.connect() as connection:
+        facts = connection.execute(sa.select(qualification_facts.c.status)).scalars().all()
+        activated = connection.execute(sa.select(info_record_activations.c.info_record)).all()
+    assert facts == ["qualified"] and [tuple(a) for a in activated] == [("PIR-000001",)]
+    EventStore(engine, sla=ConfirmationSla(qualification_seconds=SLA_SECONDS)).rebuild()
+    assert _picture(engine, now) == expected
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(qualification_facts.c.status)).scalars().all() == [
+            "qualified"
+        ]
