@@ -13,9 +13,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from fastapi import FastAPI
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr
 
 from simulators.admin import create_admin_app
+from simulators.announce import Announcer
 from simulators.clock import Clock, system_clock
 from simulators.erp import Erp
 from simulators.erp_app import create_erp_app
@@ -60,6 +61,12 @@ class SimulatorConfig(BaseModel):
     )
     tick_seconds: float = Field(
         default=1.0, gt=0, description="how often PLM catches up with the rate when unread"
+    )
+    collector_url: str | None = Field(
+        default=None, description="where procurement announces its qualification decisions"
+    )
+    collector_token: SecretStr | None = Field(
+        default=None, description="the bearer token of procurement's producer at the collector"
     )
 
 
@@ -153,16 +160,26 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Clock = system_c
     config = config or SimulatorConfig()
     sims = build_simulators(config, clock=clock)
 
+    announcer = None
+    if config.collector_url:
+        token = config.collector_token.get_secret_value() if config.collector_token else None
+        announcer = Announcer(config.collector_url, token)
+        sims.qualifications.on_decision(announcer.decided)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        ticker = asyncio.create_task(_tick(sims, config.tick_seconds)) if config.eco_rate else None
+        # Time moves for decisions to be announced even while nobody asks.
+        ticking = config.eco_rate or announcer is not None
+        tasks = [asyncio.create_task(_tick(sims, config.tick_seconds))] if ticking else []
+        if announcer is not None:
+            tasks.append(asyncio.create_task(announcer.run()))
         try:
             yield
         finally:
-            if ticker is not None:
-                ticker.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await ticker
+                    await task
 
     root = FastAPI(
         title="Threadline reference simulators",

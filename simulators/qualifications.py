@@ -24,6 +24,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -121,6 +122,7 @@ class Qualifications:
         self._requested: OrderedDict[Triple, Record] = OrderedDict()
         self._by_id: dict[str, Triple] = {}
         self._pending: list[tuple[datetime, str]] = []
+        self._listeners: list[Callable[[Qualification], None]] = []
         self._serial = 0
         start = clock()
         for seeded in sourcing.qualifications:
@@ -136,6 +138,10 @@ class Qualifications:
                 record.due = {k: start + SEEDED_PENDING for k in record.due}
                 heapq.heappush(self._pending, (start + SEEDED_PENDING, record.id))
             self._seeded[triple] = record
+
+    def on_decision(self, listener: Callable[[Qualification], None]) -> None:
+        """Call ``listener`` with every qualification as it is approved or rejected."""
+        self._listeners.append(listener)
 
     def _open(self, triple: Triple, at: datetime, *, seeded: bool = False) -> Record:
         """A new pending record with its tasks' due times and its seeded outcome."""
@@ -196,6 +202,8 @@ class Qualifications:
             qualification_id=record.id,
             reason=reason,
         )
+        for listener in self._listeners:
+            listener(record.answer(at))
 
     def record(self, qid: str) -> Record | None:
         """The record with this id, if kept."""

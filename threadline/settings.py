@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     collector_token: SecretStr | None = Field(
         default=None, description="Bearer token the engine presents to the collector."
     )
+    simulators_collector_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token the reference procurement presents to the collector when "
+        "it announces qualification decisions (threadline simulators serve --collector-url).",
+    )
     collector_tokens: SecretStr | None = Field(
         default=None,
         description=(
