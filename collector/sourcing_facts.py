@@ -73,6 +73,7 @@ def _duplicate(event: StoredEvent) -> Row:
         "names": list(data["names"]),
         "systems": list(data["systems"]),
         "detail": data["detail"],
+        "resolved": bool(data.get("resolved", False)),
         "detected_at": event.time,
     }
 

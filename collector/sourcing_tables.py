@@ -62,6 +62,7 @@ supplier_duplicates = sa.Table(
     sa.Column("names", JSONDoc, nullable=False),
     sa.Column("systems", JSONDoc, nullable=False),
     sa.Column("detail", sa.Text(), nullable=False),
+    sa.Column("resolved", sa.Boolean(), nullable=False),
     sa.Column("detected_at", UTCDateTime(), nullable=False),
     sa.Index("ix_supplier_duplicates_key", "kind", "key"),
 )

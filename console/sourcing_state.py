@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from console.state import LIVE_TTL, read_engine
-from dashboards import qualifications
+from dashboards import qualifications, suppliers
 from dashboards.paging import Page
 from dashboards.qualifications import QualificationFilter
 
@@ -39,3 +39,13 @@ def by_supplier(url: str, criteria: QualificationFilter) -> pd.DataFrame:
 def options(url: str) -> tuple[list[str], list[str]]:
     suppliers, plants = qualifications.qualification_options(read_engine(url))
     return list(suppliers), list(plants)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def duplicates(url: str) -> pd.DataFrame:
+    return suppliers.duplicate_suppliers(read_engine(url))
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+def supplier_view(url: str, supplier: str) -> dict[str, pd.DataFrame]:
+    return suppliers.supplier_view(read_engine(url), supplier)

@@ -89,6 +89,7 @@ class SupplierRecordsDuplicated(EventData):
     names: list[str] = Field(min_length=1)
     systems: list[Literal["procurement", "erp"]] = Field(min_length=1)
     detail: str = Field(max_length=500)
+    resolved: bool = Field(default=False, description="the records are one again")
 
     def event_subject(self) -> str | None:
         return f"{self.kind}/{self.key}"

@@ -55,6 +55,7 @@ from sync_engine.metrics import Metrics
 from sync_engine.reconcile import reconcile
 from sync_engine.relay import Relay
 from sync_engine.sourcing import read_sourcing
+from sync_engine.suppliers import reconcile_suppliers
 from threadline import leases
 from threadline.db import capabilities
 
@@ -458,11 +459,16 @@ class SyncEngine:
         if not await self._lead(RECONCILE_LEASE, self.config.reap_interval):
             return 0
         try:
+            suppliers = await reconcile_suppliers(self.run_db, self.procurement, self.erp)
+        except CallError as exc:
+            suppliers = 0
+            log.warning("supplier masters not compared: %s", exc)
+        try:
             done = await reconcile(self.run_db, self.plm, self.erp, self.mes)
         except CallError as exc:
             log.warning("reconciliation skipped: PLM could not be read: %s", exc)
-            return 0
-        return done.emitted
+            return suppliers
+        return done.emitted + suppliers
 
     async def heartbeat(self) -> None:
         """Record that this engine is alive (see :mod:`sync_engine.health`)."""

@@ -16,6 +16,9 @@
 - ``sync_cursors``: small named positions (the PLM poll's ``updated_since``).
 - ``sync_heartbeats``: one row per running engine process, touched every few seconds, so
   the console can tell when no engine is alive.
+- ``sync_supplier_duplicates``: the duplicate supplier records reconciliation last found
+  between procurement's and ERP's supplier masters, so each is reported once and its end
+  is noticed.
 """
 
 from __future__ import annotations
@@ -176,4 +179,14 @@ heartbeats = sa.Table(
     sa.Column("holder", sa.String(200), primary_key=True),
     sa.Column("started_at", UTCDateTime(), nullable=False),
     sa.Column("seen_at", UTCDateTime(), nullable=False),
+)
+
+supplier_duplicates = sa.Table(
+    "sync_supplier_duplicates",
+    metadata,
+    sa.Column("kind", sa.String(20), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    # What the last supplier.records_duplicated event said, so it is reported once.
+    sa.Column("fingerprint", sa.String(500), nullable=False),
+    sa.Column("since", UTCDateTime(), nullable=False),
 )

@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.Column("names", JSONDoc, nullable=False),
         sa.Column("systems", JSONDoc, nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
+        sa.Column("resolved", sa.Boolean(), nullable=False),
         sa.Column("detected_at", TS, nullable=False),
         sa.PrimaryKeyConstraint("event_seq", name=op.f("pk_supplier_duplicates")),
     )

@@ -24,8 +24,9 @@ lifecycle, :func:`move_eco`), ``superseded`` (a target never goes backwards),
 ``claims``, ``plants`` (plant revisions), ``interventions`` (operator actions,
 cancellation, withdrawals), ``qualifications`` (info records held for a supplier's
 qualification), ``outcomes`` and ``confirmations``; ``drift`` (what
-reconciliation reads and remembers, after ``cursors``); ``cursors`` (named positions)
-and ``heartbeats`` (which engine processes are alive, by holder name) stand alone. The
+reconciliation reads and remembers, after ``cursors``); ``suppliers`` (the duplicate
+supplier records reported), ``cursors`` (named positions) and ``heartbeats`` (which
+engine processes are alive, by holder name) stand alone. The
 public names are re-exported here, so callers write ``store.claim_due(...)``.
 """
 
@@ -114,6 +115,7 @@ from sync_engine.store.steps import (
     transition,
 )
 from sync_engine.store.superseded import superseded
+from sync_engine.store.suppliers import report_duplicates
 
 __all__ = [
     "DONE",
@@ -183,6 +185,7 @@ __all__ = [
     "reject_confirmation",
     "release_qualified",
     "report_drift",
+    "report_duplicates",
     "requeue",
     "resolve_drift",
     "set_cursor",

@@ -1,0 +1,1 @@
+"""Additions to shared pages, one module each with a ``render(...)`` the page calls."""
