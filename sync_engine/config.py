@@ -51,6 +51,7 @@ class EngineConfig(BaseModel):
     confirmation_sla_by_plant: dict[str, float] = Field(default_factory=dict)
     qualification_interval: float = 5.0
     qualification_sla: float = 14400.0
+    impact_interval: float = 300.0
 
     http_timeout: float = 10.0
     bulkheads: dict[System, int] = Field(default_factory=lambda: dict(DEFAULT_BULKHEADS))
@@ -85,6 +86,7 @@ class EngineConfig(BaseModel):
             "confirmation_sla_by_plant": settings.engine_confirmation_sla_by_plant,
             "qualification_interval": settings.engine_qualification_interval,
             "qualification_sla": settings.engine_qualification_sla,
+            "impact_interval": settings.engine_impact_interval,
             "http_timeout": settings.engine_http_timeout,
             "bulkheads": bulkheads,
             "retry": policies(settings.engine_retry_policies),

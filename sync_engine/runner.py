@@ -12,7 +12,8 @@
   records wait for, releasing the approved and blocking the rejected;
 - ``relay``: the outbox relay, under the ``sync_engine.relay`` lease so events leave in
   order from one place;
-- ``reconcile`` under its own lease; ``reap``: hands back steps whose lease expired;
+- ``reconcile`` under its own lease, and ``assess_impact`` (open orders a stuck ECO puts
+  at risk, :mod:`sync_engine.impact`) under another; ``reap``: hands back steps whose lease expired;
 - ``heartbeat``: records that this engine is alive (the console warns when none is).
 
 Database work runs in a small thread pool (one thread on SQLite) so the event loop keeps
@@ -51,6 +52,7 @@ from sync_engine.connectors import (
     ProcurementConnector,
 )
 from sync_engine.errors import CallError, ContractError, EngineAlreadyRunning
+from sync_engine.impact import assess_impact
 from sync_engine.metrics import Metrics
 from sync_engine.reconcile import reconcile
 from sync_engine.relay import Relay
@@ -65,6 +67,7 @@ SQLITE_LEASE = "sync_engine.sqlite_engine"
 PLM_LEASE = "sync_engine.plm_poller"
 RELAY_LEASE = "sync_engine.relay"
 RECONCILE_LEASE = "sync_engine.reconciler"
+IMPACT_LEASE = "sync_engine.impact"
 FLUSH_GATHER_SECONDS = 0.02
 
 
@@ -187,7 +190,7 @@ class SyncEngine:
             await asyncio.wait(set(self._flight.tasks), timeout=timeout)
         await self._flush_now()
         await self.run_db(store.stop_beating, self.holder)
-        names = [PLM_LEASE, RELAY_LEASE, RECONCILE_LEASE]
+        names = [PLM_LEASE, RELAY_LEASE, RECONCILE_LEASE, IMPACT_LEASE]
         if self.capabilities.single_writer:
             names.append(SQLITE_LEASE)
         for name in names:
@@ -469,6 +472,12 @@ class SyncEngine:
             log.warning("reconciliation skipped: PLM could not be read: %s", exc)
             return suppliers
         return done.emitted + suppliers
+
+    async def assess_impact(self) -> int:
+        """Assess what stuck ECOs and plants behind put at risk (one engine at a time)."""
+        if not await self._lead(IMPACT_LEASE, self.config.impact_interval):
+            return 0
+        return await assess_impact(self.run_db, self.erp, self._semaphores[System.ERP])
 
     async def heartbeat(self) -> None:
         """Record that this engine is alive (see :mod:`sync_engine.health`)."""

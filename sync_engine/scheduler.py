@@ -80,6 +80,7 @@ def build_scheduler(engine: SyncEngine, runs: _Runs | None = None) -> AsyncIOSch
         ("qualifications", engine.poll_qualifications, config.qualification_interval),
         ("relay", engine.relay, config.relay_interval),
         ("reconcile", engine.reconcile, config.reconcile_interval),
+        ("impact", engine.assess_impact, config.impact_interval),
         ("reap", engine.reap, config.reap_interval),
         ("heartbeat", engine.heartbeat, config.heartbeat_interval),
     ]

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
         default=14400.0,
         description="How long an info record may wait for its supplier's qualification, seconds.",
     )
+    engine_impact_interval: float = Field(
+        default=300.0,
+        description="How often the open orders stuck ECOs put at risk are read from ERP, seconds.",
+    )
     engine_metrics_port: int = Field(default=9464, description="Port of the engine's /metrics.")
     engine_reap_interval: float = Field(
         default=5.0, description="How often expired step leases are reaped, seconds."

@@ -25,9 +25,9 @@ lifecycle, :func:`move_eco`), ``superseded`` (a target never goes backwards),
 cancellation, withdrawals), ``qualifications`` (info records held for a supplier's
 qualification), ``outcomes`` and ``confirmations``; ``drift`` (what
 reconciliation reads and remembers, after ``cursors``); ``suppliers`` (the duplicate
-supplier records reported), ``cursors`` (named positions) and ``heartbeats`` (which
-engine processes are alive, by holder name) stand alone. The
-public names are re-exported here, so callers write ``store.claim_due(...)``.
+supplier records reported), ``impact`` (business impact assessed), ``cursors`` (named
+positions) and ``heartbeats`` (which engine processes are alive, by holder name) stand
+alone. The public names are re-exported here, so callers write ``store.claim_due(...)``.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ from sync_engine.store.ecos import (
     record_rejected,
 )
 from sync_engine.store.heartbeats import Heartbeat, beat, heartbeats, new_holder, stop_beating
+from sync_engine.store.impact import ImpactScope, impact_scopes, record_impact
 from sync_engine.store.interventions import cancel_eco, record_plm_cancellation, requeue, skip
 from sync_engine.store.outbox import (
     OUTBOX_BUFFER,
@@ -129,6 +130,7 @@ __all__ = [
     "DriftRecord",
     "EcoScope",
     "Heartbeat",
+    "ImpactScope",
     "Move",
     "StepRecord",
     "Success",
@@ -159,6 +161,7 @@ __all__ = [
     "get_cursor",
     "get_step",
     "heartbeats",
+    "impact_scopes",
     "items_at",
     "last_reconciled",
     "lock_outbox",
@@ -178,6 +181,7 @@ __all__ = [
     "reconciled_plants",
     "record_decision",
     "record_eco",
+    "record_impact",
     "record_plm_cancellation",
     "record_rejected",
     "record_revision",
