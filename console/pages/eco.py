@@ -8,6 +8,7 @@ import streamlit as st
 
 from console import actions, login, state, widgets
 from console.auth import Permission
+from console.sections import impact_table
 from dashboards.exceptions import OPEN_STATES
 from dashboards.figures import step_timeline_figure
 from dashboards.stats import humanize_seconds
@@ -70,6 +71,7 @@ if eco is not None:
         if summary.get("state_reason"):
             st.caption(widgets.escape(f"Reason: {summary['state_reason']}"))
     st.dataframe(plants, hide_index=True, key="eco_plants")
+    impact_table.render_eco(url, eco)
     effective = state.left_effective(url, eco)
     if not effective.empty:
         st.subheader("Effective — needs a new ECO to revert")

@@ -12,6 +12,7 @@ import streamlit as st
 
 from console import login, state, widgets
 from console.auth import Permission
+from console.sections import exposure_kpi
 from dashboards.overview import Kpis
 from dashboards.stats import humanize_seconds
 
@@ -77,6 +78,7 @@ def figures() -> None:
         widgets.figure_link(kpis.prior_revision, "Prior-revision list")
     with bottom[2]:
         _cycle_time(kpis)
+    exposure_kpi.render(state.database_url())
     st.caption(f"Data read at {widgets.when(kpis.read_at)}; refreshes every {REFRESH.seconds} s.")
 
 

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from console.auth import Role
-from tests.dashboards.sourcing_seed import Held, seed_purchasing
+from tests.dashboards.sourcing_seed import Held, seed_impact, seed_purchasing
 from threadline.db import create_engine
 
 pytestmark = pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
@@ -53,3 +53,46 @@ def test_the_filter_lives_in_the_address(
     at = open_app(Role.VIEWER, PAGE, supplier="S030")
     assert list(at.dataframe[2].value["supplier"]) == ["S030"]
     assert at.dataframe[1].value.empty
+
+
+@pytest.fixture
+def impacts(seeded: dict[str, set[Held]], console_env: str) -> None:
+    engine = create_engine(console_env)
+    try:
+        seed_impact(engine)
+    finally:
+        engine.dispose()
+
+
+def test_status_pivot_cells_link_to_their_rows(
+    open_app: Callable[..., AppTest], impacts: None
+) -> None:
+    at = open_app(Role.VIEWER, "pages/status.py")
+    pivot = at.dataframe[0].value.set_index("Plant")
+    assert pivot.loc["P100", "purchasing"].startswith("status?plant=P100&stage=purchasing&n=")
+    at = open_app(Role.VIEWER, "pages/status.py", plant="P100", stage="purchasing")
+    rows = at.dataframe[1].value
+    assert set(rows["supplier"]) == {"S010", "S040"}  # waiting and without a contract
+
+
+def test_exposure_page_overview_figure_and_eco_section(
+    open_app: Callable[..., AppTest], impacts: None
+) -> None:
+    at = open_app(Role.VIEWER, "pages/exposure.py")
+    rows = at.dataframe[0].value
+    assert sorted(rows["item"]) == ["ASM-1001", "CMP-2001"]
+    at = open_app(Role.VIEWER)
+    figures = {metric.label: metric.value for metric in at.metric}
+    assert figures["Exposure: purchase orders at risk"] == "900"
+    assert figures["Exposure: production orders at risk"] == "2"
+    at = open_app(Role.VIEWER, "pages/eco.py", eco="ECO-2026-00301")
+    assert "Business impact" in [header.value for header in at.subheader]
+
+
+def test_supplier_view(open_app: Callable[..., AppTest], impacts: None) -> None:
+    at = open_app(Role.VIEWER, "pages/supplier.py", supplier="S030")
+    failures = at.dataframe[0].value
+    assert list(failures["state"]) == ["blocked"]
+    at = open_app(Role.VIEWER, "pages/supplier.py", supplier="S050")
+    assert list(at.dataframe[1].value["status"]) == ["qualified"]
+    assert list(at.dataframe[2].value["info_record"]) == ["PIR-000001"]

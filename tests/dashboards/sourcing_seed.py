@@ -128,3 +128,36 @@ def seed_purchasing(engine: sa.Engine, now: datetime | None = None) -> dict[str,
         "rejected": {Held("ECO-2026-00303", "S030", "P200", "CMP-2001", "C")},
         "contracts_missing": {Held("ECO-2026-00304", "S040", "P100", "CMP-2001", "C")},
     }
+
+
+def seed_impact(engine: sa.Engine, now: datetime | None = None) -> list[se.ImpactAssessed]:
+    """Two scopes with orders at risk (one assessed twice: the newer counts) and one that
+    ended; return the current ones."""
+    now = now or datetime.now(UTC)
+    out = Emitter(eco="ECO-2026-00301", clock=now - timedelta(hours=2))
+
+    def assessed(eco: str | None, plant: str, item: str, pos: int, value: float, runs: int) -> Any:
+        return se.ImpactAssessed(
+            eco=eco,
+            plant=plant,
+            item=item,
+            superseded_revision="B",
+            purchase_orders=pos,
+            purchase_value=value,
+            earliest_due=(now + timedelta(days=3)).date() if pos else None,
+            production_orders=runs,
+            production_quantity=50.0 * runs,
+            earliest_start=(now + timedelta(days=5)).date() if runs else None,
+            read_at=out.clock,
+        )
+
+    out.emit(assessed("ECO-2026-00301", "P100", "CMP-2001", 1, 100.0, 0))
+    out.emit(assessed("ECO-2026-00301", "P100", "CMP-2001", 3, 900.0, 0))
+    out.emit(assessed("ECO-2026-00301", "P100", "ASM-1001", 0, 0.0, 2))
+    out.emit(assessed(None, "P200", "CMP-2001", 2, 400.0, 0))
+    out.emit(assessed(None, "P200", "CMP-2001", 0, 0.0, 0))
+    EventStore(engine).append(out.events, "engine")
+    return [
+        assessed("ECO-2026-00301", "P100", "CMP-2001", 3, 900.0, 0),
+        assessed("ECO-2026-00301", "P100", "ASM-1001", 0, 0.0, 2),
+    ]

@@ -3,7 +3,7 @@ SQLite and PostgreSQL, and the same after a rebuild."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from collector.derived import ConfirmationSla
 from collector.sourcing_tables import info_record_activations, qualification_facts
 from collector.store import EventStore
-from dashboards import qualifications
+from dashboards import impact, qualifications
 from dashboards.qualifications import QualificationFilter
-from tests.dashboards.sourcing_seed import SLA_SECONDS, Held, seed_purchasing
+from tests.dashboards.sourcing_seed import SLA_SECONDS, Held, seed_impact, seed_purchasing
 
 
 def _held(rows: pd.DataFrame) -> set[Held]:
@@ -69,3 +69,17 @@ def test_the_same_picture_after_a_rebuild(engine: sa.Engine) -> None:
         assert connection.execute(sa.select(qualification_facts.c.status)).scalars().all() == [
             "qualified"
         ]
+
+
+def test_exposure_is_the_newest_assessment_of_each_scope_still_at_risk(engine: sa.Engine) -> None:
+    now = datetime.now(UTC)
+    current = seed_impact(engine, now)
+    rows = impact.current_impact(engine)
+    assert {(r.eco, r.plant, r.item, r.purchase_orders) for r in rows.itertuples()} == {
+        (c.eco, c.plant, c.item, c.purchase_orders) for c in current
+    }
+    total = impact.exposure(engine)
+    assert (total.purchase_orders, total.purchase_value, total.production_orders) == (3, 900.0, 2)
+    assert list(impact.current_impact(engine, item="ASM-1001")["production_orders"]) == [2]
+    trend = impact.exposure_over_time(engine, [now.date() - timedelta(days=1), now.date()])
+    assert list(trend["purchase_value"]) == [0.0, 900.0]
