@@ -2,13 +2,13 @@
 and country of origin.
 
 Purchased components and finished goods are regulated; in-house assemblies are not (they
-inherit their components' declarations). The attributes of a revision are a pure function of
-(seed, item, revision), drawn from their own stream, so PLM's ECOs and its item revisions
-always agree and the ECO stream's other draws stay what they were. A seeded share
-(``MISSING_SHARE``) of the regulated revisions PLM releases live lacks one or two attributes,
-so the governance rules have something to reject; revisions released before the simulators
-started (the world's and the history's) are complete, as they were released under the same
-rules.
+inherit their components' declarations). The attributes of a revision are drawn from a
+stream seeded by (seed, item, revision), so the ECO stream's other draws stay what they
+were. A seeded share (``MISSING_SHARE``) of the regulated revisions the live ECO stream
+releases lacks one or two attributes, so the governance rules have something to reject;
+an ECO approved on demand lacks them only when asked to (``EcoShape.missing_compliance``),
+so a test's ECOs go through unless it wants one rejected; the world's revisions and the
+history's are complete, as they were released under the same rules.
 """
 
 from __future__ import annotations
@@ -18,13 +18,16 @@ import random
 from contracts.model import COMPLIANCE_FIELDS, Compliance, Item, ItemKind
 
 MISSING_SHARE = 0.06
-"""Share of regulated revisions released live that lack some attributes."""
+"""Share of regulated revisions the live ECO stream releases lacking some attributes."""
 ORIGINS = ("DE", "US", "MX", "CN", "IN", "CZ", "PL", "JP", "TW", "IT")
 REGULATED = frozenset({ItemKind.COMPONENT, ItemKind.FINISHED_GOOD})
 
 
-def compliance_of(seed: int, item: Item, revision: str, *, complete: bool) -> Compliance:
-    """The attributes of ``item`` at ``revision``; ``complete`` forbids missing ones."""
+def compliance_of(
+    seed: int, item: Item, revision: str, *, share: float = 0.0, lacking: bool = False
+) -> Compliance:
+    """The attributes of ``item`` at ``revision``: complete, or, if the item is regulated,
+    lacking one or two for a seeded ``share`` of revisions (all of them if ``lacking``)."""
     rng = random.Random(f"{seed}:compliance:{item.number}:{revision}")
     regulated = item.kind in REGULATED
     values: dict[str, str | None] = {
@@ -33,7 +36,7 @@ def compliance_of(seed: int, item: Item, revision: str, *, complete: bool) -> Co
         "conflict_minerals": rng.choice(("conflict_free", "conflict_free", "not_applicable")),
         "country_of_origin": rng.choice(ORIGINS),
     }
-    if regulated and not complete and rng.random() < MISSING_SHARE:
+    if regulated and (rng.random() < share or lacking):
         for name in rng.sample(COMPLIANCE_FIELDS, rng.randint(1, 2)):
             values[name] = None
     return Compliance.model_validate({"regulated": regulated, **values})

@@ -23,6 +23,7 @@ import base64
 import heapq
 import random
 from bisect import bisect_left, bisect_right
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,7 +33,15 @@ from fastapi import FastAPI, Query
 from fastapi.responses import Response
 
 from contracts.api import EcoEntry, EcoPage, ItemRevisionList
-from contracts.model import Eco, EcoStatus, Item, ItemRevision, next_revision, revision_key
+from contracts.model import (
+    Compliance,
+    Eco,
+    EcoStatus,
+    Item,
+    ItemRevision,
+    next_revision,
+    revision_key,
+)
 from simulators.clock import Clock, rfc3339
 from simulators.compliance import compliance_of
 from simulators.generator import (
@@ -92,6 +101,9 @@ class Plm:
         self._log: list[tuple[datetime, str]] = []
         self._fates: list[tuple[datetime, str, Fate]] = []
         self._routing_index: dict[tuple[str, str, str], str] = {}
+        # The revisions live ECOs released lacking compliance attributes (the rest are
+        # complete): what the item revisions answer, bounded like the ECOs.
+        self._lacking: OrderedDict[tuple[str, str], Compliance] = OrderedDict()
         self._next_due = self._gap(clock()) if rate_per_minute > 0 else None
         self.skipped = 0
         """Rate-driven ECOs not approved because the year's numbers ran out."""
@@ -153,6 +165,11 @@ class Plm:
         self._log.append((record.updated_at, record.number))
         for change in eco.routing_changes:
             self._routing_index[(change.plant, change.item, change.revision)] = eco.number
+        for affected in eco.affected_items:
+            if affected.compliance is not None and affected.compliance.missing():
+                self._lacking[(affected.item, affected.new_revision)] = affected.compliance
+                if len(self._lacking) > self._cap:
+                    self._lacking.popitem(last=False)
         if fate is not None:
             heapq.heappush(self._fates, (fate.due, fate.eco, fate.fate))
         self._prune()
@@ -201,6 +218,7 @@ class Plm:
     def burst(self, count: int, shape: EcoShape | None = None) -> list[Eco]:
         """``count`` approved ECOs now (no fates), in approval order."""
         self.advance()
+        shape = shape or EcoShape()  # forced: complete compliance unless asked otherwise
         ecos = []
         for _ in range(count):
             try:
@@ -250,11 +268,7 @@ class Plm:
             raise Problem(404, "ITEM_NOT_FOUND", f"no item {number}")
         seeded = self.world.revisions[number]
         released = [
-            r.model_copy(
-                update={
-                    "compliance": compliance_of(self.world.seed, item, r.revision, complete=True)
-                }
-            )
+            r.model_copy(update={"compliance": compliance_of(self.world.seed, item, r.revision)})
             for r in seeded
         ]
         revision = seeded[-1].revision
@@ -266,7 +280,8 @@ class Plm:
                     item=number,
                     revision=revision,
                     description=f"{item.description}, revision {revision}",
-                    compliance=compliance_of(self.world.seed, item, revision, complete=False),
+                    compliance=self._lacking.get((number, revision))
+                    or compliance_of(self.world.seed, item, revision),
                 )
             )
         return released

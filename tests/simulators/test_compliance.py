@@ -3,14 +3,16 @@ live regulated revisions lacks some, and ERP's item revision carries what it was
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from contracts.model import COMPLIANCE_FIELDS, Compliance, ItemKind
+from simulators.app import SimulatorConfig, build_simulators
 from simulators.history import history_ecos
 from simulators.world import build_world
 from tests.simulators.conftest import assert_problem, burst, ledger
+from tests.simulators.test_qualifications import START, Clock
 
 
 def test_plm_item_revisions_carry_compliance_and_the_released_ones_are_complete(
@@ -33,23 +35,46 @@ def test_plm_item_revisions_carry_compliance_and_the_released_ones_are_complete(
     assert_problem(client.get("/plm/items/NOPE/revisions"), 404, "ITEM_NOT_FOUND")
 
 
-def test_live_ecos_carry_their_new_revisions_compliance_and_some_lack_attributes(
+def test_the_live_stream_lacks_attributes_at_its_seeded_share_and_plm_agrees() -> None:
+    clock = Clock(START)
+    sims = build_simulators(SimulatorConfig(seed=7, eco_rate=10), clock=clock)
+    clock.now += timedelta(minutes=30)
+    sims.advance()
+    records, _ = sims.plm.page(limit=1000)
+    ecos = [r.eco() for r in records]
+    assert len(ecos) > 200
+    lacking = total = 0
+    for eco in ecos:
+        for affected in eco.affected_items:
+            assert affected.compliance is not None
+            released = {r.revision: r for r in sims.plm.item_revisions(affected.item)}
+            assert released[affected.new_revision].compliance == affected.compliance
+            total += 1
+            if affected.compliance.missing():
+                assert affected.compliance.regulated
+                assert set(affected.compliance.missing()) <= set(COMPLIANCE_FIELDS)
+                lacking += 1
+    assert 0 < lacking < total * 0.15
+
+
+def test_ecos_on_demand_are_complete_unless_asked_to_lack_attributes(
     client: httpx.Client,
 ) -> None:
-    ecos = burst(client, count=150)
-    missing = 0
-    for eco in ecos:
+    complete = burst(client, count=60)
+    for eco in complete:
         for affected in eco["affected_items"]:
-            item, revision = affected["item"], affected["new_revision"]
-            plm = client.get(f"/plm/items/{item}/revisions/{revision}").json()
-            assert affected["compliance"] == plm["compliance"]
-            compliance = Compliance.model_validate(affected["compliance"])
-            if compliance.missing():
-                assert compliance.regulated
-                assert set(compliance.missing()) <= set(COMPLIANCE_FIELDS)
-                missing += 1
-    affected_count = sum(len(e["affected_items"]) for e in ecos)
-    assert 0 < missing < affected_count * 0.2
+            assert Compliance.model_validate(affected["compliance"]).missing() == ()
+    (lacking,) = burst(client, items=["ASM-2001", "CMP-3001", "CMP-3002"], missing_compliance=True)
+    missing = [
+        (a["item"], Compliance.model_validate(a["compliance"]).missing())
+        for a in lacking["affected_items"]
+    ]
+    assert [item for item, fields in missing if fields] == ["CMP-3001"]
+    revision = next(a["new_revision"] for a in lacking["affected_items"] if a["item"] == "CMP-3001")
+    plm = client.get(f"/plm/items/CMP-3001/revisions/{revision}").json()
+    assert Compliance.model_validate(plm["compliance"]).missing() == missing[1][1]
+    refused = client.post("/_admin/ecos", json={"items": ["ASM-2001"], "missing_compliance": True})
+    assert_problem(refused, 422, "INVALID_SHAPE")
 
 
 def test_history_ecos_are_complete() -> None:
