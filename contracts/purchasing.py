@@ -100,9 +100,14 @@ class SupplierDifferences(BaseModel):
 
 
 def purchased_components(eco: Eco, items: Mapping[str, Item]) -> tuple[str, ...]:
-    """Affected items PLM knows as purchased components, in ECO order."""
+    """Affected items that may be bought, in ECO order: those PLM knows as purchased
+    components, and those PLM could not say anything about that the ECO does not build
+    (no BOM or routing change): procurement's approved lists then tell."""
+    built = {c.assembly for c in eco.bom_changes} | {c.item for c in eco.routing_changes}
     return tuple(
-        item for item in eco.items if item in items and items[item].kind is ItemKind.COMPONENT
+        item
+        for item in eco.items
+        if (items[item].kind is ItemKind.COMPONENT if item in items else item not in built)
     )
 
 

@@ -56,7 +56,7 @@ from sync_engine.impact import assess_impact
 from sync_engine.metrics import Metrics
 from sync_engine.reconcile import reconcile
 from sync_engine.relay import Relay
-from sync_engine.sourcing import read_sourcing
+from sync_engine.sourcing import complete_sourcing, read_sourcing_or_defer
 from sync_engine.suppliers import reconcile_suppliers
 from threadline import leases
 from threadline.db import capabilities
@@ -255,14 +255,14 @@ class SyncEngine:
         missing = sorted({i for eco, _ in fresh for i in eco.items} - set(self._items))
         await asyncio.gather(*(self._fetch_item(number) for number in missing))
         items = dict(self._items)
-        sourcing = await read_sourcing(
+        sourcing, unread = await read_sourcing_or_defer(
             [eco for eco, _ in fresh],
             items,
             self.procurement,
             self.erp,
             self._semaphores[System.PROCUREMENT],
         )
-        planned = [(eco, at, plan(eco, items, sourcing[eco.number])) for eco, at in fresh]
+        planned = [(eco, at, plan(eco, items, sourcing.get(eco.number))) for eco, at in fresh]
 
         def write(connection: sa.Connection) -> int:
             now = utcnow()
@@ -271,6 +271,7 @@ class SyncEngine:
                 count += store.record_eco(connection, eco, items, steps, now=now, plm_updated_at=at)
             for number, violations, document in rejected:
                 count += store.record_rejected(connection, number, violations, document, now=now)
+            store.mark_sourcing_pending(connection, unread, now)
             return count
 
         acted = int(await self.run_db(write))
@@ -437,6 +438,13 @@ class SyncEngine:
             )
             if newest and newest != since:
                 await self.run_db(store.set_cursor, qualify.FEED_CURSOR, newest, now=utcnow())
+        await complete_sourcing(
+            self.run_db,
+            dict(self._items),
+            self.procurement,
+            self.erp,
+            self._semaphores[System.PROCUREMENT],
+        )
         settled = await qualify.poll_qualifications(
             self.run_db,
             self.procurement,

@@ -3,18 +3,23 @@ planned: approved supplier lists, qualifications, contracts and the plants' sour
 (the :class:`~contracts.purchasing.Sourcing` the plan takes).
 
 Read once per batch of new ECOs, before they are planned. A transient failure is tried
-again a few times; if the systems still do not answer, the batch is not planned now (the
-PLM poll reads it again next time) rather than planned without its purchasing.
+again a few times; if the systems still do not answer, the ECOs are planned without
+their purchasing (ERP, MES and PLM's suppliers do not wait for procurement) and their
+purchasing steps are added once procurement and ERP answer (:func:`complete_sourcing`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
 
 from contracts.api import ApprovedSupplier
-from contracts.model import Eco, Item
+from contracts.model import Eco, Item, utcnow
+from contracts.plan import plan
 from contracts.purchasing import (
     ApprovedSource,
     QualificationStatus,
@@ -22,8 +27,11 @@ from contracts.purchasing import (
     Standing,
     purchased_components,
 )
+from sync_engine import store
 from sync_engine.connectors import ErpConnector, ProcurementConnector
-from sync_engine.errors import BusinessError, TransientError
+from sync_engine.errors import BusinessError, CallError, TransientError
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -104,3 +112,50 @@ async def read_sourcing(
             approved=tuple(entries), standings=tuple(standings), modes=modes
         )
     return result
+
+
+async def read_sourcing_or_defer(
+    ecos: Sequence[Eco],
+    items: Mapping[str, Item],
+    procurement: ProcurementConnector,
+    erp: ErpConnector,
+    limit: asyncio.Semaphore,
+) -> tuple[dict[str, Sourcing], list[str]]:
+    """Each ECO's sourcing, or, while procurement or ERP cannot say, none and the ECOs
+    that may buy something: planned now without their purchasing, which
+    :func:`complete_sourcing` adds later (a procurement outage does not hold ERP back)."""
+    try:
+        return await read_sourcing(ecos, items, procurement, erp, limit), []
+    except CallError as exc:
+        deferred = [eco.number for eco in ecos if purchased_components(eco, items)]
+        if deferred:
+            log.warning("sourcing of %d ECOs not read, purchasing follows: %s", len(deferred), exc)
+        return {}, deferred
+
+
+async def complete_sourcing(
+    db: Callable[..., Awaitable[Any]],
+    items: Mapping[str, Item],
+    procurement: ProcurementConnector,
+    erp: ErpConnector,
+    limit: asyncio.Semaphore,
+) -> int:
+    """Add the purchasing of ECOs planned without it, once their sourcing can be read;
+    return how many steps were added."""
+    pending: list[Eco] = await db(store.sourcing_pending)
+    if not pending:
+        return 0
+    try:
+        sourcing = await read_sourcing(pending, items, procurement, erp, limit)
+    except CallError as exc:
+        log.info("sourcing of %d ECOs still not read: %s", len(pending), exc)
+        return 0
+
+    def write(connection: sa.Connection) -> int:
+        now = utcnow()
+        return sum(
+            store.add_purchasing(connection, eco, plan(eco, items, sourcing[eco.number]), now=now)
+            for eco in pending
+        )
+
+    return int(await db(write))

@@ -94,12 +94,15 @@ from sync_engine.store.plants import (
 )
 from sync_engine.store.qualifications import (
     REJECTED_CODE,
+    add_purchasing,
     await_qualifications,
     awaiting_qualifications,
     block_rejected,
     defer_qualification_polls,
+    mark_sourcing_pending,
     record_decision,
     release_qualified,
+    sourcing_pending,
 )
 from sync_engine.store.steps import (
     DONE,
@@ -134,6 +137,7 @@ __all__ = [
     "Move",
     "StepRecord",
     "Success",
+    "add_purchasing",
     "apply_moves",
     "await_confirmation",
     "await_confirmations",
@@ -168,6 +172,7 @@ __all__ = [
     "mark_delivered",
     "mark_overdue",
     "mark_reconciled",
+    "mark_sourcing_pending",
     "move_eco",
     "new_holder",
     "observe_revision",
@@ -195,6 +200,7 @@ __all__ = [
     "set_cursor",
     "set_last_exception",
     "skip",
+    "sourcing_pending",
     "step_error",
     "step_states_at",
     "steps_of",

@@ -6,6 +6,10 @@ A held step is ``awaiting_qualification`` from the first time it found the quali
 not approved (``requested_at``, which the qualification SLA counts from); procurement's
 approval makes it ``pending`` again, and its call then activates the info record, which
 ERP itself refuses before the approval.
+
+An ECO planned while procurement or ERP could not say who supplies its components is
+planned without its purchasing and remembered (:func:`mark_sourcing_pending`); its
+purchasing steps are added once they answer (:func:`add_purchasing`).
 """
 
 from __future__ import annotations
@@ -16,9 +20,15 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from contracts import sourcing_events as se
+from contracts.model import Eco
+from contracts.plan import PlannedStep
+from contracts.steps import PURCHASING_KINDS as PURCHASING
 from contracts.steps import StepKind, StepState
 from sync_engine import tables as t
 from sync_engine.errors import BusinessError
+from sync_engine.states import EcoProgress
+from sync_engine.store.cursors import set_cursor
+from sync_engine.store.ecos import insert_steps
 from sync_engine.store.outbox import emit
 from sync_engine.store.steps import Move, StepRecord, apply_moves, step_error, step_record
 
@@ -168,3 +178,62 @@ def record_purchasing_success(
             ),
             now=now,
         )
+
+
+PENDING_SOURCING = "sourcing.pending:"
+"""Cursor name prefix of an ECO planned while procurement or ERP could not say who
+supplies its components: its purchasing is added once they answer."""
+
+
+def mark_sourcing_pending(connection: sa.Connection, numbers: Sequence[str], now: datetime) -> None:
+    """Remember ECOs planned without their purchasing."""
+    for number in numbers:
+        set_cursor(connection, f"{PENDING_SOURCING}{number}", "1", now=now)
+
+
+def sourcing_pending(connection: sa.Connection, *, limit: int = 100) -> list[Eco]:
+    """ECOs whose purchasing is still to be added (cancelled ones are forgotten)."""
+    names = connection.execute(
+        sa.select(t.cursors.c.name)
+        .where(t.cursors.c.name.startswith(PENDING_SOURCING))
+        .order_by(t.cursors.c.name)
+        .limit(limit)
+    ).scalars()
+    numbers = [name.removeprefix(PENDING_SOURCING) for name in names]
+    rows = connection.execute(
+        sa.select(t.ecos.c.number, t.ecos.c.state, t.ecos.c.document).where(
+            t.ecos.c.number.in_(numbers)
+        )
+    ).all()
+    live = (EcoProgress.IN_PROGRESS.value, EcoProgress.PRODUCTION_READY.value)
+    gone = [row.number for row in rows if row.state not in live]
+    if gone:
+        connection.execute(
+            sa.delete(t.cursors).where(
+                t.cursors.c.name.in_([f"{PENDING_SOURCING}{n}" for n in gone])
+            )
+        )
+    return [Eco.model_validate(row.document) for row in rows if row.state in live]
+
+
+def add_purchasing(
+    connection: sa.Connection, eco: Eco, planned: Sequence[PlannedStep], *, now: datetime
+) -> int:
+    """Add the purchasing steps and the notices to approved suppliers the ECO's plan now
+    has and its stored steps lack; forget that it was pending. Returns how many."""
+    known = set(
+        connection.execute(sa.select(t.steps.c.step_id).where(t.steps.c.eco == eco.number))
+        .scalars()
+        .all()
+    )
+    added = [
+        step
+        for step in planned
+        if step.step_id not in known
+        and (step.kind in PURCHASING or step.kind is StepKind.SUPPLIER_NOTICE)
+    ]
+    insert_steps(connection, added, eco.approved_at, StepState.WAITING, now)
+    connection.execute(
+        sa.delete(t.cursors).where(t.cursors.c.name == f"{PENDING_SOURCING}{eco.number}")
+    )
+    return len(added)

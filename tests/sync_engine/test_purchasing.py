@@ -160,3 +160,23 @@ def test_an_operator_approval_releases_the_info_record(
     assert "io.threadline.step.awaiting_qualification.v1" in events
     assert "io.threadline.procurement.qualification_approved.v1" in events
     assert "io.threadline.erp.info_record_activated.v1" in events
+
+
+def test_a_procurement_outage_holds_only_the_purchasing_back(
+    sims: str, database_url: str, db: Db
+) -> None:
+    set_faults(sims, {"procurement": {"error_rate": 1.0, "qualification_delay_seconds": 1}})
+    numbers = burst(sims, 6)
+    activate_inactive_work_centers(sims, numbers)
+    with running_engine(database_url, sims, qualification_interval=0.2):
+        wait_until(lambda: db.ready(numbers), 60, "the ECOs production-ready without procurement")
+        assert not _purchasing(db, numbers)
+        set_faults(sims, {"procurement": {"qualification_delay_seconds": 1}})
+        wait_until(lambda: _settled(db, numbers), 60, "the purchasing added and settled")
+    steps = _purchasing(db, numbers)
+    assert {s.kind for s in steps} == {StepKind.QUALIFICATION_REQUEST, StepKind.ERP_INFO_RECORD}
+    entries = ledger(sims)
+    approved = {_triple(e): e["seq"] for e in entries if e["operation"] == "qualification.approve"}
+    for entry in entries:
+        if entry["operation"] == "purchasing_info_record.activate" and _triple(entry) in approved:
+            assert approved[_triple(entry)] < entry["seq"]
