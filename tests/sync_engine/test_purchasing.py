@@ -180,3 +180,42 @@ def test_a_procurement_outage_holds_only_the_purchasing_back(
     for entry in entries:
         if entry["operation"] == "purchasing_info_record.activate" and _triple(entry) in approved:
             assert approved[_triple(entry)] < entry["seq"]
+
+
+def test_a_regulated_revision_lacking_compliance_attributes_is_rejected_with_its_path(
+    sims: str, database_url: str, db: Db
+) -> None:
+    (lacking,) = burst(sims, 1, missing_compliance=True)
+    complete = burst(sims, 2)
+    activate_inactive_work_centers(sims, complete)
+    with running_engine(database_url, sims):
+        wait_until(lambda: db.eco_states().get(lacking) == "rejected", 30, "the ECO rejected")
+        wait_until(lambda: db.ready(complete), 60, "the complete ECOs production-ready")
+    (rejected,) = [e["data"] for e in db.events() if e["type"] == "io.threadline.eco.rejected.v1"]
+    assert rejected["eco"] == lacking
+    with admin(sims) as client:
+        eco = client.get(f"/plm/ecos/{lacking}").json()["eco"]
+    paths = {v["path"] for v in rejected["violations"]}
+    expected = {
+        f"affected_items.{index}.compliance.{name}"
+        for index, affected in enumerate(eco["affected_items"])
+        if (affected.get("compliance") or {}).get("regulated")
+        for name in ("rohs", "reach", "conflict_minerals", "country_of_origin")
+        if affected["compliance"].get(name) is None
+    }
+    assert paths == expected and expected
+    releases = {
+        (e["item"], e["revision"]): e.get("compliance")
+        for e in ledger(sims, "erp")
+        if e["operation"] == "item_revision.release"
+    }
+    # Nothing of the rejected ECO reached ERP; ERP's releases carry PLM's attributes.
+    assert not {(a["item"], a["new_revision"]) for a in eco["affected_items"]} & set(releases)
+    carried = 0
+    with admin(sims) as client:
+        for number in complete:
+            for affected in client.get(f"/plm/ecos/{number}").json()["eco"]["affected_items"]:
+                key = (affected["item"], affected["new_revision"])
+                assert releases[key] == affected.get("compliance")
+                carried += affected.get("compliance") is not None
+    assert carried
