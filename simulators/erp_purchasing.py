@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from decimal import Decimal
 
 from contracts.api import (
     PurchasingInfoRecord,
@@ -256,13 +255,3 @@ class Purchasing:
             ),
             key=lambda r: r.id,
         )
-
-    def active_supplier(self, plant: str, component: str) -> str | None:
-        """A supplier the plant buys ``component`` from today (the first active record)."""
-        for r in self.listing(component=component, plant=plant, status="active"):
-            return r.supplier
-        return None
-
-    def price(self, supplier: str, component: str) -> Decimal:
-        """The seeded unit price of a supplier's component."""
-        return self._sourcing.prices.get((supplier, component), Decimal("1.00"))

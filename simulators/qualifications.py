@@ -132,7 +132,7 @@ class Qualifications:
                 record.status = record.outcome = "qualified"
                 record.decided_at = start - timedelta(days=1)
                 record.due = {k: record.decided_at for k in record.due}
-                record.reason = "qualified before the current revision was released"
+                record.reason = "approved with the current revision"
             else:
                 # Waiting on the supplier's samples: decided weeks later, or by an operator.
                 record.due = {k: start + SEEDED_PENDING for k in record.due}
