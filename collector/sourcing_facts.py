@@ -115,6 +115,10 @@ _ROWS: Mapping[str, tuple[sa.Table, Callable[[StoredEvent], Row]]] = {
 }
 
 
+FACT_TYPES = frozenset(_ROWS)
+"""The catalog types kept one row per event (the other projections do not handle them)."""
+
+
 def fact_changes(new_events: Iterable[StoredEvent]) -> list[tuple[sa.Table, list[Row]]]:
     """The rows the new events of the purchasing types add, by table."""
     rows: dict[str, tuple[sa.Table, list[Any]]] = {}

@@ -10,6 +10,7 @@ from collector.derived import ConfirmationSla
 from collector.projections import NOTICE_STATUS, Projector, StoredEvent, order_key
 from collector.rows import Working
 from collector.samples import many_propagations, propagation_events
+from collector.sourcing_facts import FACT_TYPES
 from collector.tables import limit_problems
 from contracts.events import CATALOG, ReconciliationException, StepTransition, type_of
 from contracts.readmodel import EcoState, NoticeStatus, PlantState
@@ -104,8 +105,10 @@ def test_handlers_are_keyed_by_the_catalog() -> None:
     assert set(handlers) <= set(CATALOG)
     step_types = {t for t, entry in CATALOG.items() if issubclass(entry.model, StepTransition)}
     assert step_types and {t for t in handlers if handlers[t] is Projector._step} == step_types
-    # Reconciliation findings are stored and listed, not projected.
-    assert set(CATALOG) - set(handlers) == {type_of(ReconciliationException)}
+    # Reconciliation findings are stored and listed, not projected; purchasing facts are
+    # kept one row per event (collector.sourcing_facts).
+    assert not FACT_TYPES & set(handlers)
+    assert set(CATALOG) - set(handlers) - FACT_TYPES == {type_of(ReconciliationException)}
 
 
 def test_every_step_state_has_a_notice_status() -> None:
