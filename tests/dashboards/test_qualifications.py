@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from collector.derived import ConfirmationSla
 from collector.sourcing_tables import info_record_activations, qualification_facts
 from collector.store import EventStore
-from dashboards import impact, qualifications
+from dashboards import impact, qualifications, status, suppliers
 from dashboards.qualifications import QualificationFilter
 from tests.dashboards.sourcing_seed import SLA_SECONDS, Held, seed_impact, seed_purchasing
 
@@ -83,3 +83,21 @@ def test_exposure_is_the_newest_assessment_of_each_scope_still_at_risk(engine: s
     assert list(impact.current_impact(engine, item="ASM-1001")["production_orders"]) == [2]
     trend = impact.exposure_over_time(engine, [now.date() - timedelta(days=1), now.date()])
     assert list(trend["purchase_value"]) == [0.0, 900.0]
+
+
+def test_status_pivot_and_its_cells_rows(engine: sa.Engine) -> None:
+    seed_purchasing(engine)
+    table = status.pivot(engine, "supplier", "stage")
+    assert table.loc["S010", "purchasing"] == 1
+    assert "S050" not in table.index  # its info record is activated: nothing in flight
+    page = status.status_rows(engine, status.StatusFilter(plant="-", stage="purchasing"))
+    assert list(page.rows["supplier"]) == ["S020"]  # the central info record
+    assert status.StatusFilter.from_query({"plant": ["P100"]}).to_query() == {"plant": ["P100"]}
+
+
+def test_supplier_view_lists_what_was_done_with_one_supplier(engine: sa.Engine) -> None:
+    seed_purchasing(engine)
+    view = suppliers.supplier_view(engine, "S050")
+    assert list(view["qualifications"]["status"]) == ["qualified"]
+    assert list(view["info_records"]["info_record"]) == ["PIR-000001"]
+    assert suppliers.supplier_view(engine, "S030")["failures"]["state"].tolist() == ["blocked"]
