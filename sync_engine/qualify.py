@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -154,3 +154,16 @@ async def approved_at_collector(
         if isinstance(moment, str) and (newest is None or moment > newest):
             newest = moment
     return found, newest
+
+
+async def posted_approvals(
+    db: Callable[..., Awaitable[Any]], client: Any, collector_url: str, token: str | None
+) -> set[Triple]:
+    """The approvals posted to the collector since the last look (its position kept)."""
+    since = await db(store.get_cursor, FEED_CURSOR)
+    approved, newest = await approved_at_collector(
+        client, collector_url, token, since, store.SOURCE
+    )
+    if newest and newest != since:
+        await db(store.set_cursor, FEED_CURSOR, newest, now=datetime.now(UTC))
+    return approved

@@ -427,17 +427,13 @@ class SyncEngine:
         for; return how many steps were released or blocked (:mod:`sync_engine.qualify`)."""
         approved: set[qualify.Triple] = set()
         if self.config.collector_url:
-            since = await self.read_db(store.get_cursor, qualify.FEED_CURSOR)
             token = self.config.collector_token
-            approved, newest = await qualify.approved_at_collector(
+            approved = await qualify.posted_approvals(
+                self.run_db,
                 self.client,
                 self.config.collector_url,
                 token.get_secret_value() if token else None,
-                since,
-                store.SOURCE,
             )
-            if newest and newest != since:
-                await self.run_db(store.set_cursor, qualify.FEED_CURSOR, newest, now=utcnow())
         await complete_sourcing(
             self.run_db,
             dict(self._items),

@@ -8,7 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
+from collector.testing import running_collector
+from contracts.events import new_event
+from contracts.model import utcnow
+from contracts.sourcing_events import QualificationApproved
 from contracts.steps import PURCHASING_KINDS, StepKind, StepState, System
 from simulators.testing import running_simulators
 from sync_engine.retry import RetryPolicy
@@ -219,3 +224,92 @@ def test_a_regulated_revision_lacking_compliance_attributes_is_rejected_with_its
                 assert releases[key] == affected.get("compliance")
                 carried += affected.get("compliance") is not None
     assert carried
+
+
+ENGINE_TOKEN = "engine-token-for-purchasing"
+PROCUREMENT_TOKEN = "procurement-token-for-purchasing"
+GRANTS = {
+    ENGINE_TOKEN: {"producer": "engine", "sources": ["/threadline/"], "types": ["io.threadline."]},
+    PROCUREMENT_TOKEN: {
+        "producer": "procurement",
+        "sources": ["/procurement/"],
+        "types": ["io.threadline.procurement."],
+    },
+}
+
+
+def test_an_approval_posted_to_the_collector_releases_the_info_record_but_erp_still_waits(
+    sims: str, database_url: str, db: Db
+) -> None:
+    set_faults(sims, {"procurement": {"qualification_delay_seconds": 3600}})
+    numbers = burst(sims, 4)
+    with (
+        running_collector(database_url, GRANTS) as collector,
+        running_engine(
+            database_url,
+            sims,
+            collector_url=collector,
+            collector_token=SecretStr(ENGINE_TOKEN),
+            qualification_interval=0.3,
+        ),
+    ):
+        waiting = wait_until(
+            lambda: [
+                s for s in _purchasing(db, numbers) if s.state is StepState.AWAITING_QUALIFICATION
+            ],
+            30,
+            "an info record awaiting qualification",
+        )
+        step = waiting[0]
+        with httpx.Client(base_url=sims, timeout=10) as client:
+            params = {"supplier": step.supplier, "component": step.item, "revision": step.revision}
+            (qualification,) = client.get("/procurement/qualifications", params=params).json()[
+                "items"
+            ]
+        approval = new_event(
+            QualificationApproved(
+                supplier=step.supplier or "",
+                component=step.item or "",
+                revision=step.revision or "",
+                qualification_id=qualification["id"],
+                approved_at=utcnow(),
+            ),
+            source="/procurement/qualifications",
+            time=utcnow(),
+        )
+        # Procurement says so before it has decided: the step runs, ERP refuses, it waits.
+        posted = httpx.post(
+            f"{collector}/events",
+            json=approval,
+            headers={
+                "Authorization": f"Bearer {PROCUREMENT_TOKEN}",
+                "Content-Type": "application/cloudevents+json",
+            },
+        )
+        assert posted.status_code == 202, posted.text
+
+        def ran_and_waits_again() -> bool:
+            moves = [
+                e["data"]["to_state"]
+                for e in db.events()
+                if e["data"].get("step_id") == step.step_id
+            ]
+            return moves.count("awaiting_qualification") >= 2
+
+        wait_until(ran_and_waits_again, 20, "the released info record to wait again")
+        assert not [
+            e
+            for e in ledger(sims, "erp")
+            if e["operation"] == "purchasing_info_record.activate"
+            and _triple(e) == (step.supplier, step.item, step.revision)
+        ]
+        with httpx.Client(base_url=sims, timeout=10) as client:
+            client.post(
+                f"/_admin/qualifications/{qualification['id']}/approve",
+                json={"reason": "samples passed"},
+            ).raise_for_status()
+
+        def activated() -> bool:
+            return {s.step_id: s for s in db.steps()}[step.step_id].state is StepState.SUCCEEDED
+
+        wait_until(activated, 20, "the info record activated")
