@@ -33,15 +33,10 @@ from simulators.erp_records import RECORD_CAP, SYSTEM
 from simulators.ledger import Ledger
 from simulators.problems import Problem
 from simulators.qualifications import Qualifications
-from simulators.sourcing import Sourcing
+from simulators.sourcing import Sourcing, record_id
 from simulators.world import World
 
 Key = tuple[str, str, str, str | None]
-
-
-def record_id(supplier: str, component: str, revision: str, plant: str | None) -> str:
-    """The id of the info record with this key (``ALL`` for a central one)."""
-    return f"PIR-{supplier}-{component}-{revision}-{plant or 'ALL'}"
 
 
 class Purchasing:

@@ -35,10 +35,9 @@ from contracts import sourcing_events as se
 from contracts.model import Eco, ItemKind
 from contracts.purchasing import ApprovedSource, Sourcing, Standing
 from contracts.steps import PURCHASING_KINDS, ErrorCategory, OperatorAction, StepKind, StepState
-from simulators.erp_purchasing import record_id
 from simulators.playstep import OPERATORS, PlayStep, synthetic_id
 from simulators.sourcing import Sourcing as SourcingWorld
-from simulators.sourcing import build_sourcing
+from simulators.sourcing import build_sourcing, record_id
 from simulators.world import World
 
 if TYPE_CHECKING:

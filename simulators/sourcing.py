@@ -90,6 +90,11 @@ class Sourcing:
         return any(a.supplier == supplier for a in self.approved.get(component, ()))
 
 
+def record_id(supplier: str, component: str, revision: str, plant: str | None) -> str:
+    """The id of ERP's purchasing info record with this key (``ALL`` for a central one)."""
+    return f"PIR-{supplier}-{component}-{revision}-{plant or 'ALL'}"
+
+
 def build_sourcing(world: World, today: date) -> Sourcing:
     """The sourcing world of ``world`` as of ``today`` (deterministic)."""
     rng = random.Random(f"{world.seed}:sourcing")
