@@ -14,8 +14,18 @@ history's are complete, as they were released under the same rules.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 
-from contracts.model import COMPLIANCE_FIELDS, Compliance, Item, ItemKind
+from contracts.model import (
+    COMPLIANCE_FIELDS,
+    Compliance,
+    Item,
+    ItemKind,
+    ItemRevision,
+    next_revision,
+    revision_key,
+)
+from simulators.world import World
 
 MISSING_SHARE = 0.06
 """Share of regulated revisions the live ECO stream releases lacking some attributes."""
@@ -40,3 +50,28 @@ def compliance_of(
         for name in rng.sample(COMPLIANCE_FIELDS, rng.randint(1, 2)):
             values[name] = None
     return Compliance.model_validate({"regulated": regulated, **values})
+
+
+def released_revisions(
+    world: World, item: Item, latest: str, lacking: Mapping[tuple[str, str], Compliance]
+) -> list[ItemRevision]:
+    """``item``'s revisions up to PLM's ``latest``, oldest first, each with its attributes:
+    ``lacking`` holds those live ECOs released without some; the others are complete."""
+    seeded = world.revisions[item.number]
+    released = [
+        r.model_copy(update={"compliance": compliance_of(world.seed, item, r.revision)})
+        for r in seeded
+    ]
+    revision = seeded[-1].revision
+    while revision_key(revision) < revision_key(latest):
+        revision = next_revision(revision)
+        released.append(
+            ItemRevision(
+                item=item.number,
+                revision=revision,
+                description=f"{item.description}, revision {revision}",
+                compliance=lacking.get((item.number, revision))
+                or compliance_of(world.seed, item, revision),
+            )
+        )
+    return released

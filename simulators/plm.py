@@ -33,17 +33,9 @@ from fastapi import FastAPI, Query
 from fastapi.responses import Response
 
 from contracts.api import EcoEntry, EcoPage, ItemRevisionList
-from contracts.model import (
-    Compliance,
-    Eco,
-    EcoStatus,
-    Item,
-    ItemRevision,
-    next_revision,
-    revision_key,
-)
+from contracts.model import Compliance, Eco, EcoStatus, Item, ItemRevision
 from simulators.clock import Clock, rfc3339
-from simulators.compliance import compliance_of
+from simulators.compliance import released_revisions
 from simulators.generator import (
     EcoGenerator,
     EcoNumbersExhausted,
@@ -266,25 +258,8 @@ class Plm:
         item = self.world.items.get(number)
         if item is None:
             raise Problem(404, "ITEM_NOT_FOUND", f"no item {number}")
-        seeded = self.world.revisions[number]
-        released = [
-            r.model_copy(update={"compliance": compliance_of(self.world.seed, item, r.revision)})
-            for r in seeded
-        ]
-        revision = seeded[-1].revision
         latest = self.generator.revision_of(number)
-        while revision_key(revision) < revision_key(latest):
-            revision = next_revision(revision)
-            released.append(
-                ItemRevision(
-                    item=number,
-                    revision=revision,
-                    description=f"{item.description}, revision {revision}",
-                    compliance=self._lacking.get((number, revision))
-                    or compliance_of(self.world.seed, item, revision),
-                )
-            )
-        return released
+        return released_revisions(self.world, item, latest, self._lacking)
 
     def routing_required(self, plant: str, item: str, revision: str) -> bool:
         """Whether an ECO defines a routing change for this item revision at this plant."""
