@@ -16,6 +16,7 @@ from contracts.model import utcnow
 from contracts.sourcing_events import QualificationApproved
 from contracts.steps import PURCHASING_KINDS, StepKind, StepState, System
 from simulators.testing import running_simulators
+from sync_engine import store
 from sync_engine.retry import RetryPolicy
 from sync_engine.testing import running_engine
 from tests.sync_engine.scenario import (
@@ -49,9 +50,14 @@ def _purchasing(db: Db, numbers: list[str]) -> list[Any]:
 
 
 def _settled(db: Db, numbers: list[str]) -> bool:
+    """Every purchasing step settled, or waiting behind an earlier ECO's blocked step on
+    the same component and supplier (a target never goes backwards)."""
     steps = _purchasing(db, numbers)
     records = [s for s in steps if s.kind is StepKind.ERP_INFO_RECORD]
-    return bool(records) and all(s.state in SETTLED for s in steps)
+    waiting = [s.step_id for s in steps if s.state is StepState.WAITING]
+    with db.engine.connect() as connection:
+        behind = store.waiting_behind(connection, waiting)
+    return bool(records) and all(s.state in SETTLED or s.step_id in behind for s in steps)
 
 
 def _triple(entry: dict[str, Any]) -> tuple[str, str, str]:
