@@ -8,8 +8,8 @@ or once under central. What the history models of them:
 - a qualification request succeeds like any call (``procurement.qualification_requested``);
   sourcing and quality decide it hours to days later, a share of them rejected;
 - an info record step finds the qualification not yet decided and waits in
-  ``awaiting_qualification`` until the engine's poll sees the decision
-  (``procurement.qualification_approved`` or ``..._rejected``, once per qualification):
+  ``awaiting_qualification`` until the engine's poll sees the decision, which procurement
+  announced when it made it (``procurement.qualification_approved`` or ``..._rejected``):
   approved, it runs and ERP activates the record (``procurement.info_record_activated``);
   rejected, it is blocked until an operator skips it;
 - a supplier without a contract for the component blocks its info records as an exception
@@ -117,7 +117,6 @@ class Decision:
     qualification_id: str
     decided_at: datetime
     approved: bool
-    reported: bool = False
 
 
 class PurchasingPlay:
@@ -138,7 +137,7 @@ class PurchasingPlay:
         qid = synthetic_id("Q-", f"{p.number}|{'/'.join(key)}")
         hours = p.rng.lognormvariate(math.log(QUALIFICATION_HOURS), 0.8)
         approved = p.rng.random() >= REJECT_SHARE
-        self.decisions[key] = Decision(qid, at + timedelta(hours=hours), approved)
+        decision = self.decisions[key] = Decision(qid, at + timedelta(hours=hours), approved)
         data = se.QualificationRequested(
             eco=p.number,
             supplier=supplier,
@@ -149,12 +148,10 @@ class PurchasingPlay:
             requested_at=at,
         )
         p.add(at, data, f"{step.step_id}|requested")
+        self._decided(key, decision)
 
-    def _report(self, key: Triple, decision: Decision, at: datetime) -> None:
-        """The engine's poll saw the decision: one event per qualification."""
-        if decision.reported:
-            return
-        decision.reported = True
+    def _decided(self, key: Triple, decision: Decision) -> None:
+        """Procurement's decision, as it announces it when it is made."""
         p = self.p
         supplier, component, revision = key
         fields = {
@@ -172,7 +169,7 @@ class PurchasingPlay:
             data = se.QualificationRejected(
                 **fields, reason=reason, rejected_at=decision.decided_at
             )
-        p.add(at, data, f"{p.number}|qualification|{'/'.join(key)}")
+        p.add(decision.decided_at, data, f"{p.number}|qualification|{'/'.join(key)}")
 
     def _error(self, code: str, message: str) -> ev.StepError:
         return ev.StepError(
@@ -205,17 +202,18 @@ class PurchasingPlay:
             p.move(step, S.PENDING, at, reason=reason, actor=actor)
             at = self._start(step, at + timedelta(seconds=p.rng.uniform(0.2, 4)))
         decision = self.decisions.get(key)
-        if decision is not None and (decision.decided_at > at or not decision.approved):
-            if decision.decided_at > at:
+        if decision is not None:
+            waits = decision.decided_at > at
+            if waits:
                 qid = decision.qualification_id
                 p.move(step, S.AWAITING_QUALIFICATION, at, qualification_id=qid)
                 at = decision.decided_at + timedelta(seconds=p.rng.uniform(1, 60))
-            self._report(key, decision, at)
             if not decision.approved:
                 self._rejected(step, at)
                 return
-            p.move(step, S.PENDING, at, reason="procurement approved the qualification")
-            at = self._start(step, at + timedelta(seconds=p.rng.uniform(0.2, 4)))
+            if waits:
+                p.move(step, S.PENDING, at, reason="procurement approved the qualification")
+                at = self._start(step, at + timedelta(seconds=p.rng.uniform(0.2, 4)))
         p.move(step, S.SUCCEEDED, at)
         step.done_at = at
         supplier, component, revision = key

@@ -282,3 +282,32 @@ def test_event_ids_are_uuid5_of_their_key() -> None:
 
     for key in ("ECO-2026-00001|received", "ECO-2026-00001/erp.bom/P100/ASM-2001|3", "é"):
         assert event_id(key) == str(uuid.uuid5(NAMESPACE, key))
+
+
+def test_history_activates_info_records_only_after_their_qualification_is_approved(
+    stream,
+) -> None:
+    prefix = "io.threadline."
+    seen: dict[str, int] = defaultdict(int)
+    for events in stream:
+        approved: dict[tuple[str, str, str], datetime] = {}
+        for event in events:
+            kind = event["type"].removeprefix(prefix).removesuffix(".v1")
+            seen[kind] += 1
+            data = event["data"]
+            if "component" not in data:
+                continue
+            key = (data["supplier"], data["component"], data["revision"])
+            if kind == "procurement.qualification_approved":
+                approved[key] = time_of(event)
+            elif kind == "erp.info_record_activated":
+                assert key in approved and approved[key] <= time_of(event), key
+    for kind in (
+        "procurement.qualification_requested",
+        "procurement.qualification_approved",
+        "procurement.qualification_rejected",
+        "erp.info_record_activated",
+        "step.awaiting_qualification",
+        "eco.impact_assessed",
+    ):
+        assert seen[kind], kind
