@@ -10,13 +10,13 @@ or once under central. What the history models of them:
 - an info record step finds the qualification not yet decided and waits in
   ``awaiting_qualification`` until the engine's poll sees the decision, which procurement
   announced when it made it (``procurement.qualification_approved`` or ``..._rejected``):
-  approved, it runs and ERP activates the record (``procurement.info_record_activated``);
+  approved, it runs and ERP activates the record (``erp.info_record_activated``);
   rejected, it is blocked until an operator skips it;
 - a supplier without a contract for the component blocks its info records as an exception
   for sourcing (``CONTRACT_MISSING``) until a buyer signs one and an operator retries.
 
 When an ECO first gets stuck (a step blocked or waiting on a qualification) the engine
-assesses what that puts at risk (``impact.assessed``): the open purchase orders at the
+assesses what that puts at risk (``eco.impact_assessed``): the open purchase orders at the
 plant still buying the superseded revisions of its components and the production orders
 after the effectivity date that would build its items on the superseded BOM, drawn from
 the ECO's own stream (``impact``), so the reports have exposure over the past.
