@@ -315,8 +315,9 @@ class NoticeList(Answer):
 #   POST /purchasing-info-records/{id}/activate               -> PurchasingInfoRecord; ledger
 #        ``purchasing_info_record.activate`` (once; again: answered unchanged). 409
 #        QUALIFICATION_NOT_APPROVED (the problem names ``qualification`` and
-#        ``qualification_status``, both null when there is none) unless procurement has qualified that supplier for that component
-#        revision. Activation supersedes the record's older active revisions.
+#        ``qualification_status``, both null when there is none) unless procurement
+#        has qualified that supplier for that component revision. Activation
+#        supersedes the record's older active revisions.
 #   GET  /purchase-orders?plant=&supplier=&component=&revision= -> PurchaseOrderList (open)
 #   GET  /production-orders?plant=&item=&revision=&starts_after=YYYY-MM-DD
 #                                                             -> ProductionOrderList (open)
