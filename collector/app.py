@@ -146,7 +146,9 @@ def create_engine_for_collector(database_url: str, **kwargs: Any) -> sa.Engine:
 def app_from_settings(settings: Settings) -> CollectorApp:
     """The app configured from ``settings`` (database, tokens, size limit, SLAs)."""
     engine = create_engine_for_collector(settings.database_url)
-    sla = ConfirmationSla.from_policy(sla_policy(settings))
+    sla = ConfirmationSla.from_policy(
+        sla_policy(settings), qualification_seconds=settings.engine_qualification_sla
+    )
     store = EventStore(engine, sla=sla)
     return create_app(
         store, load_tokens(settings), max_request_bytes=settings.collector_max_request_bytes

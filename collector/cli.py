@@ -69,7 +69,9 @@ def rebuild(
 
     settings = get_settings()
     engine = create_engine_for_collector(database_url or settings.database_url)
-    sla = ConfirmationSla.from_policy(sla_policy(settings))
+    sla = ConfirmationSla.from_policy(
+        sla_policy(settings), qualification_seconds=settings.engine_qualification_sla
+    )
     started = time.perf_counter()
     try:
         replayed = EventStore(engine, sla=sla).rebuild(batch_size=batch_size)

@@ -15,7 +15,13 @@ from collector.rows import Row, Working, new_plant_row
 from contracts.model import revision_key
 from contracts.readmodel import EcoState, PlantState
 from contracts.sla import SlaPolicy, Stage, stage_of
-from contracts.steps import COMPENSATION_KINDS, DONE_STATES, StepKind, StepState
+from contracts.steps import (
+    COMPENSATION_KINDS,
+    DONE_STATES,
+    PURCHASING_KINDS,
+    StepKind,
+    StepState,
+)
 
 ACTIVE_STATES = frozenset({StepState.PENDING, StepState.RUNNING, StepState.RETRYING})
 IN_FLIGHT = frozenset(
@@ -32,11 +38,19 @@ class ConfirmationSla:
     default_seconds: float = 900.0
     by_plant: Mapping[str, float] = field(default_factory=dict)
     policy: SlaPolicy | None = None
+    qualification_seconds: float = 14400.0  # an info record waiting for its supplier
 
     @classmethod
-    def from_policy(cls, policy: SlaPolicy) -> ConfirmationSla:
-        """The ERP-confirmation stage of the SLA policy (the engine reports it overdue)."""
-        return cls(policy.seconds(Stage.ERP_CONFIRMATION), policy=policy)
+    def from_policy(
+        cls, policy: SlaPolicy, *, qualification_seconds: float = 14400.0
+    ) -> ConfirmationSla:
+        """The ERP-confirmation stage of the SLA policy (the engine reports it overdue), and
+        how long an info record may wait for its supplier's qualification."""
+        return cls(
+            policy.seconds(Stage.ERP_CONFIRMATION),
+            policy=policy,
+            qualification_seconds=qualification_seconds,
+        )
 
     def due(
         self, plant: str | None, requested_at: datetime, family: str | None = None
@@ -72,7 +86,9 @@ def derive(work: Working, ecos: Iterable[str], sla: ConfirmationSla) -> None:
         for step in steps:
             _derive_step(step, sla, row["product_family"])
         for step in steps:
-            if step["plant"] is not None and (eco, step["plant"]) not in work.plants:
+            if step["plant"] is None or step["kind"] in PURCHASING_KINDS:
+                continue
+            if (eco, step["plant"]) not in work.plants:
                 plant_row = new_plant_row(eco, step["plant"])
                 work.plants[(eco, step["plant"])] = plant_row
                 plants_by_eco.setdefault(eco, []).append(plant_row)
@@ -81,7 +97,8 @@ def derive(work: Working, ecos: Iterable[str], sla: ConfirmationSla) -> None:
         cancelled = row["terminal_state"] == EcoState.CANCELLED
         plant_steps: dict[str, list[Row]] = {}
         for step in steps:
-            if step["plant"] is not None:
+            # Purchasing is not plant work: the plant builds while suppliers are qualified.
+            if step["plant"] is not None and step["kind"] not in PURCHASING_KINDS:
                 plant_steps.setdefault(step["plant"], []).append(step)
         plants = plants_by_eco.get(eco, [])
         for plant_row in plants:
@@ -104,6 +121,8 @@ def _derive_step(step: Row, sla: ConfirmationSla, family: str | None) -> None:
     requested_at = step["requested_at"]
     if step["kind"] == StepKind.ERP_CONFIRMATION and requested_at is not None:
         step["sla_due_at"] = sla.due(step["plant"], requested_at, family)
+    elif step["kind"] == StepKind.ERP_INFO_RECORD and requested_at is not None:
+        step["sla_due_at"] = requested_at + timedelta(seconds=sla.qualification_seconds)
     else:
         step["sla_due_at"] = None
     step["overdue"] = _still_overdue(step)

@@ -69,6 +69,7 @@ NOTICE_STATUS: dict[str, NoticeStatus] = {
     StepState.PENDING: NoticeStatus.PENDING,
     StepState.RUNNING: NoticeStatus.PENDING,
     StepState.AWAITING_CONFIRMATION: NoticeStatus.PENDING,
+    StepState.AWAITING_QUALIFICATION: NoticeStatus.PENDING,
     StepState.RETRYING: NoticeStatus.RETRYING,
     StepState.SUCCEEDED: NoticeStatus.SENT,
     StepState.FAILED: NoticeStatus.FAILED,
@@ -288,6 +289,9 @@ class Projector:
         to_state = data["to_state"]
         if to_state == StepState.AWAITING_CONFIRMATION:
             row["requested_at"] = _max(row["requested_at"], event.time)
+        elif to_state == StepState.AWAITING_QUALIFICATION:
+            # A qualification's wait counts from the first time the step found it pending.
+            row["requested_at"] = _min(row["requested_at"], event.time)
         if _later(key, row["last_event_key"]):
             error = data.get("error") or {}
             row.update(

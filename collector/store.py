@@ -29,6 +29,7 @@ from collector.derived import ConfirmationSla
 from collector.errors import CollectorError
 from collector.projections import Projector, StoredEvent
 from collector.rows import Needs, Row, Working
+from collector.sourcing_facts import fact_changes
 from collector.tables import (
     PROJECTIONS,
     drift,
@@ -261,6 +262,7 @@ class EventStore:
                 changes.append((table, changed))
         if work.actions:
             changes.append((operator_actions, work.actions))
+        changes.extend(fact_changes(new_events))
         if changes:
             self._writer.write(connection, changes)
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from collector.sourcing_tables import SOURCING_PROJECTIONS
 from threadline.db import JSONDoc, UTCDateTime, metadata
 
 # An attribute short enough for a B-tree key even with multi-byte characters; validation
@@ -319,6 +320,7 @@ PROJECTIONS: tuple[sa.Table, ...] = (
     operator_actions,
     drift,
     reconciliations,
+    *SOURCING_PROJECTIONS,
 )
 """Every table rebuilt from ``events`` by ``threadline collector rebuild``."""
 

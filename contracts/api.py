@@ -16,7 +16,8 @@ in UTC with a ``Z``.
   ``PlantRevisions``, ``PlantItems`` (the item master), ``WorkCenterActivated``;
 - MES: ``MesRoutingRequest`` -> ``MesRoutingReleased``, ``PlantRevisions``;
 - procurement: ``NoticeRequest`` -> ``Notice``, ``NoticeWithdrawalRequest`` -> ``Notice``,
-  ``NoticeList``.
+  ``NoticeList``; qualifications, approved lists, contracts and supplier masters (the
+  procurement governance block at the end lists those routes and ERP's purchasing ones).
 
 A withdrawal of something already effective is refused with 409 ``ALREADY_EFFECTIVE``
 (``BOM_ALREADY_EFFECTIVE`` for a BOM version), the problem naming ``effective_since``.
@@ -25,11 +26,21 @@ A withdrawal of something already effective is refused with 409 ``ALREADY_EFFECT
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-from contracts.model import BomLines, Code, EcoNumber, ItemKind, Operations, Revision
+from contracts.model import (
+    BomLines,
+    Code,
+    Compliance,
+    EcoNumber,
+    ItemKind,
+    ItemRevision,
+    Operations,
+    Revision,
+)
 
 
 def _in_utc(moment: datetime) -> datetime:
@@ -75,6 +86,7 @@ class ItemRevisionRequest(Request):
     """Release an item revision (globally)."""
 
     description: str = ""
+    compliance: Compliance | None = None
 
 
 class ItemRevisionReleased(Answer):
@@ -83,6 +95,7 @@ class ItemRevisionReleased(Answer):
     item: Code
     revision: Revision
     status: Literal["released"]
+    compliance: Compliance | None = None
 
 
 class BomRequest(Request):
@@ -252,3 +265,256 @@ class NoticeList(Answer):
     """Notices sent, oldest first."""
 
     items: list[Notice]
+
+
+# --- Procurement governance -------------------------------------------------------------
+#
+# Routes (every write takes an ``Idempotency-Key``: a replayed key gets its first answer;
+# every route is under the system's fault middleware like the rest; errors are problem
+# details with a ``code``):
+#
+# procurement (``/procurement``)
+#   GET  /components/{component}/approved-suppliers          -> ApprovedSupplierList
+#        the approved manufacturer / supplier list of a purchased component (404
+#        COMPONENT_NOT_FOUND for an unknown or non-purchased item)
+#   GET  /qualifications?supplier=&component=&revision=&status= -> QualificationList
+#   GET  /qualifications/{id}                                 -> Qualification (404
+#        QUALIFICATION_NOT_FOUND)
+#   POST /qualifications  QualificationRequest                -> Qualification, 201 when
+#        opened, 200 with the existing record when one is open or decided for the same
+#        (supplier, component, revision); ledger ``qualification.request`` (once per triple).
+#        Opens a sourcing task and a quality task; both complete after a seeded delay on the
+#        simulators' clock, then the qualification is qualified or (a seeded share)
+#        rejected, ledger ``qualification.approve`` / ``qualification.reject`` with no key.
+#        422 SUPPLIER_NOT_FOUND, COMPONENT_NOT_FOUND, SUPPLIER_NOT_APPROVED (not on the
+#        component's approved list)
+#   GET  /contracts?supplier=&component=&on=YYYY-MM-DD         -> ContractList (``on``: only
+#        those valid that day)
+#   GET  /suppliers                                           -> SupplierMaster
+#   GET  /suppliers/{code}                                    -> SupplierRecord
+# admin (``/_admin``, no faults)
+#   POST /_admin/qualifications/{id}/approve  DecisionRequest -> Qualification; ledger
+#        ``qualification.approve``; 409 QUALIFICATION_DECIDED if already rejected
+#        (approving a qualified one again answers it unchanged)
+#   POST /_admin/qualifications/{id}/reject   DecisionRequest -> Qualification; ledger
+#        ``qualification.reject``; 409 QUALIFICATION_DECIDED if already qualified
+# ERP (``/erp``)
+#   GET  /sourcing-modes                                      -> SourcingModes
+#   GET  /plants/{plant}/sourcing-mode                        -> SourcingMode (404
+#        PLANT_NOT_FOUND)
+#   PUT  /purchasing-info-records  PurchasingInfoRecordRequest -> PurchasingInfoRecord, 201
+#        created (ledger ``purchasing_info_record.create``), 200 updated (ledger
+#        ``purchasing_info_record.update``; unchanged: no entry). The record is keyed by
+#        (supplier, component, revision, plant); ``plant`` is null under central sourcing
+#        (one record for every central plant) and required under local sourcing: 422
+#        SOURCING_MODE_MISMATCH otherwise. 422 SUPPLIER_NOT_FOUND, ITEM_NOT_FOUND; 409
+#        REVISION_NOT_RELEASED (ERP was never sent that item revision)
+#   GET  /purchasing-info-records?supplier=&component=&revision=&plant=&status=
+#                                                             -> PurchasingInfoRecordList
+#   GET  /purchasing-info-records/{id}                        -> PurchasingInfoRecord
+#   POST /purchasing-info-records/{id}/activate               -> PurchasingInfoRecord; ledger
+#        ``purchasing_info_record.activate`` (once; again: answered unchanged). 409
+#        QUALIFICATION_NOT_APPROVED (the problem names ``qualification`` and
+#        ``qualification_status``, both null when there is none) unless procurement
+#        has qualified that supplier for that component revision. Activation
+#        supersedes the record's older active revisions.
+#   GET  /purchase-orders?plant=&supplier=&component=&revision= -> PurchaseOrderList (open)
+#   GET  /production-orders?plant=&item=&revision=&starts_after=YYYY-MM-DD
+#                                                             -> ProductionOrderList (open)
+#   GET  /suppliers                                           -> SupplierMaster (ERP's)
+# PLM (``/plm``)
+#   GET  /items/{number}/revisions                            -> ItemRevisionList (with
+#        ``compliance`` on each)
+#   GET  /items/{number}/revisions/{revision}                 -> contracts.model.ItemRevision
+#   ECOs carry ``compliance`` on each affected item (its new revision's attributes).
+#   ERP's ``ItemRevisionRequest`` and ``ItemRevisionReleased`` carry ``compliance`` too.
+
+QualificationState = Literal["pending", "qualified", "rejected"]
+SourcingModeName = Literal["local", "central"]
+InfoRecordState = Literal["inactive", "active", "superseded"]
+
+
+class ApprovedSupplier(Answer):
+    """One supplier on a component's approved manufacturer list."""
+
+    supplier: Code
+    name: str
+    manufacturer: str = Field(description="the manufacturer the supplier sources the part from")
+    plants: tuple[Code, ...] = Field(description="plants the approval holds for")
+
+
+class ApprovedSupplierList(Answer):
+    """The approved manufacturer / supplier list of one purchased component."""
+
+    component: Code
+    suppliers: list[ApprovedSupplier]
+
+
+class QualificationTask(Answer):
+    """A sourcing or quality task a qualification request opened."""
+
+    kind: Literal["sourcing", "quality"]
+    status: Literal["open", "done"]
+    due_at: UtcDateTime
+    completed_at: UtcDateTime | None = None
+
+
+class Qualification(Answer):
+    """A supplier's qualification for one component revision."""
+
+    id: str
+    supplier: Code
+    component: Code
+    revision: Revision
+    status: QualificationState
+    requested_at: UtcDateTime
+    decided_at: UtcDateTime | None = None
+    reason: str | None = Field(default=None, description="why it was rejected or decided")
+    eco: EcoNumber | None = Field(default=None, description="the ECO that asked for it")
+    tasks: tuple[QualificationTask, ...] = ()
+
+
+class QualificationList(Answer):
+    """Qualifications, oldest first."""
+
+    items: list[Qualification]
+
+
+class QualificationRequest(Request):
+    """Ask procurement to qualify a supplier for a component revision."""
+
+    supplier: Code
+    component: Code
+    revision: Revision
+    eco: EcoNumber | None = None
+    reason: str = ""
+
+
+class DecisionRequest(Request):
+    """An operator's decision on a qualification (approve or reject), with its reason."""
+
+    reason: str = Field(min_length=1)
+
+
+class Contract(Answer):
+    """A supply contract of one supplier for one component, valid in a date window."""
+
+    id: str
+    supplier: Code
+    component: Code
+    valid_from: date
+    valid_to: date | None = Field(default=None, description="null: open-ended")
+    price: Decimal
+    currency: str
+
+
+class ContractList(Answer):
+    """Contracts, by supplier then component."""
+
+    items: list[Contract]
+
+
+class SupplierRecord(Answer):
+    """One record of a supplier master (procurement's or ERP's)."""
+
+    code: Code
+    name: str
+    tax_id: str
+
+
+class SupplierMaster(Answer):
+    """A system's supplier master, by code."""
+
+    system: Literal["procurement", "erp"]
+    items: list[SupplierRecord]
+
+
+class SourcingMode(Answer):
+    """How a plant buys: its own info records (local) or the central ones (central)."""
+
+    plant: Code
+    mode: SourcingModeName
+
+
+class SourcingModes(Answer):
+    """Every plant's sourcing mode."""
+
+    items: list[SourcingMode]
+
+
+class PurchasingInfoRecordRequest(Request):
+    """Create or update the purchasing info record of a supplier for a component revision."""
+
+    supplier: Code
+    component: Code
+    revision: Revision
+    plant: Code | None = Field(default=None, description="null under central sourcing")
+    price: Decimal = Field(gt=0, max_digits=14, decimal_places=4)
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+
+
+class PurchasingInfoRecord(Answer):
+    """A purchasing info record as ERP keeps it."""
+
+    id: str
+    supplier: Code
+    component: Code
+    revision: Revision
+    plant: Code | None
+    price: Decimal
+    currency: str
+    status: InfoRecordState
+    updated_at: UtcDateTime
+    activated_at: UtcDateTime | None = None
+
+
+class PurchasingInfoRecordList(Answer):
+    """Purchasing info records, by id."""
+
+    items: list[PurchasingInfoRecord]
+
+
+class PurchaseOrder(Answer):
+    """An open purchase order line for a component revision."""
+
+    id: str
+    plant: Code
+    supplier: Code
+    component: Code
+    revision: Revision
+    due_date: date
+    quantity: Decimal
+    value: Decimal
+    currency: str
+
+
+class PurchaseOrderList(Answer):
+    """Open purchase orders and when ERP answered."""
+
+    read_at: UtcDateTime
+    items: list[PurchaseOrder]
+
+
+class ProductionOrder(Answer):
+    """An open production order for an item revision."""
+
+    id: str
+    plant: Code
+    item: Code
+    revision: Revision
+    start_date: date
+    quantity: Decimal
+
+
+class ProductionOrderList(Answer):
+    """Open production orders and when ERP answered."""
+
+    read_at: UtcDateTime
+    items: list[ProductionOrder]
+
+
+class ItemRevisionList(Answer):
+    """An item's released revisions in PLM, oldest first."""
+
+    item: Code
+    revisions: list[ItemRevision]

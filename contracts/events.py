@@ -81,6 +81,12 @@ class EcoReceived(EventData):
     plants: list[str]
     suppliers: list[str] = Field(default_factory=list)
     steps: int = Field(ge=0, description="how many steps the plan holds")
+    suppliers_added: list[str] | None = Field(
+        default=None, description="approved for an affected component but not on PLM's list"
+    )
+    suppliers_not_approved: list[str] | None = Field(
+        default=None, description="on PLM's list but on no approved list of the components"
+    )
 
 
 class EcoRejected(EventData):
@@ -501,6 +507,53 @@ def _entries() -> list[EventType]:
             OperationCompleted,
             "An operator's operation reached its end",
         ),
+        *_sourcing_entries(),
+    ]
+
+
+def _sourcing_entries() -> list[EventType]:
+    # Imported here: those models build on EventData and StepTransition, defined above.
+    from contracts import sourcing_events as se
+
+    both = frozenset({ENGINE, se.PROCUREMENT})
+    return [
+        EventType(
+            "io.threadline.step.awaiting_qualification.v1",
+            se.StepAwaitingQualification,
+            "Info record held until the supplier is qualified",
+        ),
+        EventType(
+            "io.threadline.procurement.qualification_requested.v1",
+            se.QualificationRequested,
+            "Supplier qualification requested",
+        ),
+        EventType(
+            "io.threadline.procurement.qualification_approved.v1",
+            se.QualificationApproved,
+            "Supplier qualification approved",
+            both,
+        ),
+        EventType(
+            "io.threadline.procurement.qualification_rejected.v1",
+            se.QualificationRejected,
+            "Supplier qualification rejected",
+            both,
+        ),
+        EventType(
+            "io.threadline.erp.info_record_activated.v1",
+            se.InfoRecordActivated,
+            "Purchasing info record activated",
+        ),
+        EventType(
+            "io.threadline.supplier.records_duplicated.v1",
+            se.SupplierRecordsDuplicated,
+            "Supplier records duplicated across procurement and ERP",
+        ),
+        EventType(
+            "io.threadline.eco.impact_assessed.v1",
+            se.ImpactAssessed,
+            "Open orders at risk assessed",
+        ),
     ]
 
 
@@ -523,6 +576,7 @@ STEP_EVENT_TYPES: dict[StepState, str] = {
     StepState.SKIPPED: "io.threadline.step.skipped.v1",
     StepState.CANCELLED: "io.threadline.step.cancelled.v1",
     StepState.AWAITING_CONFIRMATION: "io.threadline.step.awaiting_confirmation.v1",
+    StepState.AWAITING_QUALIFICATION: "io.threadline.step.awaiting_qualification.v1",
 }
 """The event type that records a step's arrival in each state."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -118,6 +118,33 @@ class Item(Frozen):
     uom: UnitOfMeasure = UnitOfMeasure.EACH
 
 
+COMPLIANCE_FIELDS = ("rohs", "reach", "conflict_minerals", "country_of_origin")
+"""The attributes a regulated item revision must carry, in the order they are reported."""
+
+
+class Compliance(Frozen):
+    """An item revision's regulatory attributes; ``None`` where PLM has no declaration.
+
+    ``regulated`` says whether the rules apply (purchased components and finished goods
+    are regulated, in-house assemblies inherit from their components); a regulated revision
+    lacking any of ``COMPLIANCE_FIELDS`` is not releasable.
+    """
+
+    regulated: bool
+    rohs: Literal["compliant", "exempt", "non_compliant"] | None = None
+    reach: Literal["compliant", "svhc_declared", "non_compliant"] | None = None
+    conflict_minerals: Literal["conflict_free", "not_applicable", "undeterminable"] | None = None
+    country_of_origin: str | None = Field(
+        default=None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2"
+    )
+
+    def missing(self) -> tuple[str, ...]:
+        """The attributes a regulated revision lacks (empty when unregulated or complete)."""
+        if not self.regulated:
+            return ()
+        return tuple(name for name in COMPLIANCE_FIELDS if getattr(self, name) is None)
+
+
 class ItemRevision(Frozen):
     """One released revision of an item."""
 
@@ -125,6 +152,7 @@ class ItemRevision(Frozen):
     revision: Revision
     description: str = ""
     released_at: AwareDatetime | None = None
+    compliance: Compliance | None = None
 
 
 class BomLine(Frozen):
@@ -230,6 +258,9 @@ class AffectedItem(Frozen):
     item: Code
     old_revision: Revision | None = None
     new_revision: Revision
+    compliance: Compliance | None = Field(
+        default=None, description="the new revision's attributes as PLM holds them"
+    )
 
     @field_validator("new_revision")
     @classmethod

@@ -10,6 +10,10 @@ version and waits for ERP to confirm it; only then does MES get the new routing 
 the ECO changes one: MES keeps running the routing it has otherwise). Every
 affected supplier is notified once the item revisions are released.
 
+With what procurement and ERP report of the purchased components (``sourcing``), the
+suppliers come from the approved lists and each gets its purchasing info records, after
+its qualification where there is a gap (:mod:`contracts.purchasing`).
+
 A production version waits for every BOM and routing of its plant in the ECO, so a
 business rejection anywhere in a plant holds the whole plant back: no plant is left
 half-synchronised.
@@ -29,6 +33,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from contracts.model import Eco, Item, ItemKind, RoutingChange
+from contracts.purchasing import Sourcing, purchasing_steps, suppliers_to_notify
 from contracts.steps import WITHDRAWAL_OF, StepKind, System, step_id
 
 BUILT_IN_HOUSE = frozenset({ItemKind.FINISHED_GOOD, ItemKind.ASSEMBLY})
@@ -88,7 +93,8 @@ def _make(
     depends_on: tuple[str, ...] = (),
     payload: dict[str, Any],
 ) -> PlannedStep:
-    target = item or supplier
+    # A purchasing step is about a component from one supplier: both name its target.
+    target = f"{item}:{supplier}" if item and supplier else item or supplier
     sid = step_id(eco.number, kind, plant, target)
     return PlannedStep(
         step_id=sid,
@@ -120,11 +126,14 @@ def built_in_house(eco: Eco, items: Mapping[str, Item]) -> tuple[str, ...]:
     )
 
 
-def plan(eco: Eco, items: Mapping[str, Item]) -> tuple[PlannedStep, ...]:
+def plan(
+    eco: Eco, items: Mapping[str, Item], sourcing: Sourcing | None = None
+) -> tuple[PlannedStep, ...]:
     """The ECO's steps with their dependencies, in a stable order.
 
     ``items`` holds PLM's record of the affected items (kind and description); an item
-    missing from it is planned from the ECO alone.
+    missing from it is planned from the ECO alone. Without ``sourcing`` the notices go to
+    PLM's suppliers and no purchasing is planned.
     """
     steps: list[PlannedStep] = []
     revisions = {a.item: a.new_revision for a in eco.affected_items}
@@ -140,6 +149,12 @@ def plan(eco: Eco, items: Mapping[str, Item]) -> tuple[PlannedStep, ...]:
                 "item": affected.item,
                 "revision": affected.new_revision,
                 "description": record.description if record else eco.title,
+                # ERP's item revision carries what PLM declared (RoHS, REACH, ...).
+                **(
+                    {"compliance": affected.compliance.model_dump(mode="json")}
+                    if affected.compliance is not None
+                    else {}
+                ),
             },
         )
         release[affected.item] = step.step_id
@@ -240,8 +255,10 @@ def plan(eco: Eco, items: Mapping[str, Item]) -> tuple[PlannedStep, ...]:
                 "message": (f"{eco.number} {eco.title}: effective {eco.effectivity.isoformat()}"),
             },
         )
-        for supplier in eco.suppliers
+        for supplier in suppliers_to_notify(eco, items, sourcing)[0]
     )
+    if sourcing is not None:
+        steps.extend(purchasing_steps(eco, items, sourcing, release, _make))
     return tuple(steps)
 
 

@@ -28,6 +28,9 @@ class StepKind(StrEnum):
     ERP_CONFIRMATION = "erp.confirmation"  # per (item, plant), polled until active
     MES_ROUTING = "mes.routing"  # per (item, plant), after the confirmation
     SUPPLIER_NOTICE = "procurement.supplier_notice"  # per supplier
+    # Purchasing: a component revision's suppliers on the approved lists of its plants.
+    QUALIFICATION_REQUEST = "procurement.qualification_request"  # per (component, supplier) gap
+    ERP_INFO_RECORD = "erp.purchasing_info_record"  # per plant (local sourcing) or once (central)
     # Compensations for a cancelled or superseded ECO: each takes back one applied write.
     ERP_BOM_WITHDRAWAL = "erp.bom_withdrawal"  # a BOM version not yet effective
     ERP_ROUTING_WITHDRAWAL = "erp.routing_withdrawal"  # a routing no active version uses
@@ -47,6 +50,7 @@ class StepState(StrEnum):
     PENDING = "pending"  # due: may be claimed
     RUNNING = "running"  # claimed by an engine under a lease
     AWAITING_CONFIRMATION = "awaiting_confirmation"  # ERP accepted, confirmation pending
+    AWAITING_QUALIFICATION = "awaiting_qualification"  # held until procurement qualifies
     RETRYING = "retrying"  # transient failure; due again at next_attempt_at
     SUCCEEDED = "succeeded"  # applied
     FAILED = "failed"  # attempts exhausted or contract broken: a dead letter
@@ -80,6 +84,11 @@ Item revisions are master data other ECOs build on, and MES runs a routing from 
 release (it takes one only under an active production version), so neither has a
 withdrawal: a released MES routing is always effective and needs a new ECO to revert.
 """
+
+PURCHASING_KINDS = frozenset({StepKind.QUALIFICATION_REQUEST, StepKind.ERP_INFO_RECORD})
+"""Kinds that let purchasing buy an ECO's component revisions. They are not plant work: a
+plant builds the new revision while its suppliers are still being qualified (what that
+leaves at risk is the ECO's business impact)."""
 
 COMPENSATION_KINDS = frozenset(WITHDRAWAL_OF.values())
 """Kinds that compensate for a cancelled ECO: they run although the ECO is cancelled."""

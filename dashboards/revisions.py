@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from collector.tables import eco_plants, eco_status, plant_revisions, step_status
 from contracts.model import revision_key
 from contracts.readmodel import EcoState, PlantState
-from contracts.steps import DONE_STATES, StepState
+from contracts.steps import DONE_STATES, PURCHASING_KINDS, StepState
 from dashboards.paging import DEFAULT_LIMIT, Page, clamp
 
 HEATMAP_ITEMS = 30
@@ -193,6 +193,8 @@ def _explain(connection: sa.Connection, records: list[dict[str, Any]]) -> None:
             ).where(
                 step_status.c.item.in_(chunk),
                 step_status.c.plant.in_(plants),
+                # An info record does not change what the plant runs.
+                step_status.c.kind.not_in(sorted(k.value for k in PURCHASING_KINDS)),
                 sa.or_(step_status.c.eco.in_(ecos), step_status.c.state.not_in(SETTLED)),
             )
         ):

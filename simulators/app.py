@@ -13,20 +13,26 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from fastapi import FastAPI
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr
 
 from simulators.admin import create_admin_app
+from simulators.announce import Announcer
 from simulators.clock import Clock, system_clock
 from simulators.erp import Erp
 from simulators.erp_app import create_erp_app
+from simulators.erp_orders import Orders
+from simulators.erp_purchasing import Purchasing
 from simulators.faults import FaultInjector, Faults
 from simulators.generator import EcoGenerator, GeneratorConfig
+from simulators.governance_app import add_admin_routes, add_erp_routes, add_procurement_routes
 from simulators.history import HistoryLeft, history_left
 from simulators.idempotency import IdempotencyStore
 from simulators.ledger import Ledger
 from simulators.mes import Mes, create_mes_app
 from simulators.plm import Plm, create_plm_app
 from simulators.procurement import Procurement, create_procurement_app
+from simulators.qualifications import Qualifications
+from simulators.sourcing import Sourcing, build_sourcing
 from simulators.world import World, advance_world, build_world
 
 
@@ -56,6 +62,12 @@ class SimulatorConfig(BaseModel):
     tick_seconds: float = Field(
         default=1.0, gt=0, description="how often PLM catches up with the rate when unread"
     )
+    collector_url: str | None = Field(
+        default=None, description="where procurement announces its qualification decisions"
+    )
+    collector_token: SecretStr | None = Field(
+        default=None, description="the bearer token of procurement's producer at the collector"
+    )
 
 
 @dataclass
@@ -72,12 +84,19 @@ class Simulators:
     erp: Erp
     mes: Mes
     procurement: Procurement
+    sourcing: Sourcing
+    qualifications: Qualifications
+    purchasing: Purchasing
+    orders: Orders
 
     def advance(self) -> None:
-        """Bring PLM's feed and ERP's confirmations up to now."""
+        """Bring PLM's feed, ERP's confirmations, procurement's qualifications and ERP's
+        open orders up to now."""
         now = self.clock()
         self.plm.advance(now)
         self.erp.settle(now)
+        self.qualifications.settle(now)
+        self.orders.settle(now)
 
 
 def build_simulators(config: SimulatorConfig, *, clock: Clock = system_clock) -> Simulators:
@@ -112,6 +131,12 @@ def build_simulators(config: SimulatorConfig, *, clock: Clock = system_clock) ->
     if history is not None:
         plm.add_history(history.ecos)
     erp = Erp(world, plm, ledger, injector, clock=clock)
+    sourcing = build_sourcing(world, now.date())
+    qualifications = Qualifications(world, sourcing, ledger, injector, clock=clock)
+    purchasing = Purchasing(
+        world, sourcing, qualifications, ledger, require_released=erp.require_released, clock=clock
+    )
+    orders = Orders(world, sourcing, revisions=lambda p: erp.revisions(p).revisions, clock=clock)
     return Simulators(
         world=world,
         clock=clock,
@@ -123,6 +148,10 @@ def build_simulators(config: SimulatorConfig, *, clock: Clock = system_clock) ->
         erp=erp,
         mes=Mes(world, erp, ledger, clock=clock),
         procurement=Procurement(world, ledger, injector, clock=clock),
+        sourcing=sourcing,
+        qualifications=qualifications,
+        purchasing=purchasing,
+        orders=orders,
     )
 
 
@@ -131,16 +160,26 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Clock = system_c
     config = config or SimulatorConfig()
     sims = build_simulators(config, clock=clock)
 
+    announcer = None
+    if config.collector_url:
+        token = config.collector_token.get_secret_value() if config.collector_token else None
+        announcer = Announcer(config.collector_url, token)
+        sims.qualifications.on_decision(announcer.decided)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        ticker = asyncio.create_task(_tick(sims, config.tick_seconds)) if config.eco_rate else None
+        # Time moves for decisions to be announced even while nobody asks.
+        ticking = config.eco_rate or announcer is not None
+        tasks = [asyncio.create_task(_tick(sims, config.tick_seconds))] if ticking else []
+        if announcer is not None:
+            tasks.append(asyncio.create_task(announcer.run()))
         try:
             yield
         finally:
-            if ticker is not None:
-                ticker.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await ticker
+                    await task
 
     root = FastAPI(
         title="Threadline reference simulators",
@@ -155,10 +194,20 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Clock = system_c
         "mes": create_mes_app(sims.mes, sims.idempotency, advance=advance),
         "procurement": create_procurement_app(sims.procurement, sims.idempotency, advance=advance),
     }
+    add_procurement_routes(
+        systems["procurement"],
+        sims.qualifications,
+        sims.sourcing,
+        sims.idempotency,
+        advance=advance,
+    )
+    add_erp_routes(systems["erp"], sims.purchasing, sims.orders, sims.idempotency, advance=advance)
     for name, sub in systems.items():
         sub.middleware("http")(sims.faults.middleware(name))
         root.mount(f"/{name}", sub)
-    root.mount("/_admin", create_admin_app(sims.plm, sims.ledger, sims.faults, advance=advance))
+    admin = create_admin_app(sims.plm, sims.ledger, sims.faults, advance=advance)
+    add_admin_routes(admin, sims.qualifications, advance=advance)
+    root.mount("/_admin", admin)
 
     @root.get("/healthz", summary="Liveness")
     async def healthz() -> dict[str, str]:

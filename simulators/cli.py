@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import SecretStr
 
 from simulators.errors import SimulatorError
 
@@ -69,10 +70,19 @@ def serve_command(
             help="Share of new ECOs whose routing uses an inactive work center (default 0.05).",
         ),
     ] = None,
+    collector_url: Annotated[
+        str | None,
+        typer.Option(
+            "--collector-url",
+            help="Procurement announces its qualification decisions to this collector "
+            "(with THREADLINE_SIMULATORS_COLLECTOR_TOKEN); default: it does not.",
+        ),
+    ] = None,
 ) -> None:
     """Serve PLM, ERP, MES and procurement on one port, over one seeded plant world."""
     from threadline.settings import get_settings
 
+    settings = get_settings()
     serve(
         host=host,
         port=port,
@@ -84,7 +94,9 @@ def serve_command(
         history_ecos_per_day=history_ecos_per_day,
         history_end=_utc(history_end),
         inactive_work_center_share=inactive_work_center_share,
-        log_level=get_settings().log_level,
+        collector_url=collector_url,
+        collector_token=settings.simulators_collector_token,
+        log_level=settings.log_level,
     )
 
 
@@ -142,6 +154,8 @@ def serve(
     history_ecos_per_day: float = 6.0,
     history_end: datetime | None = None,
     inactive_work_center_share: float | None = None,
+    collector_url: str | None = None,
+    collector_token: SecretStr | None = None,
     log_level: str = "info",
 ) -> None:
     """Serve PLM, ERP, MES, procurement and the admin API until interrupted."""
@@ -168,6 +182,8 @@ def serve(
         history_days=history_days,
         history_ecos_per_day=history_ecos_per_day,
         history_end=history_end,
+        collector_url=collector_url,
+        collector_token=collector_token,
     )
     uvicorn.run(
         create_app(config),

@@ -142,6 +142,10 @@ class Erp:
         if item not in self.world.items:
             raise Problem(status, "ITEM_NOT_FOUND", f"no item {item}")
 
+    def require_released(self, item: str, revision: str) -> None:
+        """Refuse (409 ``REVISION_NOT_RELEASED``) a revision ERP was never sent."""
+        self._order.require_released(item, revision)
+
     def _in_order(self, record: str, plant: str, item: str, revision: str) -> None:
         current = self._masters.current(plant, item)
         self._order.require_in_order(record, plant, item, revision, current=current)
@@ -160,8 +164,11 @@ class Erp:
                 item=item,
                 revision=revision,
                 description=body.description,
+                compliance=body.compliance.model_dump(mode="json") if body.compliance else None,
             )
-        return 200, ItemRevisionReleased(item=item, revision=revision, status="released")
+        return 200, ItemRevisionReleased(
+            item=item, revision=revision, status="released", compliance=body.compliance
+        )
 
     def _today(self, plant: str) -> date:
         where = self.world.plant(plant)

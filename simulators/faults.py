@@ -91,10 +91,19 @@ class ErpFaults(SystemFaults):
 
 
 class ProcurementFaults(SystemFaults):
-    """Procurement's faults, and how often the unreliable supplier portals fail."""
+    """Procurement's faults, how often the unreliable supplier portals fail, and how
+    qualifications are decided."""
 
     unreliable_portal_rate: float = Field(
         default=0.3, ge=0, le=1, description="share of notices to unreliable suppliers that fail"
+    )
+    qualification_delay_seconds: float = Field(
+        default=180.0,
+        ge=0,
+        description="median time a qualification's sourcing and quality tasks take",
+    )
+    qualification_reject_rate: float = Field(
+        default=0.15, ge=0, le=1, description="share of requested qualifications rejected"
     )
 
 

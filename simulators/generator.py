@@ -7,7 +7,9 @@ generator remembers PLM's latest revision of every item, so a second ECO on an i
 it past the first one's new revision, and approval times strictly increase.
 
 Content and fates (later cancellation or supersession) come from two ``random.Random``
-streams seeded from the world's seed, so the same seed gives the same ECO stream.
+streams seeded from the world's seed, so the same seed gives the same ECO stream. Each
+affected item carries its new revision's compliance attributes (``simulators.compliance``):
+a seeded share of live ones lacks some; the history's are complete.
 
 :func:`history_eco` draws the past ECOs the history plays out, from a stream per ECO.
 """
@@ -34,6 +36,7 @@ from contracts.model import (
     RoutingChange,
     next_revision,
 )
+from simulators.compliance import MISSING_SHARE, compliance_of
 from simulators.errors import SimulatorError
 from simulators.world import World
 
@@ -113,6 +116,10 @@ class EcoShape(BaseModel):
         default=None, description="the routing change at this plant uses an inactive work center"
     )
     effectivity_days: int | None = Field(default=None, ge=0, le=365)
+    missing_compliance: bool = Field(
+        default=False,
+        description="a regulated affected item lacks compliance attributes (else all complete)",
+    )
 
 
 class ShapeError(SimulatorError, ValueError):
@@ -148,17 +155,25 @@ class EcoGenerator:
         self, now: datetime, shape: EcoShape | None = None, *, fates: bool = True
     ) -> tuple[Eco, ScheduledFate | None]:
         """One approved ECO at ``now`` (or just after the previous one) and its fate, if any."""
-        shape = shape or EcoShape()
+        forced, shape = shape, shape or EcoShape()
         self._check(shape)
         items = list(shape.items) if shape.items else self._pick_items(shape)
         plants = self._pick_plants(items, shape)
+        regulated = (self.world.items[i].kind is not ItemKind.ASSEMBLY for i in items)
+        if shape.missing_compliance and not any(regulated):
+            raise ShapeError("no affected item is regulated (a component or finished good)")
         inactive_at = shape.inactive_work_center_plant
         if inactive_at is not None and self._plant_with_routing(items, [inactive_at]) is None:
             raise ShapeError(f"no touched assembly has a routing at {inactive_at}")
         if inactive_at is None and self._rng.random() < self.config.inactive_work_center_share:
             inactive_at = self._plant_with_routing(items, plants)
         approved_at = self._approval_time(now)
-        eco = self._build(approved_at, items, plants, shape, inactive_at, title=None)
+        # The stream's ECOs lack compliance attributes at the seeded share; forced ones
+        # (``shape`` given) only when asked to.
+        share = MISSING_SHARE if forced is None else 0.0
+        eco = self._build(
+            approved_at, items, plants, shape, inactive_at, title=None, compliance_share=share
+        )
         return eco, (self._fate(eco) if fates else None)
 
     def supersede(self, eco: Eco, now: datetime) -> Eco:
@@ -259,15 +274,23 @@ class EcoGenerator:
         inactive_at: str | None,
         *,
         title: str | None,
+        compliance_share: float = 0.0,
     ) -> Eco:
         rng, world = self._rng, self.world
         number = self._next_number(approved_at)
+        share, lacking = compliance_share, shape.missing_compliance
         affected = []
         for item in items:
             old = self._revisions[item]
             new = next_revision(old)
             self._revisions[item] = new
-            affected.append(AffectedItem(item=item, old_revision=old, new_revision=new))
+            compliance = compliance_of(
+                world.seed, world.items[item], new, share=share, lacking=lacking
+            )
+            lacking = lacking and not compliance.regulated  # the first regulated one lacks
+            affected.append(
+                AffectedItem(item=item, old_revision=old, new_revision=new, compliance=compliance)
+            )
         new_of = {a.item: a.new_revision for a in affected}
         makes = [i for i in items if i in self._make_items]
         bom_changes = [
@@ -410,7 +433,12 @@ def history_eco(
         approved_at=approved_at,
         effectivity=effectivity,
         affected_items=tuple(
-            AffectedItem(item=item, old_revision=old, new_revision=new[item])
+            AffectedItem(
+                item=item,
+                old_revision=old,
+                new_revision=new[item],
+                compliance=compliance_of(world.seed, world.items[item], new[item]),
+            )
             for item, old in revisions.items()
         ),
         plants=tuple(plants),

@@ -37,11 +37,16 @@ from simulators.changes import (
     effective_from,
     planned_changes,
 )
-from simulators.playstep import PlayStep, event_id, state_at, synthetic_id
+from simulators.playpurchase import (
+    NOT_PLANT_WORK,
+    PurchasingPlay,
+    plan_sourcing,
+    received_suppliers,
+)
+from simulators.playstep import OPERATORS, PlayStep, event_id, state_at, synthetic_id
 from simulators.world import World
 
 SOURCE = "/threadline/history"
-OPERATORS = ("maria.keller", "j.chen", "ops-oncall", "a.okafor", "p.novak")
 
 PLANT_CONFIRMATION_HOURS = {"P100": 1.5, "P200": 3.0, "P300": 2.2, "P400": 6.0, "P500": 4.0}
 FAMILY_FACTOR = {
@@ -102,6 +107,7 @@ class Playout:
         """When the ECO was cancelled, in PLM or by an operator (set by :meth:`run`)."""
         self.withdrawals: list[PlayStep] = []
         """What the cancellation withdrew, as played out (set by :meth:`run`)."""
+        self.purchasing = PurchasingPlay(self)
 
     def may_be_cancelled(self) -> bool:
         """Whether the ECO's fates (drawn first, as :meth:`run` draws them) include a
@@ -139,7 +145,7 @@ class Playout:
                 return None
 
     def _plan(self) -> list[PlayStep]:
-        planned = plan(self.eco, self.world.items)
+        planned = plan(self.eco, self.world.items, plan_sourcing(self.world, self.eco))
         index = {step.step_id: n for n, step in enumerate(planned)}
         return [PlayStep(step, tuple(index[d] for d in step.depends_on)) for step in planned]
 
@@ -155,6 +161,7 @@ class Playout:
         actor: str | None = None,
         production_version: str | None = None,
         effective_since: datetime | None = None,
+        **extra: Any,
     ) -> None:
         fields: dict[str, Any] = {
             "eco": self.number,
@@ -172,6 +179,7 @@ class Playout:
             "next_attempt_at": next_attempt_at,
             "reason": reason,
             "actor": actor,
+            **extra,
         }
         if production_version is not None:
             fields["production_version"] = production_version
@@ -233,6 +241,8 @@ class Playout:
 
     def _run(self, step: PlayStep, ready: datetime) -> None:
         """Play one step from due to done (or to blocked)."""
+        if step.kind is StepKind.ERP_INFO_RECORD:
+            return self.purchasing.run_info_record(step, ready)
         rng = self.rng
         self.move(step, S.PENDING, ready)
         at = ready + timedelta(seconds=rng.uniform(0.2, 4))
@@ -267,6 +277,8 @@ class Playout:
             return
         self.move(step, S.SUCCEEDED, at)
         step.done_at = at
+        if step.kind is StepKind.QUALIFICATION_REQUEST:
+            self.purchasing.requested(step, at)
         if step.kind is StepKind.SUPPLIER_NOTICE:
             assert step.supplier is not None
             notice = ev.SupplierNoticeSent(
@@ -412,8 +424,8 @@ class Playout:
                 revisions=dict(self.new),
                 product_families=families,
                 plants=list(self.eco.plants),
-                suppliers=list(self.eco.suppliers),
                 steps=len(steps),
+                **received_suppliers(self.eco, steps),
             ),
             f"{self.number}|received",
         )
@@ -425,7 +437,7 @@ class Playout:
                 continue
             ready = max((d for d in deps if d is not None), default=received)
             self._run(step, ready + timedelta(milliseconds=self.rng.uniform(5, 200)))
-        plant_work = [s for s in steps if s.kind is not StepKind.SUPPLIER_NOTICE]
+        plant_work = [s for s in steps if s.kind not in NOT_PLANT_WORK]
         ready_at = None
         if all(s.done_at is not None for s in plant_work):
             ready_at = max((s.done_at for s in plant_work if s.done_at), default=received)
@@ -433,6 +445,7 @@ class Playout:
             self._cancel(steps, self.cancel_at)
         elif ready_at is not None:
             self._production_ready(steps, ready_at)
+        self.purchasing.assess_impact(steps)
         self.truncated = any(at > self.end for at, *_ in self.pending)
 
     def left(self) -> PlantChanges:

@@ -11,6 +11,8 @@ from datetime import datetime
 from contracts.plan import PlannedStep
 from contracts.steps import StepKind, StepState, System
 
+OPERATORS = ("maria.keller", "j.chen", "ops-oncall", "a.okafor", "p.novak")
+"""The operators who act in the history."""
 NAMESPACE = uuid.UUID("6f1d8a52-3c1e-4f7b-9a64-2f0d1c5e7b11")
 _NAMESPACE_BYTES = NAMESPACE.bytes
 

@@ -24,6 +24,7 @@ import heapq
 import json
 import random
 from bisect import bisect_left, bisect_right
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,9 +34,10 @@ from fastapi import FastAPI, Query
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from contracts.api import EcoEntry, EcoPage
-from contracts.model import Eco, EcoStatus, Item
+from contracts.api import EcoEntry, EcoPage, ItemRevisionList
+from contracts.model import Compliance, Eco, EcoStatus, Item, ItemRevision
 from simulators.clock import Clock, rfc3339
+from simulators.compliance import released_revisions
 from simulators.generator import (
     EcoGenerator,
     EcoNumbersExhausted,
@@ -93,6 +95,9 @@ class Plm:
         self._log: list[tuple[datetime, str]] = []
         self._fates: list[tuple[datetime, str, Fate]] = []
         self._routing_index: dict[tuple[str, str, str], str] = {}
+        # The revisions live ECOs released lacking compliance attributes (the rest are
+        # complete): what the item revisions answer, bounded like the ECOs.
+        self._lacking: OrderedDict[tuple[str, str], Compliance] = OrderedDict()
         self._next_due = self._gap(clock()) if rate_per_minute > 0 else None
         self.skipped = 0
         """Rate-driven ECOs not approved because the year's numbers ran out."""
@@ -154,6 +159,11 @@ class Plm:
         self._log.append((record.updated_at, record.number))
         for change in eco.routing_changes:
             self._routing_index[(change.plant, change.item, change.revision)] = eco.number
+        for affected in eco.affected_items:
+            if affected.compliance is not None and affected.compliance.missing():
+                self._lacking[(affected.item, affected.new_revision)] = affected.compliance
+                if len(self._lacking) > self._cap:
+                    self._lacking.popitem(last=False)
         if fate is not None:
             heapq.heappush(self._fates, (fate.due, fate.eco, fate.fate))
         self._prune()
@@ -202,6 +212,7 @@ class Plm:
     def burst(self, count: int, shape: EcoShape | None = None) -> list[Eco]:
         """``count`` approved ECOs now (no fates), in approval order."""
         self.advance()
+        shape = shape or EcoShape()  # forced: complete compliance unless asked otherwise
         ecos = []
         for _ in range(count):
             try:
@@ -279,6 +290,15 @@ class Plm:
         if eco is None:
             raise Problem(409, "ECO_MALFORMED", f"{number} breaks the contract; publish a fix")
         return eco
+
+    def item_revisions(self, number: str) -> list[ItemRevision]:
+        """The item's released revisions, oldest first, with their compliance attributes
+        (404 ``ITEM_NOT_FOUND``)."""
+        item = self.world.items.get(number)
+        if item is None:
+            raise Problem(404, "ITEM_NOT_FOUND", f"no item {number}")
+        latest = self.generator.revision_of(number)
+        return released_revisions(self.world, item, latest, self._lacking)
 
     def routing_required(self, plant: str, item: str, revision: str) -> bool:
         """Whether an ECO defines a routing change for this item revision at this plant."""
@@ -374,6 +394,27 @@ def create_plm_app(plm: Plm, *, advance: Callable[[], None]) -> FastAPI:
         if item is None:
             raise Problem(404, "ITEM_NOT_FOUND", f"no item {number}")
         return item
+
+    @app.get(
+        "/items/{number}/revisions",
+        summary="An item's released revisions with their compliance attributes",
+        response_model=ItemRevisionList,
+    )
+    async def get_revisions(number: str) -> ItemRevisionList:
+        advance()
+        return ItemRevisionList(item=number, revisions=plm.item_revisions(number))
+
+    @app.get(
+        "/items/{number}/revisions/{revision}",
+        summary="One item revision with its compliance attributes",
+        response_model=ItemRevision,
+    )
+    async def get_revision(number: str, revision: str) -> ItemRevision:
+        advance()
+        for released in plm.item_revisions(number):
+            if released.revision == revision:
+                return released
+        raise Problem(404, "REVISION_NOT_FOUND", f"{number} has no released revision {revision}")
 
     @app.get("/world", summary="Plants, work centers, suppliers and items as generated")
     async def world() -> dict[str, Any]:

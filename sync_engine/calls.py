@@ -2,10 +2,11 @@
 
 :class:`Caller` turns a step into the connector call its kind names and the call's answer
 into an :class:`Outcome`: succeeded (with the system's id and status), awaiting
-confirmation, or an error with its next state: ``retrying`` at the time
-:func:`~sync_engine.retry.decide` gives, ``blocked`` for a business rejection, ``failed``
-otherwise. A withdrawal the system refuses because the change is already effective, or
-finds nothing to take back, has succeeded: the step records which.
+confirmation or a supplier's qualification, or an error with its next state:
+``retrying`` at the time :func:`~sync_engine.retry.decide` gives, ``blocked`` for a
+business rejection, ``failed`` otherwise. A withdrawal the system refuses because the
+change is already effective, or finds nothing to take back, has succeeded: the step
+records which.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from contracts.model import utcnow
 from contracts.steps import StepKind, StepState, System
@@ -67,9 +68,32 @@ class Caller:
             match step.kind:
                 case StepKind.ERP_ITEM_REVISION:
                     await self.erp.release_revision(
-                        payload["item"], payload["revision"], payload["description"], key
+                        payload["item"],
+                        payload["revision"],
+                        payload["description"],
+                        key,
+                        payload.get("compliance"),
                     )
                     return Outcome(step, StepState.SUCCEEDED)
+                case StepKind.QUALIFICATION_REQUEST:
+                    asked = await self.procurement.request_qualification(
+                        {
+                            "supplier": payload["supplier"],
+                            "component": payload["component"],
+                            "revision": payload["revision"],
+                            "eco": step.eco,
+                            "reason": f"{step.eco} releases revision {payload['revision']}",
+                        },
+                        key,
+                    )
+                    return Outcome(
+                        step,
+                        StepState.SUCCEEDED,
+                        external_id=asked.id,
+                        external_status=asked.status,
+                    )
+                case StepKind.ERP_INFO_RECORD:
+                    return await self._info_record(step)
                 case StepKind.ERP_BOM:
                     bom = await self.erp.create_bom(plant, payload, key)
                     return Outcome(
@@ -117,6 +141,58 @@ class Caller:
             )
             return Outcome(step, to, error=exc, next_attempt_at=at)
         raise AssertionError(f"no executor for {step.kind}")
+
+    async def _info_record(self, step: store.StepRecord) -> Outcome:
+        """Update and activate a purchasing info record once procurement has qualified the
+        supplier for the revision and a contract covers the component; wait while the
+        qualification is pending (ERP refuses the activation then, too)."""
+        payload, key = step.payload, step.idempotency_key
+        supplier, component = payload["supplier"], payload["component"]
+        revision = payload["revision"]
+        found = await self.procurement.qualifications(
+            supplier=supplier, component=component, revision=revision
+        )
+        qualification = found[-1] if found else None
+        if qualification is None:
+            raise BusinessError(
+                "QUALIFICATION_MISSING",
+                f"procurement has no qualification of {supplier} for {component} {revision}",
+            )
+        if qualification.status == "rejected":
+            raise BusinessError(
+                store.REJECTED_CODE,
+                f"procurement rejected {supplier} for {component} {revision}: "
+                f"{qualification.reason or 'no reason given'}",
+            )
+        if qualification.status == "pending":
+            return Outcome(step, StepState.AWAITING_QUALIFICATION, external_id=qualification.id)
+        on = date.fromisoformat(payload.get("valid_from") or utcnow().date().isoformat())
+        covering = await self.procurement.contracts(supplier, component, on)
+        if not covering:
+            raise BusinessError(
+                "CONTRACT_MISSING",
+                f"no contract of {supplier} covers {component} on {on}: sourcing must add one",
+            )
+        record = await self.erp.put_info_record(
+            {
+                "supplier": supplier,
+                "component": component,
+                "revision": revision,
+                "plant": step.plant,
+                "price": covering[0].price,
+                "currency": covering[0].currency,
+            },
+            key,
+        )
+        try:
+            active = await self.erp.activate_info_record(record.id, f"{key}:activate")
+        except BusinessError as exc:
+            if exc.code == "QUALIFICATION_NOT_APPROVED":
+                return Outcome(step, StepState.AWAITING_QUALIFICATION, external_id=qualification.id)
+            raise
+        return Outcome(
+            step, StepState.SUCCEEDED, external_id=active.id, external_status=active.status
+        )
 
     async def _withdraw(self, step: store.StepRecord) -> Outcome:
         """Take back what a cancelled ECO's step applied; the system decides what is

@@ -55,6 +55,9 @@ class EngineConfig(BaseModel):
     lease_seconds: float = 30.0
     sla: SlaPolicy = Field(default_factory=SlaPolicy, description="every stage's SLA")
     sla_interval: float = Field(default=5.0, description="how often work is checked against it")
+    qualification_interval: float = 5.0
+    qualification_sla: float = 14400.0
+    impact_interval: float = 300.0
 
     http_timeout: float = 10.0
     bulkheads: dict[System, int] = Field(default_factory=lambda: dict(DEFAULT_BULKHEADS))
@@ -89,6 +92,9 @@ class EngineConfig(BaseModel):
             "heartbeat_interval": settings.engine_heartbeat_interval,
             "lease_seconds": settings.engine_lease_seconds,
             "sla": sla_policy(settings),
+            "qualification_interval": settings.engine_qualification_interval,
+            "qualification_sla": settings.engine_qualification_sla,
+            "impact_interval": settings.engine_impact_interval,
             "http_timeout": settings.engine_http_timeout,
             "bulkheads": bulkheads,
             "retry": policies(settings.engine_retry_policies),

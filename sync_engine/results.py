@@ -1,8 +1,9 @@
 """Recording what came of the engine's calls, in one transaction per batch.
 
 :func:`record` writes a batch of :class:`~sync_engine.calls.Outcome`: successes in bulk,
-steps now awaiting ERP's confirmation, and each error (retrying, failed or blocked); a
-result whose step lost its lease is dropped, since another engine has the step.
+steps now awaiting ERP's confirmation or a supplier's qualification, and each error
+(retrying, failed or blocked); a result whose step lost its lease is dropped, since
+another engine has the step.
 :func:`record_confirmations` writes ERP's answers about production versions awaiting
 confirmation: active, rejected or withdrawn settle the step; a pending one is asked about
 again later (the SLA sweep, :mod:`sync_engine.store.sla`, reports it overdue).
@@ -42,6 +43,8 @@ def record(connection: sa.Connection, batch: Sequence[Outcome], *, now: datetime
     store.succeed_many(connection, successes, now=now)
     awaiting = [o.step for o in batch if o.to is StepState.AWAITING_CONFIRMATION]
     store.await_confirmations(connection, awaiting, now=now)
+    held = [(o.step, o.external_id) for o in batch if o.to is StepState.AWAITING_QUALIFICATION]
+    store.await_qualifications(connection, held, now=now)
     for outcome in batch:
         if outcome.error is None:
             continue

@@ -13,6 +13,10 @@
 - ``relay``: the outbox relay, under the ``sync_engine.relay`` lease so events leave in
   order from one place;
 - ``reconcile`` under its own lease; ``reap``: hands back steps whose lease expired;
+- ``poll_qualifications``: asks procurement about the qualifications purchasing info
+  records wait for, releasing the approved and blocking the rejected;
+- ``assess_impact`` under its own lease: the open orders a stuck ECO puts at risk
+  (:mod:`sync_engine.impact`);
 - ``heartbeat``: records that this engine is alive (the console warns when none is);
 - ``follow``: follows operator operations until their steps settled, and resolves inbox
   problems whose step succeeded or was skipped.
@@ -39,10 +43,11 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 
 from contracts import events as ev
+from contracts.governance import compliance_violations
 from contracts.model import Eco, EcoStatus, Item, utcnow
 from contracts.plan import plan
 from contracts.steps import StepKind, StepState, System
-from sync_engine import results, store
+from sync_engine import qualify, results, store
 from sync_engine.calls import Caller, Outcome
 from sync_engine.config import EngineConfig
 from sync_engine.connectors import (
@@ -52,10 +57,13 @@ from sync_engine.connectors import (
     ProcurementConnector,
 )
 from sync_engine.errors import CallError, ContractError, EngineAlreadyRunning
+from sync_engine.impact import assess_impact
 from sync_engine.metrics import Metrics
 from sync_engine.reconcile import reconcile
 from sync_engine.relay import Relay
+from sync_engine.sourcing import complete_sourcing, read_sourcing_or_defer
 from sync_engine.states import EcoProgress
+from sync_engine.suppliers import reconcile_suppliers
 from threadline import leases
 from threadline.db import DATABASE_UNAVAILABLE, capabilities
 
@@ -67,6 +75,7 @@ RELAY_LEASE = "sync_engine.relay"
 RECONCILE_LEASE = "sync_engine.reconciler"
 SLA_LEASE = "sync_engine.sla"
 ALERTS_LEASE = "sync_engine.alerts"
+IMPACT_LEASE = "sync_engine.impact"
 FLUSH_GATHER_SECONDS = 0.02
 
 
@@ -199,7 +208,7 @@ class SyncEngine:
             await asyncio.wait(set(self._flight.tasks), timeout=timeout)
         await self._flush_now()
         await self.run_db(store.stop_beating, self.holder)
-        names = [PLM_LEASE, RELAY_LEASE, RECONCILE_LEASE, SLA_LEASE, ALERTS_LEASE]
+        names = [PLM_LEASE, RELAY_LEASE, RECONCILE_LEASE, SLA_LEASE, ALERTS_LEASE, IMPACT_LEASE]
         if self.capabilities.single_writer:
             names.append(SQLITE_LEASE)
         for name in names:
@@ -269,10 +278,22 @@ class SyncEngine:
                     for e in exc.errors()
                 ]
                 rejected.append((published, violations))
+        governed = [(published, eco, compliance_violations(eco)) for published, eco in fresh]
+        rejected.extend((published, v) for published, _, v in governed if v)
+        fresh = [(published, eco) for published, eco, v in governed if not v]
         missing = sorted({i for _, eco in fresh for i in eco.items} - set(self._items))
         await asyncio.gather(*(self._fetch_item(number) for number in missing))
         items = dict(self._items)
-        planned = [(published, eco, plan(eco, items)) for published, eco in fresh]
+        sourcing, unread = await read_sourcing_or_defer(
+            [eco for _, eco in fresh],
+            items,
+            self.procurement,
+            self.erp,
+            self._semaphores[System.PROCUREMENT],
+        )
+        planned = [
+            (published, eco, plan(eco, items, sourcing.get(eco.number))) for published, eco in fresh
+        ]
 
         def write(connection: sa.Connection) -> int:
             now = utcnow()
@@ -297,6 +318,7 @@ class SyncEngine:
                     plm_updated_at=published.updated_at,
                     old=published.old,
                 )
+            store.mark_sourcing_pending(connection, unread, now)
             return count
 
         acted = int(await self.run_db(write))
@@ -455,6 +477,37 @@ class SyncEngine:
             self._wake()
         return settled
 
+    async def poll_qualifications(self) -> int:
+        """Ask procurement (and the collector) about the qualifications info records wait
+        for; return how many steps were released or blocked (:mod:`sync_engine.qualify`)."""
+        approved: set[qualify.Triple] = set()
+        if self.config.collector_url:
+            token = self.config.collector_token
+            approved = await qualify.posted_approvals(
+                self.run_db,
+                self.client,
+                self.config.collector_url,
+                token.get_secret_value() if token else None,
+            )
+        await complete_sourcing(
+            self.run_db,
+            dict(self._items),
+            self.procurement,
+            self.erp,
+            self._semaphores[System.PROCUREMENT],
+        )
+        settled = await qualify.poll_qualifications(
+            self.run_db,
+            self.procurement,
+            self._semaphores[System.PROCUREMENT],
+            interval=self.config.qualification_interval,
+            now=utcnow,
+            approved_elsewhere=approved,
+        )
+        if settled and self._wake is not None:
+            self._wake()
+        return settled
+
     async def relay(self) -> int:
         """Deliver the outbox to the collector if this engine holds the relay lease."""
         if self.relay_worker is None or self.relay_worker.paused:
@@ -468,11 +521,22 @@ class SyncEngine:
         if not await self._lead(RECONCILE_LEASE, self.config.reap_interval):
             return 0
         try:
+            suppliers = await reconcile_suppliers(self.run_db, self.procurement, self.erp)
+        except CallError as exc:
+            suppliers = 0
+            log.warning("supplier masters not compared: %s", exc)
+        try:
             done = await reconcile(self.run_db, self.plm, self.erp, self.mes)
         except CallError as exc:
             log.warning("reconciliation skipped: PLM could not be read: %s", exc)
+            return suppliers
+        return done.emitted + suppliers
+
+    async def assess_impact(self) -> int:
+        """Assess what stuck ECOs and plants behind put at risk (one engine at a time)."""
+        if not await self._lead(IMPACT_LEASE, self.config.impact_interval):
             return 0
-        return done.emitted
+        return await assess_impact(self.run_db, self.erp, self._semaphores[System.ERP])
 
     async def check_slas(self) -> int:
         """Report work past its SLA, and resolved, if this engine holds the SLA lease."""

@@ -29,12 +29,15 @@ TRANSITIONS: Mapping[StepState, frozenset[StepState]] = {
             S.FAILED,
             S.BLOCKED,
             S.AWAITING_CONFIRMATION,
+            S.AWAITING_QUALIFICATION,
             S.PENDING,
             S.CANCELLED,
         }
     ),
     S.RETRYING: frozenset({S.RUNNING, S.PENDING, S.SKIPPED, S.CANCELLED}),
     S.AWAITING_CONFIRMATION: frozenset({S.SUCCEEDED, S.BLOCKED, S.FAILED, S.CANCELLED}),
+    # Procurement approved the qualification (due again), rejected it, or a person acted.
+    S.AWAITING_QUALIFICATION: frozenset({S.PENDING, S.BLOCKED, S.SKIPPED, S.CANCELLED}),
     # Only an operator moves a step out of these: retry (pending), skip, or cancel.
     S.FAILED: frozenset({S.PENDING, S.SKIPPED, S.CANCELLED}),
     S.BLOCKED: frozenset({S.PENDING, S.SKIPPED, S.CANCELLED}),
@@ -47,11 +50,28 @@ TRANSITIONS: Mapping[StepState, frozenset[StepState]] = {
 RETRYABLE = frozenset({S.FAILED, S.BLOCKED})
 """States an operator's retry moves back to ``pending``."""
 
-QUEUED = frozenset({S.WAITING, S.PENDING, S.RUNNING, S.RETRYING, S.AWAITING_CONFIRMATION})
+QUEUED = frozenset(
+    {
+        S.WAITING,
+        S.PENDING,
+        S.RUNNING,
+        S.RETRYING,
+        S.AWAITING_CONFIRMATION,
+        S.AWAITING_QUALIFICATION,
+    }
+)
 """States in which a step is already on its way (a retry click changes nothing)."""
 
 CANCELLABLE = frozenset(
-    {S.WAITING, S.PENDING, S.RETRYING, S.AWAITING_CONFIRMATION, S.FAILED, S.BLOCKED}
+    {
+        S.WAITING,
+        S.PENDING,
+        S.RETRYING,
+        S.AWAITING_CONFIRMATION,
+        S.AWAITING_QUALIFICATION,
+        S.FAILED,
+        S.BLOCKED,
+    }
 )
 """States an ECO's cancellation stops at once; a running step is cancelled when it returns."""
 

@@ -21,6 +21,11 @@
   assignee, notes) and when it resolved.
 - ``sync_operations`` and ``sync_operation_steps``: every operator action as an
   operation, the steps it acted on and how each ended.
+- ``sync_supplier_duplicates``: the duplicate supplier records reconciliation last found
+  between procurement's and ERP's supplier masters, so each is reported once and its end
+  is noticed.
+- ``sync_impact``: the open orders each stuck ECO (or plant behind) last put at risk, so an
+  unchanged exposure is reported once and its end is noticed.
 """
 
 from __future__ import annotations
@@ -233,4 +238,27 @@ operation_steps = sa.Table(
     sa.Column("outcome", sa.String(30), nullable=True),
     sa.Column("code", sa.String(100), nullable=True),
     sa.Column("settled_at", UTCDateTime(), nullable=True),
+)
+
+supplier_duplicates = sa.Table(
+    "sync_supplier_duplicates",
+    metadata,
+    sa.Column("kind", sa.String(20), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    # What the last supplier.records_duplicated event said, so it is reported once.
+    sa.Column("fingerprint", sa.String(500), nullable=False),
+    sa.Column("since", UTCDateTime(), nullable=False),
+)
+
+impact = sa.Table(
+    "sync_impact",
+    metadata,
+    # One row per scope last assessed with something at risk: an ECO at a plant for an
+    # item ("-" for no ECO: a (plant, item) behind that no ECO of Threadline's explains).
+    sa.Column("eco", sa.String(20), primary_key=True),
+    sa.Column("plant", sa.String(40), primary_key=True),
+    sa.Column("item", sa.String(40), primary_key=True),
+    # What the last eco.impact_assessed event said, so an unchanged exposure is not repeated.
+    sa.Column("fingerprint", sa.String(300), nullable=False),
+    sa.Column("read_at", UTCDateTime(), nullable=False),
 )

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     collector_token: SecretStr | None = Field(
         default=None, description="Bearer token the engine presents to the collector."
     )
+    simulators_collector_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token the reference procurement presents to the collector when "
+        "it announces qualification decisions (threadline simulators serve --collector-url).",
+    )
     collector_tokens: SecretStr | None = Field(
         default=None,
         description=(
@@ -87,6 +92,17 @@ class Settings(BaseSettings):
         default=None,
         description="TOML file of the SLA of every stage, with overrides per plant, supplier "
         "and product family (unset: the shipped threadline/sla.toml).",
+    )
+    engine_qualification_interval: float = Field(
+        default=5.0, description="How often procurement is asked about pending qualifications."
+    )
+    engine_qualification_sla: float = Field(
+        default=14400.0,
+        description="How long an info record may wait for its supplier's qualification, seconds.",
+    )
+    engine_impact_interval: float = Field(
+        default=300.0,
+        description="How often the open orders stuck ECOs put at risk are read from ERP, seconds.",
     )
     engine_metrics_port: int = Field(default=9464, description="Port of the engine's /metrics.")
     engine_reap_interval: float = Field(

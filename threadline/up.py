@@ -99,6 +99,8 @@ class Up:
         self.out = out
         self.stop_requested = threading.Event()
         self.token = secrets.token_urlsafe(32)
+        # Procurement announces its qualification decisions under a producer of its own.
+        self.procurement_token = secrets.token_urlsafe(32)
         # One end for the simulators' world and the backfill, so they agree on history.
         self.history_end = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
         self.supervisor = Supervisor(self.state_dir / "logs", self._child_env())
@@ -127,9 +129,15 @@ class Up:
                             "producer": ENGINE,
                             "sources": [ENGINE_SOURCE_PREFIX],
                             "types": [CATALOG_PREFIX],
-                        }
+                        },
+                        self.procurement_token: {
+                            "producer": "procurement",
+                            "sources": ["/procurement/"],
+                            "types": ["io.threadline.procurement."],
+                        },
                     }
                 ),
+                "THREADLINE_SIMULATORS_COLLECTOR_TOKEN": self.procurement_token,
                 "THREADLINE_ENGINE_METRICS_PORT": str(o.metrics_port),
                 "THREADLINE_ENGINE_RETRY_POLICIES": json.dumps(DEMO_RETRY_POLICIES),
                 "THREADLINE_CONSOLE_PORT": str(o.console_port),
@@ -186,6 +194,8 @@ class Up:
                     self.history_end,
                     "--inactive-work-center-share",
                     str(DEMO_INACTIVE_WORK_CENTER_SHARE),
+                    "--collector-url",
+                    self.url(o.collector_port),
                 ],
                 self.url(o.simulators_port, "/_admin/faults"),
             ),

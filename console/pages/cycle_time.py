@@ -8,6 +8,7 @@ import streamlit as st
 
 from console import login, state, widgets
 from console.auth import Permission
+from console.sections import exposure_trend
 from dashboards.cycle_time import (
     Dimension,
     cycle_percentiles,
@@ -71,3 +72,4 @@ with trend:
 with histogram:
     st.subheader("Distribution")
     st.plotly_chart(cycle_histogram(ecos), key="cycle_histogram")
+exposure_trend.render(url, end)

@@ -9,6 +9,7 @@ import streamlit as st
 
 from console import actions, login, state, widgets
 from console.auth import Permission
+from console.sections import impact_table, supplier_duplicates
 from contracts.readmodel import DriftCause
 from dashboards import drift
 from dashboards.paging import Page
@@ -105,6 +106,8 @@ else:
         },
     )
     widgets.pager(KEY, page)
+supplier_duplicates.render(url)
+impact_table.render_pairs(url, "drift_impact")
 owned = _owned(url, tuple(plants))
 if owned and can_act:
     with st.expander("Re-sync drift Threadline's steps explain"):

@@ -8,7 +8,7 @@ import streamlit as st
 
 from console import actions, login, state, widgets
 from console.auth import Permission
-from console.sections import dead_letters, forecast
+from console.sections import dead_letters, forecast, impact_table
 from dashboards.exceptions import OPEN_STATES
 from dashboards.figures import step_timeline_figure
 from dashboards.stats import humanize_seconds
@@ -72,6 +72,7 @@ if eco is not None:
             st.caption(widgets.escape(f"Reason: {summary['state_reason']}"))
     st.dataframe(plants, hide_index=True, key="eco_plants")
     forecast.render_eco(url, eco)
+    impact_table.render_eco(url, eco)
     effective = state.left_effective(url, eco)
     if not effective.empty:
         st.subheader("Effective — needs a new ECO to revert")

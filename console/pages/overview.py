@@ -12,7 +12,7 @@ import streamlit as st
 
 from console import login, state, widgets
 from console.auth import Permission
-from console.sections import overdue
+from console.sections import exposure_kpi, overdue
 from dashboards.overview import Kpis
 from dashboards.stats import humanize_seconds
 
@@ -79,6 +79,7 @@ def figures() -> None:
     with bottom[2]:
         _cycle_time(kpis)
     overdue.render(state.database_url())
+    exposure_kpi.render(state.database_url())
     st.caption(f"Data read at {widgets.when(kpis.read_at)}; refreshes every {REFRESH.seconds} s.")
 
 

@@ -11,6 +11,7 @@ import streamlit as st
 
 from console import login, state, widgets
 from console.auth import Permission
+from console.sections import impact_table
 from dashboards.figures import lag_heatmap
 
 KEY = "late"
@@ -95,3 +96,4 @@ st.dataframe(
     },
 )
 widgets.pager(KEY, page)
+impact_table.render_pairs(url, "prior_revisions_impact")

@@ -1,9 +1,11 @@
 """ERP: item revisions, effective-dated BOMs, routings and production versions, and the
-withdrawal of those not yet effective."""
+withdrawal of those not yet effective; purchasing info records, sourcing modes, open
+purchase and production orders and the supplier master."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from contracts.api import (
@@ -13,12 +15,18 @@ from contracts.api import (
     ItemRevisionReleased,
     ItemRevisionRequest,
     PlantRevisions,
+    ProductionOrderList,
     ProductionVersionRequest,
     ProductionVersionStatus,
     ProductionVersionWithdrawn,
+    PurchaseOrderList,
+    PurchasingInfoRecord,
+    PurchasingInfoRecordRequest,
     RoutingCreated,
     RoutingRequest,
     RoutingWithdrawn,
+    SourcingModes,
+    SupplierMaster,
 )
 from contracts.steps import System
 from sync_engine.connectors.base import Connector
@@ -29,9 +37,19 @@ class ErpConnector(Connector):
 
     system = System.ERP
 
-    async def release_revision(self, item: str, revision: str, description: str, key: str) -> None:
-        """Release an item revision (globally)."""
-        request = self.request(ItemRevisionRequest, {"description": description})
+    async def release_revision(
+        self,
+        item: str,
+        revision: str,
+        description: str,
+        key: str,
+        compliance: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Release an item revision (globally), with its compliance attributes if known."""
+        body_fields: dict[str, Any] = {"description": description}
+        if compliance is not None:
+            body_fields["compliance"] = compliance
+        request = self.request(ItemRevisionRequest, body_fields)
         body = await self.call(
             "PUT",
             f"/items/{item}/revisions/{revision}",
@@ -107,3 +125,47 @@ class ErpConnector(Connector):
         """The plant's current revision of every item."""
         body = await self.call("GET", f"/plants/{plant}/revisions", ok=(200,))
         return self.parse(PlantRevisions, body).revisions
+
+    async def sourcing_modes(self) -> dict[str, str]:
+        """Every plant's sourcing mode (local or central)."""
+        body = await self.call("GET", "/sourcing-modes", ok=(200,))
+        return {m.plant: m.mode for m in self.parse(SourcingModes, body).items}
+
+    async def put_info_record(self, record: Mapping[str, Any], key: str) -> PurchasingInfoRecord:
+        """Create or update the purchasing info record of a supplier for a revision."""
+        request = self.request(PurchasingInfoRecordRequest, record)
+        body = await self.call(
+            "PUT",
+            "/purchasing-info-records",
+            json_body=request.model_dump(mode="json"),
+            key=key,
+            ok=(200, 201),
+        )
+        return self.parse(PurchasingInfoRecord, body)
+
+    async def activate_info_record(self, record_id: str, key: str) -> PurchasingInfoRecord:
+        """Activate an info record; ERP refuses (409 QUALIFICATION_NOT_APPROVED) while
+        procurement has not qualified the supplier for the revision."""
+        body = await self.call(
+            "POST", f"/purchasing-info-records/{record_id}/activate", key=key, ok=(200, 201)
+        )
+        return self.parse(PurchasingInfoRecord, body)
+
+    async def purchase_orders(self, **where: str) -> PurchaseOrderList:
+        """Open purchase orders (``plant``, ``supplier``, ``component``, ``revision``)."""
+        body = await self.call("GET", "/purchase-orders", params=dict(where), ok=(200,))
+        return self.parse(PurchaseOrderList, body)
+
+    async def production_orders(
+        self, *, starts_after: date | None = None, **where: str
+    ) -> ProductionOrderList:
+        """Open production orders (``plant``, ``item``, ``revision``), starting after a day."""
+        params: dict[str, Any] = dict(where)
+        if starts_after is not None:
+            params["starts_after"] = starts_after.isoformat()
+        body = await self.call("GET", "/production-orders", params=params, ok=(200,))
+        return self.parse(ProductionOrderList, body)
+
+    async def suppliers(self) -> SupplierMaster:
+        """ERP's supplier master."""
+        return self.parse(SupplierMaster, await self.call("GET", "/suppliers", ok=(200,)))

@@ -22,9 +22,11 @@ Modules, each importing only those listed before it: ``outbox`` (emit, the lock,
 delivery), ``steps`` (the record, the one transition writer, queries), ``ecos`` (the ECO
 lifecycle, :func:`move_eco`), ``superseded`` (a target never goes backwards),
 ``claims``, ``sla`` (the SLA sweep), ``plants`` (plant revisions), ``interventions``
-(operator actions, cancellation, withdrawals), ``dead_letters`` (the last call of a step
-stopped for a person), ``outcomes`` and ``confirmations``; ``drift`` (what reconciliation
-reads and remembers, after ``cursors``); ``cursors`` (named positions) and ``heartbeats``
+(operator actions, cancellation, withdrawals), ``qualifications`` (info records held for a
+supplier's qualification), ``dead_letters`` (the last call of a step stopped for a
+person), ``outcomes`` and ``confirmations``; ``drift`` (what reconciliation reads and
+remembers, after ``cursors``); ``suppliers`` (the duplicate supplier records reported),
+``impact`` (business impact assessed), ``cursors`` (named positions) and ``heartbeats``
 (which engine processes are alive, by holder name) stand alone; ``operations`` (operator
 actions followed to their end) and ``problems`` (the inbox's statuses) come last. The
 public names are re-exported here, so callers write ``store.claim_due(...)``.
@@ -66,6 +68,7 @@ from sync_engine.store.ecos import (
     rejected_documents,
 )
 from sync_engine.store.heartbeats import Heartbeat, beat, heartbeats, new_holder, stop_beating
+from sync_engine.store.impact import ImpactScope, impact_scopes, record_impact
 from sync_engine.store.interventions import (
     cancel_eco,
     record_plm_cancellation,
@@ -120,6 +123,18 @@ from sync_engine.store.problems import (
     resolve_settled,
     step_key,
 )
+from sync_engine.store.qualifications import (
+    REJECTED_CODE,
+    add_purchasing,
+    await_qualifications,
+    awaiting_qualifications,
+    block_rejected,
+    defer_qualification_polls,
+    mark_sourcing_pending,
+    record_decision,
+    release_qualified,
+    sourcing_pending,
+)
 from sync_engine.store.sla import sweep_slas
 from sync_engine.store.steps import (
     DONE,
@@ -136,6 +151,7 @@ from sync_engine.store.steps import (
     transition,
 )
 from sync_engine.store.superseded import superseded
+from sync_engine.store.suppliers import report_duplicates
 
 __all__ = [
     "DONE",
@@ -143,12 +159,14 @@ __all__ = [
     "NOT_PLANT_WORK",
     "OUTBOX_BUFFER",
     "OUTBOX_LOCK_KEY",
+    "REJECTED_CODE",
     "SETTLED",
     "SOURCE",
     "DeadLetter",
     "DriftRecord",
     "EcoScope",
     "Heartbeat",
+    "ImpactScope",
     "Move",
     "Operation",
     "OperationStatus",
@@ -159,18 +177,23 @@ __all__ = [
     "Success",
     "acknowledge",
     "add_note",
+    "add_purchasing",
     "apply_moves",
     "assign",
     "await_confirmation",
     "await_confirmations",
+    "await_qualifications",
     "awaiting_confirmations",
+    "awaiting_qualifications",
     "beat",
+    "block_rejected",
     "cancel_eco",
     "claim_due",
     "confirm",
     "confirm_revisions",
     "count_by_state",
     "defer_polls",
+    "defer_qualification_polls",
     "drift_key",
     "eco_key",
     "eco_progress",
@@ -187,12 +210,14 @@ __all__ = [
     "get_operation",
     "get_step",
     "heartbeats",
+    "impact_scopes",
     "items_at",
     "last_dead_letter",
     "last_reconciled",
     "lock_outbox",
     "mark_delivered",
     "mark_reconciled",
+    "mark_sourcing_pending",
     "move_eco",
     "new_holder",
     "observe_revision",
@@ -207,7 +232,9 @@ __all__ = [
     "recent_operations",
     "reconciled_plants",
     "record_dead_letter",
+    "record_decision",
     "record_eco",
+    "record_impact",
     "record_plm_cancellation",
     "record_rejected",
     "record_revision",
@@ -215,7 +242,9 @@ __all__ = [
     "reject_confirmation",
     "rejected_documents",
     "rejected_ecos",
+    "release_qualified",
     "report_drift",
+    "report_duplicates",
     "requeue",
     "requeue_edited",
     "resolve_drift",
@@ -223,6 +252,7 @@ __all__ = [
     "set_cursor",
     "set_last_exception",
     "skip",
+    "sourcing_pending",
     "start_operation",
     "step_error",
     "step_key",

@@ -49,6 +49,11 @@ def _holding(prior: Any, step: Any) -> sa.ColumnElement[bool]:
             prior.c.plant == step.c.plant,
             sa.and_(prior.c.plant.is_(None), step.c.plant.is_(None)),
         ),
+        # A purchasing step's target is a component from one supplier.
+        sa.or_(
+            prior.c.supplier == step.c.supplier,
+            sa.and_(prior.c.supplier.is_(None), step.c.supplier.is_(None)),
+        ),
         prior.c.state.not_in(SETTLED),
         sa.or_(
             prior.c.eco_approved_at < step.c.eco_approved_at,

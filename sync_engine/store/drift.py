@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from contracts import events as ev
 from contracts.readmodel import DriftCause
-from contracts.steps import StepState
+from contracts.steps import PURCHASING_KINDS, StepState
 from sync_engine import tables as t
 from sync_engine.states import EcoProgress
 from sync_engine.store.cursors import get_cursor, set_cursor
@@ -113,6 +113,8 @@ def step_states_at(connection: sa.Connection, plant: str) -> dict[str, dict[str,
     rows = connection.execute(
         sa.select(t.steps.c.eco, t.steps.c.item, t.steps.c.state)
         .where(t.steps.c.plant == plant)
+        # Purchasing does not move a plant's revision (see contracts.steps.PURCHASING_KINDS).
+        .where(t.steps.c.kind.not_in(sorted(PURCHASING_KINDS)))
         .distinct()
     ).all()
     found: dict[str, dict[str, set[StepState]]] = {}

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from contracts import events as ev
 from contracts.model import Eco, Item
 from contracts.plan import PlannedStep
-from contracts.steps import COMPENSATION_KINDS, StepKind, StepState
+from contracts.steps import COMPENSATION_KINDS, PURCHASING_KINDS, StepKind, StepState
 from sync_engine import tables as t
 from sync_engine.errors import TransitionNotAllowed
 from sync_engine.states import ECO_EVENTS, EcoProgress, eco_allowed
@@ -26,7 +26,7 @@ from threadline.db import insert_ignoring_conflicts
 
 NOT_PLANT_WORK = (
     StepKind.SUPPLIER_NOTICE.value,
-    *sorted(kind.value for kind in COMPENSATION_KINDS),
+    *sorted(kind.value for kind in COMPENSATION_KINDS | PURCHASING_KINDS),
 )
 
 
@@ -105,6 +105,10 @@ def record_eco(
     ``old``), so polling the same ECO twice, from one engine or two, plans it once.
     """
     families = sorted({items[i].product_family for i in eco.items if i in items})
+    notified = [s.supplier for s in planned if s.kind is StepKind.SUPPLIER_NOTICE and s.supplier]
+    approved = {s.supplier for s in planned if s.kind is StepKind.ERP_INFO_RECORD}
+    added = [s for s in notified if s not in eco.suppliers]
+    not_approved = [s for s in eco.suppliers if approved and s not in approved]
     received = ev.EcoReceived(
         eco=eco.number,
         title=eco.title,
@@ -114,8 +118,10 @@ def record_eco(
         revisions={a.item: a.new_revision for a in eco.affected_items},
         product_families=families,
         plants=list(eco.plants),
-        suppliers=list(eco.suppliers),
+        suppliers=notified,
         steps=len(planned),
+        suppliers_added=added or None,
+        suppliers_not_approved=not_approved or None,
     )
     if not move_eco(
         connection,

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from contracts import events as ev
 from contracts.steps import (
     COMPENSATION_KINDS,
+    PURCHASING_KINDS,
     WITHDRAWAL_OF,
     ErrorCategory,
     StepKind,
@@ -30,6 +31,7 @@ from sync_engine.store.ecos import (
 from sync_engine.store.interventions import schedule_compensation
 from sync_engine.store.outbox import emit
 from sync_engine.store.plants import record_bom_effective, record_plant_revision
+from sync_engine.store.qualifications import record_purchasing_success
 from sync_engine.store.steps import Move, StepRecord, apply_moves, step_error, transition
 
 
@@ -105,6 +107,8 @@ def succeed_many(
                 ),
                 now=now,
             )
+        elif step.kind in PURCHASING_KINDS:
+            record_purchasing_success(connection, step, success.external_id, now)
         if step.eco in cancelled:
             # The call was under way when its ECO stopped: take back what it wrote.
             schedule_compensation(connection, step, now)

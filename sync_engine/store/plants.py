@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from contracts import events as ev
 from contracts.model import revision_key
-from contracts.steps import StepKind, StepState, System
+from contracts.steps import PURCHASING_KINDS, StepKind, StepState, System
 from sync_engine import tables as t
 from sync_engine.states import EcoProgress
 from sync_engine.store.outbox import emit
@@ -261,6 +261,7 @@ def open_work(connection: sa.Connection, plant: str, item: str) -> bool:
         .select_from(t.steps)
         .where(t.steps.c.plant == plant)
         .where(t.steps.c.item == item)
+        .where(t.steps.c.kind.not_in(sorted(PURCHASING_KINDS)))
         .where(t.steps.c.state.not_in(FINAL))
         .limit(1)
     ).first()

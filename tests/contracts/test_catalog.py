@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from contracts import events as ev
+from contracts import sourcing_events as se
 from contracts.events import CATALOG, STEP_EVENT_TYPES, lookup, new_event, parse_data
 from contracts.readmodel import DriftCause
 from contracts.schemas import catalog_schemas, export
@@ -202,6 +203,67 @@ EXAMPLES: dict[str, ev.EventData] = {
         due_at=AT + timedelta(days=1),
         sla_seconds=86400,
         overdue_seconds=120,
+    ),
+    "io.threadline.step.awaiting_qualification.v1": se.StepAwaitingQualification(
+        **{
+            **STEP,
+            "kind": StepKind.ERP_INFO_RECORD,
+            "step_id": "ECO-2026-00042/erp.purchasing_info_record/P100/CMP-2001:S010",
+            "supplier": "S010",
+            "to_state": StepState.AWAITING_QUALIFICATION,
+        },
+        qualification_id="Q-000012",
+    ),
+    "io.threadline.procurement.qualification_requested.v1": se.QualificationRequested(
+        eco="ECO-2026-00042",
+        supplier="S010",
+        component="CMP-2001",
+        revision="C",
+        qualification_id="Q-000012",
+        plants=["P100", "P200"],
+        requested_at=AT,
+    ),
+    "io.threadline.procurement.qualification_approved.v1": se.QualificationApproved(
+        supplier="S010", component="CMP-2001", revision="C", qualification_id="Q-1", approved_at=AT
+    ),
+    "io.threadline.procurement.qualification_rejected.v1": se.QualificationRejected(
+        supplier="S010",
+        component="CMP-2001",
+        revision="C",
+        qualification_id="Q-2",
+        reason="first article failed",
+        rejected_at=AT,
+    ),
+    "io.threadline.erp.info_record_activated.v1": se.InfoRecordActivated(
+        eco="ECO-2026-00042",
+        supplier="S010",
+        component="CMP-2001",
+        revision="C",
+        plants=["P100"],
+        plant="P100",
+        info_record="PIR-0001",
+        activated_at=AT,
+    ),
+    "io.threadline.supplier.records_duplicated.v1": se.SupplierRecordsDuplicated(
+        kind="tax_id",
+        key="DE811234567",
+        codes=["S010", "V-4410"],
+        names=["Acme GmbH"],
+        systems=["procurement", "erp"],
+        detail="tax id DE811234567 under S010 (procurement) and V-4410 (ERP)",
+    ),
+    "io.threadline.eco.impact_assessed.v1": se.ImpactAssessed(
+        eco="ECO-2026-00042",
+        plant="P100",
+        item="CMP-2001",
+        superseded_revision="B",
+        purchase_orders=3,
+        purchase_value=12500.0,
+        earliest_due=date(2026, 4, 9),
+        production_orders=2,
+        production_quantity=400.0,
+        earliest_start=date(2026, 4, 12),
+        read_at=AT,
     ),
 }
 

@@ -31,6 +31,7 @@ from contracts.steps import COMPENSATION_KINDS, StepKind, StepState
 from simulators.generator import EcoGenerator
 from simulators.history import PlannedEco, play
 from simulators.playout import Playout
+from simulators.playpurchase import plan_sourcing
 from simulators.world import World, build_world, plant_today
 
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -147,7 +148,7 @@ def _succeeded_before_cancel(
 def assert_history_follows_the_plan(playout: Playout, events: list[dict[str, Any]]) -> None:
     eco = playout.eco
     assert not playout.truncated
-    planned = plan(eco, world().items)
+    planned = plan(eco, world().items, plan_sourcing(world(), eco))
     in_events = _rows_in(events)
     kinds = {k.value for k in COMPENSATION_KINDS}
     withdrawals = {sid: row for sid, row in in_events.items() if row[1] in kinds}
@@ -173,7 +174,10 @@ def assert_history_follows_the_plan(playout: Playout, events: list[dict[str, Any
     assert received["steps"] == len(planned)
     assert received["items"] == list(eco.items)
     assert received["plants"] == list(eco.plants)
-    assert received["suppliers"] == list(eco.suppliers)
+    # The notices' suppliers: the approved lists' and PLM's, as the plan merged them.
+    assert received["suppliers"] == [
+        s.supplier for s in planned if s.kind is StepKind.SUPPLIER_NOTICE
+    ]
 
     graph = {s.step_id: {playout.steps[d].step_id for d in s.deps} for s in playout.steps}
     assert graph == {s.step_id: set(s.depends_on) for s in planned}
@@ -268,7 +272,8 @@ def test_cancellations_meet_every_case_of_the_compensation() -> None:
         assert_history_follows_the_plan(playout, events)
         if not any(e["type"] == "io.threadline.eco.cancelled.v1" for e in events):
             continue  # production-ready before PLM cancelled it
-        writes = _succeeded_before_cancel(eco, plan(eco, world().items), events)
+        planned = plan(eco, world().items, plan_sourcing(world(), eco))
+        writes = _succeeded_before_cancel(eco, planned, events)
         cases.update(f"left {w.kind.value}" for w in compensation(writes).left_effective)
         cases.update(e["data"]["kind"] for e in events if "withdrawal" in e["data"].get("kind", ""))
         refused.extend((eco, e["data"], events) for e in events if e["data"].get("effective_since"))

@@ -41,6 +41,12 @@ from dashboards.overview import (
     PAST_SLA,
     overview_kpis,
 )
+from dashboards.qualifications import (
+    QualificationFilter,
+    count_waiting,
+    rejected,
+    waiting_on_qualification,
+)
 from dashboards.revisions import behind_pairs, late_plants
 from simulators.app import SimulatorConfig, create_app
 from simulators.generator import GeneratorConfig
@@ -49,7 +55,7 @@ from simulators.world import build_world
 from sync_engine import commands, store
 from sync_engine.reconcile import reconcile_once
 from sync_engine.testing import fast_config, running_engine
-from tests.e2e import truth
+from tests.e2e import sourcing_truth, truth
 from tests.sync_engine.scenario import (
     Db,
     activate_inactive_work_centers,
@@ -77,10 +83,11 @@ OPEN = (StepState.PENDING, StepState.RUNNING, StepState.RETRYING)
 def _faults(
     *, procurement: dict[str, Any] | None = None, delay: float = CONFIRMATION_DELAY
 ) -> dict[str, Any]:
-    """Every system's faults at once (``PUT /_admin/faults`` replaces them all)."""
+    """Every system's faults at once (``PUT /_admin/faults`` replaces them all). Sourcing
+    and quality take an hour to decide a qualification, so every one requested in the run
+    is still pending at its end."""
     faults: dict[str, Any] = {"erp": {"confirmation_delay_seconds": delay}}
-    if procurement is not None:
-        faults["procurement"] = procurement
+    faults["procurement"] = {"qualification_delay_seconds": 3600.0, **(procurement or {})}
     return faults
 
 
@@ -275,12 +282,13 @@ def test_every_figure_equals_what_the_systems_of_record_report(
 
     now = datetime.now(UTC)
     systems = truth.read_systems(sims)
-    expected = _truth(systems, now, stopped)
+    sourcing = sourcing_truth.read_sourcing(sims, systems)
+    expected = _truth(systems, sourcing, now, stopped)
     assert _shown(db.engine, now) == expected
     assert _figures(db.engine, now) == {name: len(keys) for name, keys in expected.items()}
 
     # Every list holds what the scenario made, so no comparison above is of empty sets.
-    assert expected["behind"] and expected["drift"]
+    assert expected["behind"] and expected["drift"] and expected["waiting_qualification"]
     assert {eco for eco, _, _ in expected["awaiting"]} == set(slow)
     assert expected["past_sla"] and expected["awaiting"] - expected["past_sla"]
     assert refused["blocked"] in {eco for eco, _ in expected["blocked"]}
@@ -296,7 +304,9 @@ def test_every_figure_equals_what_the_systems_of_record_report(
     assert worked < 150, f"the scenario took {worked:.0f} s"
 
 
-def _truth(systems: truth.Systems, now: datetime, stopped: set[str]) -> dict[str, set[Any]]:
+def _truth(
+    systems: truth.Systems, sourcing: sourcing_truth.Sourcing, now: datetime, stopped: set[str]
+) -> dict[str, set[Any]]:
     """What PLM, ERP, MES, procurement and the ledger report, per list."""
     today = now.date()
     return {
@@ -306,8 +316,14 @@ def _truth(systems: truth.Systems, now: datetime, stopped: set[str]) -> dict[str
             systems, now=now, sla=SLA.by_plant, default_sla=SLA.default_seconds
         ),
         "blocked": truth.blocked_plants(systems, stopped),
-        "unnotified": truth.unnotified(systems, stopped),
+        "unnotified": truth.unnotified(systems, stopped, sourcing_truth.owed(sourcing, systems)),
         "drift": truth.drifting(systems, today),
+        "waiting_qualification": sourcing_truth.qualifications(
+            sourcing, systems, "pending", stopped
+        ),
+        "rejected_qualification": sourcing_truth.qualifications(
+            sourcing, systems, "rejected", stopped
+        ),
     }
 
 
@@ -320,6 +336,9 @@ def _shown(engine: sa.Engine, now: datetime) -> dict[str, set[Any]]:
     blocked = stuck_plants(engine, BLOCKED_PLANTS, limit=500).rows
     notices = failed_notices(engine, FAILED_NOTICES, limit=500).rows
     drift = drift_page(engine, DRIFT, limit=500).rows
+    waiting = waiting_on_qualification(engine, now=now, limit=500).rows
+    refused = rejected(engine)
+    triple = list(QUALIFICATION)
     return {
         "behind": set(zip(behind["plant"], behind["item"], strict=True)),
         "awaiting": set(zip(awaiting["eco"], awaiting["plant"], awaiting["item"], strict=True)),
@@ -327,6 +346,8 @@ def _shown(engine: sa.Engine, now: datetime) -> dict[str, set[Any]]:
         "blocked": set(zip(blocked["eco"], blocked["plant"], strict=True)),
         "unnotified": set(zip(notices["eco"], notices["supplier"], strict=True)),
         "drift": set(zip(drift["plant"], drift["item"], strict=True)),
+        "waiting_qualification": set(waiting[triple].itertuples(index=False, name=None)),
+        "rejected_qualification": set(refused[triple].itertuples(index=False, name=None)),
     }
 
 
@@ -342,4 +363,17 @@ def _figures(engine: sa.Engine, now: datetime) -> dict[str, int]:
         "blocked": kpis.blocked_plants.value,
         "unnotified": kpis.failed_supplier_notices.value,
         "drift": kpis.drift.value,
+        "waiting_qualification": _waiting_figure(engine, now),
+        "rejected_qualification": len(rejected(engine).drop_duplicates(QUALIFICATION)),
     }
+
+
+QUALIFICATION = ("supplier", "component", "revision")
+
+
+def _waiting_figure(engine: sa.Engine, now: datetime) -> int:
+    """The qualifications the Supplier qualification page says info records wait on."""
+    waiting = waiting_on_qualification(engine, now=now, limit=500)
+    with engine.connect() as connection:
+        assert count_waiting(connection, QualificationFilter(), now=now) == waiting.total
+    return len(waiting.rows.drop_duplicates(list(QUALIFICATION)))

@@ -223,15 +223,21 @@ def blocked_plants(systems: Systems, stopped: Collection[str] = ()) -> set[Pair]
     return found
 
 
-def unnotified(systems: Systems, stopped: Collection[str] = ()) -> set[Pair]:
-    """(ECO, supplier) of an approved ECO that procurement holds no change notice for.
-    ECOs in ``stopped`` (cancelled in Threadline) owe their suppliers nothing."""
+def unnotified(
+    systems: Systems,
+    stopped: Collection[str] = (),
+    approved: Mapping[str, Collection[str]] | None = None,
+) -> set[Pair]:
+    """(ECO, supplier) of an approved ECO that procurement holds no change notice for:
+    PLM's suppliers and those ``approved`` lists for the ECO. ECOs in ``stopped``
+    (cancelled in Threadline) owe their suppliers nothing."""
     sent = {(n["eco"], n["supplier"]) for n in systems.notices if n["kind"] == "change"}
+    approved = approved or {}
     return {
         (eco["number"], supplier)
         for eco in systems.approved
         if eco["number"] not in stopped
-        for supplier in eco["suppliers"]
+        for supplier in {*eco["suppliers"], *approved.get(eco["number"], ())}
         if (eco["number"], supplier) not in sent
     }
 

@@ -16,7 +16,12 @@ def test_item_revision_release_is_applied_once(client: httpx.Client) -> None:
     url = "/erp/items/ASM-2001/revisions/ZZ"
     first = client.put(url, json={"description": "New"}, headers=key("r1"))
     assert first.status_code == 200
-    assert first.json() == {"item": "ASM-2001", "revision": "ZZ", "status": "released"}
+    assert first.json() == {
+        "item": "ASM-2001",
+        "revision": "ZZ",
+        "status": "released",
+        "compliance": None,
+    }
     assert client.put(url, json={"description": "New"}, headers=key("r1")).json() == first.json()
     assert client.put(url, json={"description": "New"}, headers=key("r2")).status_code == 200
     entries = ledger(client, system="erp")

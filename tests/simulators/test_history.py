@@ -36,6 +36,13 @@ def stream(world):
     return list(history_events(world, days=40, end=END, ecos_per_day=20, seed=7))
 
 
+def step_target(data: dict) -> str:
+    """What a step is about: its item, its supplier, or both for a purchasing step."""
+    if data.get("item") and data.get("supplier"):
+        return f"{data['item']}:{data['supplier']}"
+    return data.get("item") or data.get("supplier") or "-"
+
+
 def time_of(event) -> datetime:
     return datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
 
@@ -51,9 +58,13 @@ def test_every_event_validates_and_carries_the_eco_as_correlation(stream) -> Non
             parse_data(event["type"], event["data"])
             assert event["source"] == SOURCE and event["specversion"] == "1.0"
             assert event["correlationid"] == number
+            data = event["data"]
             if event["type"] == "io.threadline.plant.revision_changed.v1":
-                data = event["data"]
                 assert event["subject"] == f"{data['plant']}/{data['item']}"
+            elif "component" in data:  # a purchasing fact is about one qualification
+                assert event["subject"] == (
+                    f"{data['supplier']}/{data['component']}/{data['revision']}"
+                )
             else:
                 assert event["subject"] == number
             ids.add(event["id"])
@@ -87,7 +98,7 @@ def test_each_step_moves_through_an_unbroken_chain_of_states(stream) -> None:
                 continue
             data = event["data"]
             step_id = data["step_id"]
-            target = data.get("item") or data.get("supplier") or "-"
+            target = step_target(data)
             assert step_id == f"{number}/{data['kind']}/{data.get('plant') or '-'}/{target}"
             assert data.get("from_state") == last.get(step_id)
             last[step_id] = data["to_state"]
@@ -99,7 +110,7 @@ def test_every_step_carries_the_engine_idempotency_key(stream) -> None:
             if not event["type"].startswith("io.threadline.step."):
                 continue
             data = event["data"]
-            target = f"{data.get('plant') or '-'}/{data.get('item') or data.get('supplier') or '-'}"
+            target = f"{data.get('plant') or '-'}/{step_target(data)}"
             kind = StepKind(data["kind"])
             expected = idempotency_key(data["eco"], kind, target, data.get("revision"))
             assert data["idempotency_key"] == expected, data["step_id"]
@@ -271,3 +282,32 @@ def test_event_ids_are_uuid5_of_their_key() -> None:
 
     for key in ("ECO-2026-00001|received", "ECO-2026-00001/erp.bom/P100/ASM-2001|3", "é"):
         assert event_id(key) == str(uuid.uuid5(NAMESPACE, key))
+
+
+def test_history_activates_info_records_only_after_their_qualification_is_approved(
+    stream,
+) -> None:
+    prefix = "io.threadline."
+    seen: dict[str, int] = defaultdict(int)
+    for events in stream:
+        approved: dict[tuple[str, str, str], datetime] = {}
+        for event in events:
+            kind = event["type"].removeprefix(prefix).removesuffix(".v1")
+            seen[kind] += 1
+            data = event["data"]
+            if "component" not in data:
+                continue
+            key = (data["supplier"], data["component"], data["revision"])
+            if kind == "procurement.qualification_approved":
+                approved[key] = time_of(event)
+            elif kind == "erp.info_record_activated":
+                assert key in approved and approved[key] <= time_of(event), key
+    for kind in (
+        "procurement.qualification_requested",
+        "procurement.qualification_approved",
+        "procurement.qualification_rejected",
+        "erp.info_record_activated",
+        "step.awaiting_qualification",
+        "eco.impact_assessed",
+    ):
+        assert seen[kind], kind
