@@ -107,3 +107,4 @@ class OperatorAction(StrEnum):
     CANCEL_ECO = "cancel_eco"
     RECONCILE = "reconcile"  # reconcile plants with PLM, ERP and MES now
     RESYNC = "resync"  # queue again the steps that would end a (plant, item) drift
+    REPLAY = "replay"  # publish stored events to NATS JetStream again

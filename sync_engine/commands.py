@@ -371,3 +371,38 @@ def reconcile_now(
             eco=None,
             filter={"plants": list(plants)} if plants else None,
         )
+
+
+def record_replay(
+    engine: sa.Engine,
+    *,
+    actor: str,
+    reason: str,
+    role: str | None = None,
+    stream: str,
+    since: str,
+    published: int,
+    finished: bool,
+) -> CommandResult:
+    """Audit ``threadline collector replay``: who published which stored events again, why."""
+    _require_actor(actor)
+    if not reason.strip():
+        raise InvalidCommand("a reason is required to replay events")
+    message = f"Published {_plural(published, 'event')} to {stream} again"
+    result = CommandResult(
+        "queued" if finished else "not_allowed",
+        message + ("." if finished else " before NATS stopped answering."),
+        published,
+        (),
+    )
+    with store.writing(engine) as connection:
+        return _audit(
+            connection,
+            OperatorAction.REPLAY,
+            result,
+            actor=actor,
+            role=role,
+            reason=reason,
+            eco=None,
+            filter={"stream": stream, "since": since},
+        )

@@ -61,6 +61,22 @@ class Settings(BaseSettings):
         default=1024 * 1024, description="Largest request body the collector accepts."
     )
 
+    # Event subscribers: the collector forwards every stored event to NATS JetStream.
+    nats_url: str | None = Field(
+        default=None,
+        description="NATS server the collector forwards every stored event to "
+        "(nats://127.0.0.1:4222); unset: no forwarding.",
+    )
+    nats_stream: str = Field(
+        default="THREADLINE",
+        description="JetStream stream the events go to (created if missing).",
+    )
+    nats_subject_prefix: str = Field(
+        default="threadline",
+        description="First token of every subject (<prefix>.<area>.<event>); the stream is "
+        "created with the subjects <prefix>.>.",
+    )
+
     # Engine timing (seconds).
     engine_plm_poll_interval: float = Field(default=2.0, description="How often PLM is polled.")
     engine_plm_start: AwareDatetime | None = Field(
