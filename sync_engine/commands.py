@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from contracts import events as ev
 from contracts.model import utcnow
 from contracts.steps import OperatorAction, StepKind, StepState
-from sync_engine import store
+from sync_engine import logbook, store
 from sync_engine.config import EngineConfig
 from sync_engine.errors import CallError
 from sync_engine.errors import InvalidCommand as InvalidCommand  # raised here, caught by callers
@@ -77,6 +77,14 @@ def _audit(
             affected=result.affected,
         ),
         now=utcnow(),
+    )
+    logbook.operator_action(
+        action.value,
+        result.outcome,
+        actor=actor,
+        reason=reason,
+        eco=eco,
+        affected=result.affected,
     )
     return result
 

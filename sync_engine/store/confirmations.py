@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from contracts import events as ev
 from contracts.steps import ErrorCategory, StepState, System
+from sync_engine import logbook
 from sync_engine import tables as t
 from sync_engine.errors import CallError, StaleStep
 from sync_engine.store.ecos import maybe_production_ready
@@ -146,4 +147,5 @@ def mark_overdue(
         ),
         now=now,
     )
+    logbook.confirmation_overdue(step.eco, step.step_id, step.plant, sla_seconds)
     return True

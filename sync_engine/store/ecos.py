@@ -17,6 +17,7 @@ from contracts import events as ev
 from contracts.model import Eco, Item
 from contracts.plan import PlannedStep
 from contracts.steps import COMPENSATION_KINDS, StepKind, StepState
+from sync_engine import logbook
 from sync_engine import tables as t
 from sync_engine.errors import TransitionNotAllowed
 from sync_engine.states import ECO_EVENTS, EcoProgress, eco_allowed
@@ -65,6 +66,8 @@ def move_eco(
     if moved != 1:
         return False
     emit(connection, data, now=now)
+    if old is not None:
+        logbook.eco_moved(number, new.value)
     return True
 
 
@@ -96,9 +99,11 @@ def record_eco(
     *,
     now: datetime,
     plm_updated_at: datetime | None = None,
+    traceparent: str | None = None,
 ) -> bool:
     """Store a newly approved ECO with its planned steps (all ``waiting``).
 
+    ``traceparent`` is the root of the ECO's trace: its steps' spans and events carry it.
     Returns ``False`` (and writes nothing) if the ECO is already known, so polling the same
     ECO twice, from one engine or two, plans it once.
     """
@@ -129,9 +134,11 @@ def record_eco(
         plm_updated_at=plm_updated_at,
         received_at=now,
         document=eco.model_dump(mode="json"),
+        traceparent=traceparent,
     ):
         return False
-    insert_steps(connection, planned, eco.approved_at, StepState.WAITING, now)
+    insert_steps(connection, planned, eco.approved_at, StepState.WAITING, now, traceparent)
+    logbook.eco_planned(eco.number, len(planned), traceparent)
     return True
 
 
@@ -141,8 +148,11 @@ def insert_steps(
     approved_at: datetime,
     state: StepState,
     now: datetime,
+    traceparent: str | None = None,
 ) -> None:
-    """Store planned steps in ``state`` with their dependencies; emit ``step.scheduled``."""
+    """Store planned steps in ``state`` with their dependencies; emit ``step.scheduled``.
+
+    ``traceparent`` is the root of their ECO's trace."""
     if not planned:
         return
     connection.execute(
@@ -165,6 +175,7 @@ def insert_steps(
                 "payload": p.payload,
                 "created_at": now,
                 "updated_at": now,
+                "traceparent": traceparent,
             }
             for p in planned
         ],
@@ -189,6 +200,7 @@ def insert_steps(
                 idempotency_key=p.idempotency_key,
             ),
             now=now,
+            traceparent=traceparent,
         )
 
 
@@ -201,7 +213,7 @@ def record_rejected(
     now: datetime,
 ) -> bool:
     """Record an ECO that broke the contract and emit ``eco.rejected`` once."""
-    return move_eco(
+    rejected = move_eco(
         connection,
         number,
         None,
@@ -213,6 +225,9 @@ def record_rejected(
         received_at=now,
         document=dict(document),
     )
+    if rejected:
+        logbook.eco_rejected(number, violations)
+    return rejected
 
 
 def eco_cancelled(connection: sa.Connection, number: str) -> bool:
