@@ -31,7 +31,7 @@ def serve(
     from threadline.settings import get_settings
 
     settings = get_settings()
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     if workers > 1 and capabilities(settings.database_url).single_writer:
         raise typer.BadParameter("SQLite has one writer: use --workers 1", param_hint="--workers")
     if len(load_tokens(settings)) == 0:
@@ -45,6 +45,7 @@ def serve(
         loop="uvloop",
         http="httptools",
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's records go through configure()'s handler
         access_log=False,
     )
 

@@ -150,6 +150,8 @@ def serve(
     from simulators.app import SimulatorConfig, create_app
     from simulators.faults import Faults
     from simulators.generator import GeneratorConfig
+    from threadline.logs import configure
+    from threadline.settings import get_settings
 
     faults = Faults()
     if faults_file is not None:
@@ -169,11 +171,13 @@ def serve(
         history_ecos_per_day=history_ecos_per_day,
         history_end=history_end,
     )
+    configure(log_level, get_settings().log_format)
     uvicorn.run(
         create_app(config),
         host=host,
         port=port,
         log_level=log_level.lower(),
+        log_config=None,  # through configure()'s handler, access lines at DEBUG
         timeout_graceful_shutdown=3,
     )
 

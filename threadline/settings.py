@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AwareDatetime, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -163,6 +164,23 @@ class Settings(BaseSettings):
     )
 
     log_level: str = Field(default="INFO", description="Log level for every service.")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: one readable line per record; json: one JSON object per line.",
+    )
+
+    # Tracing (W3C trace context, OpenTelemetry).
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT",
+        description="The standard OpenTelemetry variable: OTLP/HTTP base URL spans are "
+        "exported to (e.g. http://jaeger:4318); unset: spans are not exported.",
+    )
+    trace_url_template: str | None = Field(
+        default=None,
+        description="Link from the ECO page to its trace, {trace_id} replaced: "
+        "http://jaeger:16686/trace/{trace_id}; unset: the trace id is shown unlinked.",
+    )
 
 
 @lru_cache(maxsize=1)
