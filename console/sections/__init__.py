@@ -1,0 +1,1 @@
+"""Parts of console pages that live in modules of their own, each with ``render(...)``."""
