@@ -10,9 +10,7 @@ still remembers (``Nats-Msg-Id``, within its duplicate window); consumers de-dup
 rest on the CloudEvent's ``source`` + ``id`` as they would any CloudEvent.
 
 Messages follow the CloudEvents NATS protocol binding (1.0.2): structured mode, the JSON
-event format as the payload. The subject comes from the type: ``io.threadline.eco.
-received.v1`` goes to ``threadline.eco.received``; types from outside the catalog go to
-``threadline.external.<type>``.
+event format as the payload; the subject comes from the type (:mod:`contracts.subjects`).
 
 Several collectors on one database forward through one of them: the holder of the lease
 ``collector-forwarder:<stream>``. Every collector reports the lag, read from the database.
@@ -22,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -43,6 +40,7 @@ from nats.js.errors import NotFoundError
 from collector import forwarding
 from collector.forwarding import ForwardedEvent
 from collector.metrics import Metrics
+from contracts.subjects import CONTENT_TYPE, stream_subjects, subject_of
 from threadline import leases
 from threadline.db import capabilities
 
@@ -50,10 +48,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
-CATALOG_PREFIX = "io.threadline."
-_VERSION = re.compile(r"\.v[0-9]+$")
-_NOT_A_TOKEN = re.compile(r"[^A-Za-z0-9_-]")
 LAG_REFRESH_SECONDS = 1.0
 
 # Errors that mean "NATS is not there right now": retried with back-off, never fatal.
@@ -79,22 +73,12 @@ class ForwarderConfig:
     @property
     def subjects(self) -> list[str]:
         """The subjects the stream is created with."""
-        return [f"{self.subject_prefix}.>"]
+        return stream_subjects(self.subject_prefix)
 
     @property
     def lease(self) -> str:
         """The lease whose holder forwards to this stream."""
         return f"collector-forwarder:{self.stream}"
-
-
-def subject_of(event_type: str, prefix: str = "threadline") -> str:
-    """The NATS subject of an event type: ``<prefix>.<area>.<event>``."""
-    if event_type.startswith(CATALOG_PREFIX):
-        area_event = _VERSION.sub("", event_type[len(CATALOG_PREFIX) :])
-        tokens = [_NOT_A_TOKEN.sub("_", token) for token in area_event.split(".") if token]
-        if len(tokens) >= 2:
-            return ".".join([prefix, *tokens])
-    return f"{prefix}.external.{_NOT_A_TOKEN.sub('_', event_type) or '_'}"
 
 
 def message_id(event: dict[str, Any]) -> str:

@@ -14,10 +14,11 @@ import sqlalchemy as sa
 
 from collector import forwarding
 from collector.app import create_engine_for_collector
-from collector.forwarder import ForwarderConfig, subject_of
+from collector.forwarder import ForwarderConfig
 from collector.store import event_row
 from collector.tables import events
 from collector.testing import running_collector
+from contracts.subjects import subject_of
 from tests.collector.conftest import ENGINE_TOKEN, TESTS_TOKEN, TOKENS, new_source
 from tests.collector.jetstream import (
     TcpProxy,
