@@ -10,7 +10,6 @@ forwarder sends them but under message ids of the replay's own (see
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +25,9 @@ from collector.forwarder import (
     publish_batch,
 )
 from threadline.db import capabilities
+
+# Each attempt waits up to forwarding.SETTLE_TIMEOUT_SECONDS for busy writers.
+SETTLE_ATTEMPTS = 5
 
 
 class BadRange(CollectorError, ValueError):
@@ -67,15 +69,19 @@ async def replay(
     engine: sa.Engine,
     config: ForwarderConfig,
     start: int,
-    *,
-    progress: Callable[[int], None] | None = None,
 ) -> Replayed:
     """Publish every stored event from ``start`` (inclusive) to the settled head."""
     replay_id = uuid.uuid4().hex[:12]
     caps = capabilities(engine)
-    with engine.connect() as connection:
-        head = forwarding.settled_head(connection, caps)
-    if head is None or head < start:
+    head = None
+    for _ in range(SETTLE_ATTEMPTS):
+        with engine.connect() as connection:
+            head = forwarding.settled_head(connection, caps)
+        if head is not None:
+            break
+    if head is None:
+        return Replayed(replay_id, start, None, 0, "a write to the store did not finish: retry")
+    if head < start:
         return Replayed(replay_id, None, None, 0)
     published, cursor, last = 0, start - 1, None
     try:
@@ -99,8 +105,6 @@ async def replay(
                 )
             published += len(batch)
             cursor = last = batch[-1].seq
-            if progress is not None:
-                progress(published)
     finally:
         await client.close()
     return Replayed(replay_id, start, last, published)
