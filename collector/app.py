@@ -46,7 +46,7 @@ def create_app(
     """The collector app over ``store``, accepting producers with ``tokens``; with
     ``forward_to``, every stored event also goes to that JetStream stream."""
     metrics = Metrics()
-    forwarder = Forwarder(store.engine, forward_to, metrics) if forward_to else None
+    forwarder = None
     committer = GroupCommitter(
         store,
         metrics,
@@ -55,6 +55,8 @@ def create_app(
         writers=writers or (1 if capabilities(store.engine).single_writer else 2),
     )
     receiver = Receiver(store, tokens, committer, metrics, max_request_bytes)
+    if forward_to is not None:
+        forwarder = Forwarder(store.engine, forward_to, metrics, ingest_busy=committer.busy)
     catalog = orjson.dumps(
         {
             "types": [

@@ -1,13 +1,16 @@
 """Forwards every stored event, in store order, to a NATS JetStream stream.
 
-Runs as a task of its own beside ingest, on its own database thread: ingest never waits
-for it, and while NATS is away events simply pile up behind the cursor (the lag in
-``/metrics`` grows) until it is back. Delivery is at least once and in order: a batch goes
-out in store order on one connection, and the cursor (``forwarder_cursors``) moves past
-the events the stream acknowledged, so a forwarder killed between a publish and its
-cursor write publishes those events again. JetStream drops the repeats it still
-remembers (``Nats-Msg-Id``, within its duplicate window); consumers de-duplicate the rest
-on the CloudEvent's ``source`` + ``id`` as they would any CloudEvent.
+Runs as a task of its own beside ingest, on its own database thread, and gives way to
+ingest: a batch goes out when no request is being stored (or after ``max_defer``), so
+ingest never waits for it; while NATS is away events simply pile up behind the cursor
+(the lag in ``/metrics`` grows) until it is back.
+
+Delivery is at least once and in order: a batch goes out in store order on one
+connection, and the cursor (``forwarder_cursors``) moves past the events the stream
+acknowledged, so a forwarder killed between a publish and its cursor write publishes
+those events again. JetStream drops the repeats it still remembers (``Nats-Msg-Id``,
+within its duplicate window); consumers de-duplicate the rest on the CloudEvent's
+``source`` + ``id`` as they would any CloudEvent.
 
 Messages follow the CloudEvents NATS protocol binding (1.0.2): structured mode, the JSON
 event format as the payload; the subject comes from the type (:mod:`contracts.subjects`).
@@ -52,6 +55,7 @@ T = TypeVar("T")
 LAG_REFRESH_SECONDS = 1.0
 # Messages published between two turns of the event loop: about 5 ms of CPU.
 YIELD_EVERY = 100
+DEFER_POLL_SECONDS = 0.005
 
 # Errors that mean "NATS is not there right now": retried with back-off, never fatal.
 UNAVAILABLE = (nats.errors.Error, OSError, asyncio.TimeoutError)
@@ -72,6 +76,8 @@ class ForwarderConfig:
     timeout: float = 5.0
     """Connect and acknowledgement timeout, seconds."""
     lease_seconds: float = 15.0
+    max_defer: float = 1.0
+    """Longest wait for a pause in ingest before the next batch goes out anyway, seconds."""
 
     @property
     def subjects(self) -> list[str]:
@@ -219,11 +225,13 @@ class Forwarder:
         config: ForwarderConfig,
         metrics: Metrics,
         *,
+        ingest_busy: Callable[[], bool] = lambda: False,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.engine = engine
         self.config = config
         self.metrics = metrics
+        self.ingest_busy = ingest_busy
         self.clock = clock or (lambda: datetime.now(UTC))
         self.holder = f"collector-{uuid.uuid4().hex[:12]}"
         self._caps = capabilities(engine)
@@ -301,6 +309,7 @@ class Forwarder:
             self.metrics.forwarder_connected.set(1)
         if self._cursor is None:
             self._cursor = await self._db(self._load_cursor)
+        await self._defer_to_ingest()
         batch = await self._db(self._next_batch, self._cursor)
         try:
             await publish_batch(self._jetstream, self.config, batch)
@@ -321,6 +330,15 @@ class Forwarder:
             await self._db(self._report_lag, cursor)
         except sa.exc.SQLAlchemyError as exc:
             log.warning("the forwarder cannot read the event store: %s", exc)
+
+    async def _defer_to_ingest(self) -> None:
+        # Ingest goes first: a batch waits for a pause between requests, but not for
+        # longer than max_defer, so a collector that is never idle still forwards.
+        deadline = time.monotonic() + self.config.max_defer
+        while self.ingest_busy() and time.monotonic() < deadline:
+            if self._stopping.is_set():
+                return
+            await asyncio.sleep(DEFER_POLL_SECONDS)
 
     async def _advance(self, acknowledged: Sequence[ForwardedEvent]) -> None:
         if not acknowledged:

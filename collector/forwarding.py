@@ -24,7 +24,7 @@ from threadline.db import Capabilities, capabilities
 # Writers usually commit within milliseconds; one stuck longer than this keeps its seqs
 # (and everything after them) waiting for the next pass instead of holding this one up.
 SETTLE_TIMEOUT_SECONDS = 2.0
-SETTLE_POLL_SECONDS = 0.002
+SETTLE_POLL_SECONDS = 0.005
 
 _WRITERS = sa.text(
     "SELECT virtualtransaction FROM pg_locks WHERE locktype = 'relation' "
