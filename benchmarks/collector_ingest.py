@@ -1,6 +1,7 @@
 """Collector ingest throughput and latency on PostgreSQL, projections on.
 
     python benchmarks/collector_ingest.py [--ecos 1000] [--single-ecos 300]
+        [--nats-url nats://127.0.0.1:4222]
 
 Creates its own database (``tl_bench_collector`` on THREADLINE_TEST_DATABASE_URL's
 server, default the local one), runs ``threadline collector serve`` (uvicorn, uvloop,
@@ -34,18 +35,21 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 import orjson
 import psycopg
 import sqlalchemy as sa
 
 from collector.app import create_engine_for_collector
 from collector.auth import ProducerGrant
+from collector.forwarder import ForwarderConfig
 from collector.samples import many_propagations
 from collector.store import EventStore, event_row
 from collector.tables import PROJECTIONS, events
@@ -70,11 +74,14 @@ def database_url() -> str:
     return url
 
 
-def reset(url: str) -> None:
+def reset(url: str, *, forwarding: bool = False) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as connection:
         names = ", ".join(table.name for table in (events, *PROJECTIONS))
-        connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY")
+        # A running forwarder keeps its cursor: seq must go on from where it was.
+        connection.exec_driver_sql(
+            f"TRUNCATE {names}" + ("" if forwarding else " RESTART IDENTITY")
+        )
     engine.dispose()
 
 
@@ -84,9 +91,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(url: str, port: int, profile: str | None, workers: int) -> subprocess.Popen[bytes]:
+def start_server(
+    url: str, port: int, profile: str | None, workers: int, forward: ForwarderConfig | None
+) -> subprocess.Popen[bytes]:
+    nats = {}
+    if forward is not None:
+        nats = {
+            "THREADLINE_NATS_URL": forward.url,
+            "THREADLINE_NATS_STREAM": forward.stream,
+            "THREADLINE_NATS_SUBJECT_PREFIX": forward.subject_prefix,
+        }
     env = {
         **os.environ,
+        **nats,
         "THREADLINE_DATABASE_URL": url,
         "THREADLINE_COLLECTOR_TOKENS": orjson.dumps(
             {
@@ -360,6 +377,7 @@ def one_commit_each(url: str, stream: list[dict[str, Any]]) -> tuple[float, list
 
 
 def main() -> None:
+    global DATABASE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ecos", type=int, default=1000, help="ECOs posted in batches")
     parser.add_argument("--single-ecos", type=int, default=300, help="ECOs posted one by one")
@@ -367,15 +385,29 @@ def main() -> None:
     parser.add_argument("--single-connections", type=int, default=128)
     parser.add_argument("--profile", help="py-spy the server, writing raw samples here")
     parser.add_argument("--workers", type=int, default=1, help="collector processes")
+    parser.add_argument(
+        "--nats-url",
+        help="forward every stored event to this NATS JetStream (a stream of the run's own, "
+        "deleted afterwards) and report how soon forwarding catches up",
+    )
+    parser.add_argument("--database", default=DATABASE, help="benchmark database (dropped)")
     args = parser.parse_args()
+    DATABASE = args.database
+    tag = uuid.uuid4().hex[:8]
+    args.forward = (
+        ForwarderConfig(args.nats_url, stream=f"TL_BENCH_{tag}", subject_prefix=f"tlbench{tag}")
+        if args.nats_url
+        else None
+    )
 
     url = database_url()
     port = free_port()
     batch_stream = list(many_propagations(args.ecos))
     single_stream = list(many_propagations(args.single_ecos, first=args.ecos + 1))
+    forwarding = f"forwarding to {args.nats_url}" if args.forward else "no forwarding"
     print(
         f"PostgreSQL database {DATABASE}; collector on port {port} ({args.workers} process); "
-        f"projections on; load average {os.getloadavg()[0]:.1f}"
+        f"projections on; {forwarding}; load average {os.getloadavg()[0]:.1f}"
     )
     try:
         measure_http(url, port, args, batch_stream, single_stream)
@@ -387,8 +419,10 @@ def main() -> None:
         report("one transaction per event", min(len(single_stream), 2000), elapsed, latencies)
         where_time_goes(url, batch_stream)
     finally:
-        # Also after a failure: no benchmark database is left behind.
+        # Also after a failure: no benchmark database (or stream) is left behind.
         drop_database()
+        if args.forward is not None:
+            asyncio.run(delete_stream(args.forward))
 
 
 def measure_http(
@@ -399,7 +433,7 @@ def measure_http(
     single_stream: list[dict[str, Any]],
 ) -> None:
     """Batches and single events through the collector, then the bare HTTP floor."""
-    server = start_server(url, port, args.profile, args.workers)
+    server = start_server(url, port, args.profile, args.workers, args.forward)
     try:
         batches = [
             request_bytes(
@@ -414,8 +448,10 @@ def measure_http(
         assert stored(url) == len(batch_stream)
         report("batches of 100 over HTTP", len(batch_stream), elapsed, latencies)
         print(meter.line(len(batch_stream)))
+        if args.forward is not None:
+            caught_up(port, len(batch_stream), elapsed)
 
-        reset(url)
+        reset(url, forwarding=args.forward is not None)
         singles = [
             request_bytes(port, orjson.dumps(event), "application/cloudevents+json")
             for event in single_stream
@@ -425,11 +461,43 @@ def measure_http(
         assert stored(url) == len(single_stream)
         report("single events over HTTP", len(single_stream), elapsed, latencies)
         print(meter.line(len(single_stream)))
+        if args.forward is not None:
+            caught_up(port, len(batch_stream) + len(single_stream), elapsed)
         elapsed, latencies = http_floor(singles, args.single_connections)
         report("same requests, bare ASGI app (floor)", len(singles), elapsed, latencies)
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=60)
+
+
+def published(port: int) -> float:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    for line in text.splitlines():
+        if line.startswith("collector_forwarder_published_total "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def caught_up(port: int, total: int, ingest_seconds: float) -> None:
+    """Wait until the forwarder has published ``total`` events; print how long it took."""
+    started = time.perf_counter()
+    while published(port) < total:
+        if time.perf_counter() - started > 600:
+            raise RuntimeError("the forwarder did not catch up within 10 minutes")
+        time.sleep(0.05)
+    behind = time.perf_counter() - started
+    print(
+        f"{'':34} NATS: all {total} events published {behind:5.2f} s after the last answer "
+        f"(ingest took {ingest_seconds:.2f} s)"
+    )
+
+
+async def delete_stream(config: ForwarderConfig) -> None:
+    client = await nats.connect(config.url)
+    try:
+        await client.jetstream().delete_stream(config.stream)
+    finally:
+        await client.close()
 
 
 def drop_database() -> None:

@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from collector.auth import Tokens, load_tokens
 from collector.derived import ConfirmationSla
+from collector.forwarder import Forwarder, ForwarderConfig
 from collector.ingest import GroupCommitter
 from collector.metrics import Metrics
 from collector.receiver import Receiver, json_response
@@ -41,9 +42,12 @@ def create_app(
     max_pending_requests: int = 1000,
     max_commit_events: int = 5000,
     writers: int | None = None,
+    forward_to: ForwarderConfig | None = None,
 ) -> CollectorApp:
-    """The collector app over ``store``, accepting producers with ``tokens``."""
+    """The collector app over ``store``, accepting producers with ``tokens``; with
+    ``forward_to``, every stored event also goes to that JetStream stream."""
     metrics = Metrics()
+    forwarder = None
     committer = GroupCommitter(
         store,
         metrics,
@@ -52,6 +56,8 @@ def create_app(
         writers=writers or (1 if capabilities(store.engine).single_writer else 2),
     )
     receiver = Receiver(store, tokens, committer, metrics, max_request_bytes)
+    if forward_to is not None:
+        forwarder = Forwarder(store.engine, forward_to, metrics, ingest_busy=committer.busy)
     catalog = orjson.dumps(
         {
             "types": [
@@ -92,9 +98,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await committer.start()
+        if forwarder is not None:
+            await forwarder.start()
         try:
             yield
         finally:
+            if forwarder is not None:
+                await forwarder.stop()
             await committer.stop()
 
     app = Starlette(
@@ -151,7 +161,21 @@ def app_from_settings(settings: Settings) -> CollectorApp:
     )
     store = EventStore(engine, sla=sla)
     return create_app(
-        store, load_tokens(settings), max_request_bytes=settings.collector_max_request_bytes
+        store,
+        load_tokens(settings),
+        max_request_bytes=settings.collector_max_request_bytes,
+        forward_to=forwarder_config(settings),
+    )
+
+
+def forwarder_config(settings: Settings) -> ForwarderConfig | None:
+    """Where ``settings`` say stored events go (``None``: THREADLINE_NATS_URL is unset)."""
+    if settings.nats_url is None:
+        return None
+    return ForwarderConfig(
+        url=settings.nats_url,
+        stream=settings.nats_stream,
+        subject_prefix=settings.nats_subject_prefix,
     )
 
 

@@ -32,7 +32,7 @@ def serve(
     from threadline.sla import sla_policy_or_exit
 
     settings = get_settings()
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     sla_policy_or_exit(settings)
     if workers > 1 and capabilities(settings.database_url).single_writer:
         raise typer.BadParameter("SQLite has one writer: use --workers 1", param_hint="--workers")
@@ -47,6 +47,7 @@ def serve(
         loop="uvloop",
         http="httptools",
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's records go through configure()'s handler
         access_log=False,
     )
 
@@ -79,3 +80,75 @@ def rebuild(
         engine.dispose()
     elapsed = time.perf_counter() - started
     typer.echo(f"rebuilt the projections from {replayed} events in {elapsed:.1f} s")
+
+
+@collector_app.command("replay")
+def replay(
+    since: Annotated[
+        str,
+        typer.Option(
+            "--since",
+            help="First event to publish again: its seq (1200) or when it was stored "
+            "(2026-12-01T08:00:00Z).",
+        ),
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the audit trail).")],
+    actor: Annotated[
+        str | None, typer.Option("--actor", help="Who asks (default: the login name).")
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="Overrides THREADLINE_DATABASE_URL.")
+    ] = None,
+) -> None:
+    """Publish stored events to the NATS JetStream stream again, in store order.
+
+    Reads THREADLINE_NATS_URL, THREADLINE_NATS_STREAM and THREADLINE_NATS_SUBJECT_PREFIX.
+    The replay is audited as an operator action. Exits 1 if NATS stops answering.
+    """
+    import asyncio
+    import getpass
+
+    from collector.app import create_engine_for_collector, forwarder_config
+    from collector.replay import BadRange, first_seq
+    from collector.replay import replay as replay_range
+    from sync_engine.commands import record_replay
+    from threadline.settings import get_settings
+
+    settings = get_settings()
+    config = forwarder_config(settings)
+    if config is None:
+        raise typer.BadParameter("set THREADLINE_NATS_URL to the NATS server to publish to")
+    if not reason.strip():
+        raise typer.BadParameter("say why the events are published again", param_hint="--reason")
+    who = actor or getpass.getuser()
+    engine = create_engine_for_collector(database_url or settings.database_url)
+    try:
+        try:
+            start = first_seq(engine, since)
+        except BadRange as exc:
+            raise typer.BadParameter(str(exc), param_hint="--since") from None
+        if start is None:
+            typer.echo(f"no event was stored at or after {since}; nothing to publish")
+            return
+        done = asyncio.run(replay_range(engine, config, start))
+        record_replay(
+            engine,
+            actor=who,
+            reason=reason,
+            stream=config.stream,
+            since=since,
+            published=done.published,
+            finished=done.error is None,
+        )
+    finally:
+        engine.dispose()
+    if done.published == 0 and done.error is None:
+        typer.echo(f"no event from seq {start} on; nothing to publish")
+        return
+    typer.echo(
+        f"replay {done.replay}: published {done.published} events "
+        f"(seq {done.first_seq}..{done.last_seq}) to {config.stream}"
+    )
+    if done.error is not None:
+        typer.echo(f"stopped: {done.error}", err=True)
+        raise typer.Exit(1)

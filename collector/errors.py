@@ -3,8 +3,11 @@
 CollectorError
 ├── Rejected: a request the collector refuses, answered as RFC 9457 problem+json
 │   (400 unparsable, 401, 403, 413, 415, 422, 429); it names every problem found
-└── StoreError (collector.store)
-    └── BadCursor: a pagination cursor that this collector did not hand out
+├── StoreError (collector.store)
+│   └── BadCursor: a pagination cursor that this collector did not hand out
+├── PartlyPublished (collector.forwarder): a batch JetStream acknowledged only the head of
+│   (the cause is the NATS error that stopped it)
+└── BadRange (collector.replay): a ``--since`` that is neither a seq nor a zoned time
 """
 
 from __future__ import annotations

@@ -59,6 +59,7 @@ class GroupCommitter:
         )
         self._writers = writers
         self._task: asyncio.Task[None] | None = None
+        self._unanswered = 0
 
     async def start(self) -> None:
         """Start the writer task."""
@@ -85,7 +86,15 @@ class GroupCommitter:
                 [Problem("retry after the Retry-After delay")],
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             ) from None
-        return await future
+        self._unanswered += 1
+        try:
+            return await future
+        finally:
+            self._unanswered -= 1
+
+    def busy(self) -> bool:
+        """Whether a request is waiting to be stored or committing (the forwarder defers)."""
+        return self._unanswered > 0
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 SIZE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 
@@ -57,5 +57,31 @@ class Metrics:
             "collector_commit_requests",
             "Requests sharing one database transaction.",
             buckets=SIZE_BUCKETS,
+            registry=r,
+        )
+        self.forwarded = Counter(
+            "collector_forwarder_published",
+            "Events the NATS forwarder published and JetStream acknowledged.",
+            registry=r,
+        )
+        self.forwarder_errors = Counter(
+            "collector_forwarder_errors",
+            "Forwarding passes that failed, by reason (NATS or the database unavailable).",
+            ["reason"],
+            registry=r,
+        )
+        self.forwarder_lag_events = Gauge(
+            "collector_forwarder_lag_events",
+            "Stored events not yet acknowledged by the JetStream stream.",
+            registry=r,
+        )
+        self.forwarder_lag_seconds = Gauge(
+            "collector_forwarder_lag_seconds",
+            "How long the oldest event not yet forwarded has been stored (0: none waits).",
+            registry=r,
+        )
+        self.forwarder_connected = Gauge(
+            "collector_forwarder_connected",
+            "1 while this collector is connected to NATS and forwarding.",
             registry=r,
         )

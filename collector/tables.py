@@ -324,6 +324,17 @@ PROJECTIONS: tuple[sa.Table, ...] = (
 )
 """Every table rebuilt from ``events`` by ``threadline collector rebuild``."""
 
+forwarder_cursors = sa.Table(
+    "forwarder_cursors",
+    metadata,
+    # The JetStream stream the events go to: a new stream starts from the first event.
+    sa.Column("stream", sa.String(KEY_LENGTH), primary_key=True),
+    # The ``seq`` of the last event the stream acknowledged.
+    sa.Column("seq", sa.BigInteger(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+"""How far the NATS forwarder has got, per stream (never rebuilt: it is not a projection)."""
+
 # Strings from event data that land in bounded columns; validation refuses longer ones so
 # a valid event can never fail at the database.
 FIELD_LIMITS: dict[str, int] = {

@@ -22,6 +22,7 @@ import uvicorn
 from collector.app import create_app, create_engine_for_collector
 from collector.auth import ProducerGrant, Tokens
 from collector.derived import ConfirmationSla
+from collector.forwarder import ForwarderConfig
 from collector.store import EventStore
 
 STARTUP_TIMEOUT_SECONDS = 15.0
@@ -35,6 +36,7 @@ def running_collector(
     max_request_bytes: int = 1024 * 1024,
     max_pending_requests: int = 1000,
     sla: ConfirmationSla | None = None,
+    forward_to: ForwarderConfig | None = None,
 ) -> Iterator[str]:
     """Serve a collector on ``database_url`` (already migrated); yield its base URL.
 
@@ -51,6 +53,7 @@ def running_collector(
         Tokens(grants),
         max_request_bytes=max_request_bytes,
         max_pending_requests=max_pending_requests,
+        forward_to=forward_to,
     )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from console import login, routes, widgets
+from console import login, routes, state, widgets
 
 st.set_page_config(page_title="Threadline", page_icon=":material/sync_alt:", layout="wide")
+state.configure_logging()
 
 user = login.current_user()
 shown = routes.visible_to(user.role) if user is not None else list(routes.ROUTES)

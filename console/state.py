@@ -8,6 +8,7 @@ the next rerun.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -31,6 +32,7 @@ from dashboards import (
 from dashboards import rejected as rejected_ecos
 from dashboards.paging import Page
 from sync_engine import health
+from threadline import logs
 from threadline.db import create_engine
 from threadline.settings import Settings, get_settings
 
@@ -64,6 +66,17 @@ def read_engine(url: str) -> sa.Engine:
 def command_engine(url: str) -> sa.Engine:
     """The engine the operator commands write through (``sync_engine.commands``)."""
     return create_engine(url)
+
+
+@st.cache_resource(show_spinner=False)
+def configure_logging() -> bool:
+    """Configure this process's logging once, like every service's (operator actions are
+    logged from here); left alone when the host already did (a test runner)."""
+    if logging.getLogger().handlers:
+        return False
+    current = settings()
+    logs.configure(current.log_level, current.log_format)
+    return True
 
 
 def clear() -> None:

@@ -428,11 +428,18 @@ class EventType:
     model: builtins.type[EventData]
     description: str
     producers: frozenset[str] = frozenset({ENGINE})
+    deprecated_by: str | None = None
+    """The type that replaces this one; producers move to it, consumers read both."""
 
     @property
     def dataschema(self) -> str:
         """The absolute URI naming this type's data schema."""
         return f"{DATASCHEMA_BASE}{self.type}"
+
+    @property
+    def version(self) -> int:
+        """The ``N`` of the type's ``.v<N>`` suffix."""
+        return int(self.type.rsplit(".v", 1)[1])
 
 
 def _entries() -> list[EventType]:

@@ -123,3 +123,4 @@ class OperatorAction(StrEnum):
     ASSIGN = "assign"  # an inbox problem: who works it
     NOTE = "note"  # an inbox problem: a note added
     RESOLVE = "resolve"  # an inbox problem ended (its step succeeded or was skipped)
+    REPLAY = "replay"  # publish stored events to NATS JetStream again

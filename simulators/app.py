@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from simulators.admin import create_admin_app
 from simulators.announce import Announcer
@@ -27,7 +28,7 @@ from simulators.generator import EcoGenerator, GeneratorConfig
 from simulators.governance_app import add_admin_routes, add_erp_routes, add_procurement_routes
 from simulators.history import HistoryLeft, history_left
 from simulators.idempotency import IdempotencyStore
-from simulators.ledger import Ledger
+from simulators.ledger import Ledger, caused_by
 from simulators.mes import Mes, create_mes_app
 from simulators.plm import Plm, create_plm_app
 from simulators.procurement import Procurement, create_procurement_app
@@ -208,12 +209,28 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Clock = system_c
     admin = create_admin_app(sims.plm, sims.ledger, sims.faults, advance=advance)
     add_admin_routes(admin, sims.qualifications, advance=advance)
     root.mount("/_admin", admin)
+    root.add_middleware(RecordTraceparent)
 
     @root.get("/healthz", summary="Liveness")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     return root
+
+
+class RecordTraceparent:
+    """ASGI middleware: the request's ``traceparent`` header, for the ledger's entries."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        value = next((v for k, v in scope["headers"] if k == b"traceparent"), None)
+        with caused_by(value.decode("latin-1")[:55] if value else None):
+            await self.app(scope, receive, send)
 
 
 async def _tick(sims: Simulators, seconds: float) -> None:

@@ -164,6 +164,8 @@ def serve(
     from simulators.app import SimulatorConfig, create_app
     from simulators.faults import Faults
     from simulators.generator import GeneratorConfig
+    from threadline.logs import configure
+    from threadline.settings import get_settings
 
     faults = Faults()
     if faults_file is not None:
@@ -185,11 +187,13 @@ def serve(
         collector_url=collector_url,
         collector_token=collector_token,
     )
+    configure(log_level, get_settings().log_format)
     uvicorn.run(
         create_app(config),
         host=host,
         port=port,
         log_level=log_level.lower(),
+        log_config=None,  # through configure()'s handler, access lines at DEBUG
         timeout_graceful_shutdown=3,
     )
 

@@ -56,7 +56,7 @@ from simulators.erp_records import (
 )
 from simulators.erp_withdrawals import Withdrawals
 from simulators.faults import FaultInjector
-from simulators.ledger import Ledger
+from simulators.ledger import Ledger, caused_by, received_traceparent
 from simulators.plm import Plm
 from simulators.problems import Problem
 from simulators.world import World, plant_today
@@ -111,17 +111,18 @@ class Erp:
             pv.settled = True
             if pv.outcome == "active":
                 old = self._masters.activate(pv.plant, pv.item, pv.revision)
-                self._ledger.append(
-                    SYSTEM,
-                    "production_version.activate",
-                    None,
-                    pv.due,
-                    plant=pv.plant,
-                    item=pv.item,
-                    revision=pv.revision,
-                    production_version=pv.id,
-                    previous_revision=old,
-                )
+                with caused_by(pv.traceparent):
+                    self._ledger.append(
+                        SYSTEM,
+                        "production_version.activate",
+                        None,
+                        pv.due,
+                        plant=pv.plant,
+                        item=pv.item,
+                        revision=pv.revision,
+                        production_version=pv.id,
+                        previous_revision=old,
+                    )
                 for listener in self._activation_listeners:
                     listener(pv)
 
@@ -318,6 +319,7 @@ class Erp:
             due=now + timedelta(seconds=faults.confirmation_delay_seconds),
             outcome="rejected" if rejected else "active",
             reason="Capacity check failed at the plant" if rejected else None,
+            traceparent=received_traceparent.get(),
         )
         self._order.written("production_version", plant, body.item, body.revision)
         self._records.pvs[pv.id] = pv

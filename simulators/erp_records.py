@@ -49,6 +49,7 @@ class ProductionVersion:
     outcome: Literal["active", "rejected", "withdrawn"]
     reason: str | None
     settled: bool = False
+    traceparent: str | None = None  # of the request, for the ledger entry when it settles
 
     @property
     def status(self) -> ProductionVersionState:

@@ -2,12 +2,17 @@
 
 Tests read it to prove exactly-once effects and ordering. It keeps the newest
 ``LEDGER_CAP`` entries (100,000); older ones are dropped and counted, so memory stays flat
-however long the simulators run.
+however long the simulators run. Each entry keeps the W3C ``traceparent`` of the request
+that made the change (:data:`received_traceparent`, set per request by the app), so a
+change can be followed back to the ECO's trace.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -16,6 +21,20 @@ from typing import Any
 from simulators.clock import rfc3339
 
 LEDGER_CAP = 100_000
+
+received_traceparent: ContextVar[str | None] = ContextVar("received_traceparent", default=None)
+"""The ``traceparent`` of what is being served (``None`` outside a request)."""
+
+
+@contextlib.contextmanager
+def caused_by(traceparent: str | None) -> Iterator[None]:
+    """Entries appended in the block carry ``traceparent``: the request's, or that of the
+    request whose change comes due later (an ERP confirmation)."""
+    token = received_traceparent.set(traceparent)
+    try:
+        yield
+    finally:
+        received_traceparent.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +50,7 @@ class LedgerEntry:
     item: str | None = None
     revision: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    traceparent: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The entry as the admin API shows it."""
@@ -43,6 +63,7 @@ class LedgerEntry:
             "item": self.item,
             "revision": self.revision,
             "at": rfc3339(self.at),
+            "traceparent": self.traceparent,
             **self.details,
         }
 
@@ -76,10 +97,19 @@ class Ledger:
         revision: str | None = None,
         **details: Any,
     ) -> LedgerEntry:
-        """Record one applied change."""
+        """Record one applied change (with the current request's ``traceparent``)."""
         self._last_seq += 1
         entry = LedgerEntry(
-            self._last_seq, system, operation, idempotency_key, at, plant, item, revision, details
+            self._last_seq,
+            system,
+            operation,
+            idempotency_key,
+            at,
+            plant,
+            item,
+            revision,
+            details,
+            received_traceparent.get(),
         )
         self._entries.append(entry)
         return entry

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from contracts import events as ev
 from contracts.model import utcnow
 from contracts.steps import OperatorAction
-from sync_engine import store
+from sync_engine import logbook, store
 from sync_engine.errors import InvalidCommand
 
 
@@ -70,6 +70,14 @@ def audit(
             **extra,
         ),
         now=utcnow(),
+    )
+    logbook.operator_action(
+        action.value,
+        result.outcome,
+        actor=actor,
+        reason=reason,
+        eco=eco,
+        affected=result.affected,
     )
     return result
 

@@ -40,12 +40,14 @@ def run(
     from sync_engine.config import EngineConfig
     from sync_engine.errors import EngineAlreadyRunning
     from sync_engine.scheduler import run_engine
+    from threadline import tracing
     from threadline.db import create_engine
     from threadline.logs import configure
     from threadline.settings import get_settings
 
     settings = get_settings()
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
+    tracing.configure("threadline-engine", settings.otel_exporter_otlp_endpoint)
     ownership_or_exit(settings.ownership_file)
     # Several jobs run every second; their "running"/"executed" lines would bury the log.
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)

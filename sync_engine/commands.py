@@ -378,3 +378,37 @@ def reconcile_now(
             eco=None,
             filter={"plants": list(plants)} if plants else None,
         )
+
+
+def record_replay(
+    engine: sa.Engine,
+    *,
+    actor: str,
+    reason: str,
+    role: str | None = None,
+    stream: str,
+    since: str,
+    published: int,
+    finished: bool,
+) -> CommandResult:
+    """Audit ``threadline collector replay``: who published which stored events again, why."""
+    require_actor(actor)
+    reason = require_reason(reason, "replay events")
+    message = f"Published {plural(published, 'event')} to {stream} again"
+    result = CommandResult(
+        "queued" if finished else "not_allowed",
+        message + ("." if finished else " before NATS stopped answering."),
+        published,
+        (),
+    )
+    with store.writing(engine) as connection:
+        return audit(
+            connection,
+            OperatorAction.REPLAY,
+            result,
+            actor=actor,
+            role=role,
+            reason=reason,
+            eco=None,
+            filter={"stream": stream, "since": since},
+        )

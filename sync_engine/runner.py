@@ -21,6 +21,10 @@
 - ``follow``: follows operator operations until their steps settled, and resolves inbox
   problems whose step succeeded or was skipped.
 
+Tracing (:mod:`threadline.tracing`): an ECO's trace is rooted where ``poll_plm`` receives
+it, and its root ``traceparent`` is stored with the ECO and its steps, so each step attempt
+(and each confirmation poll) is a span parented on it in whichever tick or process runs it.
+
 Database work runs in a small thread pool (one thread on SQLite) so the event loop keeps
 many calls in flight. On SQLite one engine process runs: a second one finds the
 ``sync_engine.sqlite_engine`` lease held and refuses to start (:class:`EngineAlreadyRunning`).
@@ -40,6 +44,7 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from opentelemetry.trace import StatusCode
 from pydantic import ValidationError
 
 from contracts import events as ev
@@ -64,7 +69,7 @@ from sync_engine.relay import Relay
 from sync_engine.sourcing import complete_sourcing, read_sourcing_or_defer
 from sync_engine.states import EcoProgress
 from sync_engine.suppliers import reconcile_suppliers
-from threadline import leases
+from threadline import leases, tracing
 from threadline.db import DATABASE_UNAVAILABLE, capabilities
 
 log = logging.getLogger(__name__)
@@ -227,7 +232,8 @@ class SyncEngine:
         acted = 0
         for status in (EcoStatus.APPROVED, EcoStatus.CANCELLED, EcoStatus.SUPERSEDED):
             try:
-                acted += await self._poll_status(status)
+                with tracing.span("plm.poll", status=status.value):
+                    acted += await self._poll_status(status)
             except CallError as exc:
                 log.warning("PLM poll of %s ECOs failed: %s", status.value, exc)
         return acted
@@ -281,8 +287,16 @@ class SyncEngine:
         governed = [(published, eco, compliance_violations(eco)) for published, eco in fresh]
         rejected.extend((published, v) for published, _, v in governed if v)
         fresh = [(published, eco) for published, eco, v in governed if not v]
-        missing = sorted({i for _, eco in fresh for i in eco.items} - set(self._items))
-        await asyncio.gather(*(self._fetch_item(number) for number in missing))
+        # Each ECO's trace starts here; the items it is first to name are read in it.
+        traces = {eco.number: tracing.start_trace("eco.received", eco.number) for _, eco in fresh}
+        first_named: dict[str, str] = {}
+        for _, eco in fresh:
+            for number in eco.items:
+                if number not in self._items:
+                    first_named.setdefault(number, eco.number)
+        await asyncio.gather(
+            *(self._fetch_item(number, eco, traces[eco]) for number, eco in first_named.items())
+        )
         items = dict(self._items)
         sourcing, unread = await read_sourcing_or_defer(
             [eco for _, eco in fresh],
@@ -307,6 +321,7 @@ class SyncEngine:
                     now=now,
                     plm_updated_at=published.updated_at,
                     old=published.old,
+                    traceparent=traces[eco.number],
                 )
             for published, violations in rejected:
                 count += store.record_rejected(
@@ -326,10 +341,11 @@ class SyncEngine:
             self._wake()
         return acted
 
-    async def _fetch_item(self, number: str) -> None:
+    async def _fetch_item(self, number: str, eco: str, trace: str) -> None:
         async with self._semaphores[System.PLM]:
             try:
-                self._items[number] = await self.plm.item(number)
+                with tracing.span("plm.item", trace, eco=eco, item=number):
+                    self._items[number] = await self.plm.item(number)
             except CallError as exc:
                 log.warning("PLM item %s unavailable, planning from the ECO alone: %s", number, exc)
 
@@ -389,7 +405,19 @@ class SyncEngine:
         try:
             async with self._semaphores[step.system]:
                 started = time.perf_counter()
-                outcome = await self._caller.call(step)
+                with tracing.span(
+                    step.kind.value,
+                    step.traceparent,
+                    eco=step.eco,
+                    step=step.step_id,
+                    plant=step.plant,
+                    supplier=step.supplier,
+                    attempt=step.attempt,
+                ) as span:
+                    outcome = await self._caller.call(step)
+                    span.set_attribute("threadline.outcome", outcome.to.value)
+                    if outcome.error is not None:
+                        span.set_status(StatusCode.ERROR, outcome.error.code)
                 self.metrics.call_seconds.labels(step.system.value).observe(
                     time.perf_counter() - started
                 )
@@ -462,7 +490,15 @@ class SyncEngine:
         async def ask(step: store.StepRecord) -> tuple[store.StepRecord, results.Answer]:
             async with semaphore:
                 try:
-                    return step, await self.erp.production_version(step.production_version or "")
+                    with tracing.span(
+                        "erp.confirmation.poll",
+                        step.traceparent,
+                        eco=step.eco,
+                        step=step.step_id,
+                        plant=step.plant,
+                    ):
+                        version = step.production_version or ""
+                        return step, await self.erp.production_version(version)
                 except CallError as exc:
                     return step, exc
 
@@ -526,7 +562,8 @@ class SyncEngine:
             suppliers = 0
             log.warning("supplier masters not compared: %s", exc)
         try:
-            done = await reconcile(self.run_db, self.plm, self.erp, self.mes)
+            with tracing.span("reconcile"):
+                done = await reconcile(self.run_db, self.plm, self.erp, self.mes)
         except CallError as exc:
             log.warning("reconciliation skipped: PLM could not be read: %s", exc)
             return suppliers

@@ -58,6 +58,8 @@ ecos = sa.Table(
     # reported overdue in it (null: not overdue).
     sa.Column("sla_stage", sa.String(40), nullable=True),
     sa.Column("overdue_at", UTCDateTime(), nullable=True),
+    # The W3C traceparent of the ECO's trace root, recorded when the ECO was received.
+    sa.Column("traceparent", sa.String(55), nullable=True),
 )
 
 steps = sa.Table(
@@ -96,6 +98,8 @@ steps = sa.Table(
     sa.Column("fingerprint", sa.String(200), nullable=True, index=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+    # The ECO's trace root (as on sync_ecos), so a claimed step's span needs no join.
+    sa.Column("traceparent", sa.String(55), nullable=True),
     sa.Index("ix_sync_steps_state_next_attempt_at", "state", "next_attempt_at"),
     # Ordering: an earlier ECO's open step of the same kind on the same item.
     sa.Index("ix_sync_steps_item_kind_plant", "item", "kind", "plant"),

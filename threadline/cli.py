@@ -63,11 +63,21 @@ def db_upgrade(
 def contracts_export(
     directory: Annotated[Path, typer.Argument(help="Folder for the schemas (created if missing).")],
 ) -> None:
-    """Write the JSON Schema of every event type and an index.json."""
+    """Write the JSON Schema of every event type, an index.json and the AsyncAPI 3.0
+    document of the collector's HTTP channel and NATS subjects (asyncapi.yaml)."""
+    from contracts import asyncapi
     from contracts.schemas import export
 
+    settings = get_settings()
     written = export(directory)
-    typer.echo(f"wrote {len(written) - 1} schemas and {written[-1]}")
+    servers = asyncapi.Servers(
+        collector_url=settings.collector_url,
+        nats_url=settings.nats_url or asyncapi.Servers.nats_url,
+        stream=settings.nats_stream,
+        subject_prefix=settings.nats_subject_prefix,
+    )
+    document = asyncapi.write(directory, servers)
+    typer.echo(f"wrote {len(written) - 1} schemas, {written[-1]} and {document}")
 
 
 def main() -> None:

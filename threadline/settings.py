@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AwareDatetime, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +65,22 @@ class Settings(BaseSettings):
     )
     collector_max_request_bytes: int = Field(
         default=1024 * 1024, description="Largest request body the collector accepts."
+    )
+
+    # Event subscribers: the collector forwards every stored event to NATS JetStream.
+    nats_url: str | None = Field(
+        default=None,
+        description="NATS server the collector forwards every stored event to "
+        "(nats://127.0.0.1:4222); unset: no forwarding.",
+    )
+    nats_stream: str = Field(
+        default="THREADLINE",
+        description="JetStream stream the events go to (created if missing).",
+    )
+    nats_subject_prefix: str = Field(
+        default="threadline",
+        description="First token of every subject (<prefix>.<area>.<event>); the stream is "
+        "created with the subjects <prefix>.>.",
     )
 
     # Engine timing (seconds).
@@ -196,6 +213,23 @@ class Settings(BaseSettings):
     )
 
     log_level: str = Field(default="INFO", description="Log level for every service.")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: one readable line per record; json: one JSON object per line.",
+    )
+
+    # Tracing (W3C trace context, OpenTelemetry).
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT",
+        description="The standard OpenTelemetry variable: OTLP/HTTP base URL spans are "
+        "exported to (e.g. http://jaeger:4318); unset: spans are not exported.",
+    )
+    trace_url_template: str | None = Field(
+        default=None,
+        description="Link from the ECO page to its trace, {trace_id} replaced: "
+        "http://jaeger:16686/trace/{trace_id}; unset: the trace id is shown unlinked.",
+    )
 
 
 @lru_cache(maxsize=1)

@@ -8,7 +8,7 @@ import streamlit as st
 
 from console import actions, login, state, widgets
 from console.auth import Permission
-from console.sections import dead_letters, forecast, impact_table
+from console.sections import dead_letters, forecast, impact_table, trace
 from dashboards.exceptions import OPEN_STATES
 from dashboards.figures import step_timeline_figure
 from dashboards.stats import humanize_seconds
@@ -91,6 +91,7 @@ if eco is not None:
 else:
     st.caption(widgets.escape(f"Events with correlation id {correlationid}"))
 
+trace.render(url, correlationid)
 st.subheader("Timeline")
 intervals = state.timeline(url, correlationid)
 if intervals.empty:

@@ -8,6 +8,9 @@
   did not understand us) or any other unexpected status -> ``ContractError``;
 - a success whose body does not match the contract -> ``ContractError`` with the body.
 
+Every request carries the current span's ``traceparent`` and, inside an ECO's span, its
+number as ``X-Correlation-ID`` (:func:`threadline.tracing.outgoing_headers`).
+
 Request bodies are built from the contract's request models (``contracts.api``): a step's
 payload they refuse is a ``BusinessError("VALIDATION_ERROR")``, refused before the call
 exactly as the system would refuse it, and nothing is sent.
@@ -25,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 from contracts.steps import System
 from sync_engine.errors import BusinessError, CallError, ContractError, TransientError
 from sync_engine.exchange import exchange_of, last_exchange, remember
+from threadline import tracing
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -104,7 +108,7 @@ class Connector:
         ok: tuple[int, ...] = (200, 201, 202),
     ) -> Any:
         """Send one request; return the decoded JSON body of an expected status."""
-        headers = {"Idempotency-Key": key} if key else None
+        headers = tracing.outgoing_headers({"Idempotency-Key": key} if key else {})
         request = self.client.build_request(
             method, self.base_url + path, json=json_body, params=params, headers=headers
         )

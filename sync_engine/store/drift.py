@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from contracts import events as ev
 from contracts.readmodel import DriftCause
 from contracts.steps import PURCHASING_KINDS, StepState
+from sync_engine import logbook
 from sync_engine import tables as t
 from sync_engine.states import EcoProgress
 from sync_engine.store.cursors import get_cursor, set_cursor
@@ -201,6 +202,7 @@ def report_drift(
         ),
         now=now,
     )
+    logbook.drift_found(found.plant, found.item, found.cause.value, found.eco, found.detail)
     return replace(found, since=since)
 
 
@@ -220,6 +222,7 @@ def resolve_drift(
         ev.DriftResolved(plant=plant, item=item, revision=revision, since=since),
         now=now,
     )
+    logbook.drift_ended(plant, item, revision)
     return True
 
 

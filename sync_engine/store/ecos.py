@@ -17,6 +17,7 @@ from contracts import events as ev
 from contracts.model import Eco, Item
 from contracts.plan import PlannedStep
 from contracts.steps import COMPENSATION_KINDS, PURCHASING_KINDS, StepKind, StepState
+from sync_engine import logbook
 from sync_engine import tables as t
 from sync_engine.errors import TransitionNotAllowed
 from sync_engine.states import ECO_EVENTS, EcoProgress, eco_allowed
@@ -65,6 +66,8 @@ def move_eco(
     if moved != 1:
         return False
     emit(connection, data, now=now)
+    if old is not None:
+        logbook.eco_moved(number, new.value)
     return True
 
 
@@ -97,10 +100,12 @@ def record_eco(
     now: datetime,
     plm_updated_at: datetime | None = None,
     old: EcoProgress | None = None,
+    traceparent: str | None = None,
 ) -> bool:
     """Store a newly approved ECO with its planned steps (all ``waiting``); ``old`` is
     :attr:`EcoProgress.REJECTED` when PLM corrected an ECO the engine had refused.
 
+    ``traceparent`` is the root of the ECO's trace: its steps' spans and events carry it.
     Returns ``False`` (and writes nothing) if the ECO is already known (or no longer in
     ``old``), so polling the same ECO twice, from one engine or two, plans it once.
     """
@@ -138,9 +143,11 @@ def record_eco(
         received_at=now,
         document=eco.model_dump(mode="json"),
         product_family=families[0] if families else None,
+        traceparent=traceparent,
     ):
         return False
-    insert_steps(connection, planned, eco.approved_at, StepState.WAITING, now)
+    insert_steps(connection, planned, eco.approved_at, StepState.WAITING, now, traceparent)
+    logbook.eco_planned(eco.number, len(planned), traceparent)
     return True
 
 
@@ -150,8 +157,11 @@ def insert_steps(
     approved_at: datetime,
     state: StepState,
     now: datetime,
+    traceparent: str | None = None,
 ) -> None:
-    """Store planned steps in ``state`` with their dependencies; emit ``step.scheduled``."""
+    """Store planned steps in ``state`` with their dependencies; emit ``step.scheduled``.
+
+    ``traceparent`` is the root of their ECO's trace."""
     if not planned:
         return
     connection.execute(
@@ -174,6 +184,7 @@ def insert_steps(
                 "payload": p.payload,
                 "created_at": now,
                 "updated_at": now,
+                "traceparent": traceparent,
             }
             for p in planned
         ],
@@ -198,6 +209,7 @@ def insert_steps(
                 idempotency_key=p.idempotency_key,
             ),
             now=now,
+            traceparent=traceparent,
         )
 
 
@@ -214,7 +226,7 @@ def record_rejected(
     """Record an ECO that broke the contract and emit ``eco.rejected`` once per version
     PLM published: ``old`` is :attr:`EcoProgress.REJECTED` for a correction that still
     breaks it (the event then names the violations left)."""
-    return move_eco(
+    rejected = move_eco(
         connection,
         number,
         old,
@@ -231,6 +243,9 @@ def record_rejected(
         received_at=now,
         document=dict(document),
     )
+    if rejected:
+        logbook.eco_rejected(number, violations)
+    return rejected
 
 
 def rejected_documents(connection: sa.Connection, numbers: Sequence[str]) -> dict[str, Any]:

@@ -202,8 +202,9 @@ def _schedule(
     approved_at = known[0].eco_approved_at
     ready = [p for p in fresh if not p.depends_on]
     waiting = [p for p in fresh if p.depends_on]
-    insert_steps(connection, ready, approved_at, StepState.PENDING, now)
-    insert_steps(connection, waiting, approved_at, StepState.WAITING, now)
+    trace = known[0].traceparent
+    insert_steps(connection, ready, approved_at, StepState.PENDING, now, trace)
+    insert_steps(connection, waiting, approved_at, StepState.WAITING, now, trace)
     return len(fresh)
 
 

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from contracts import events as ev
 from sync_engine import tables as t
+from threadline import tracing
 from threadline.db import capabilities
 
 SOURCE = "/threadline/engine"
@@ -31,6 +32,7 @@ OUTBOX_LOCK_KEY = 0x7468_7264_6F62  # "thrdob": one advisory lock for outbox wri
 
 
 OUTBOX_BUFFER = "threadline.outbox_buffer"
+TRACE_CACHE = "threadline.eco_traceparents"
 
 
 def lock_outbox(connection: sa.Connection) -> None:
@@ -55,23 +57,28 @@ def emit(
     subject: str | None = None,
     correlationid: str | None = None,
     causationid: str | None = None,
+    traceparent: str | None = None,
 ) -> str:
     """Write the CloudEvent carrying ``data`` to the outbox; return its id.
 
     The type comes from the data's class, subject and correlation id from what it names
-    (:func:`contracts.events.new_event`).
+    (:func:`contracts.events.new_event`). The ``traceparent`` extension (CloudEvents
+    distributed tracing) is the one given, else the root of the correlated ECO's trace,
+    else the current span's, else that of a new trace of its own (:func:`traceparent_of`).
 
     Inside :func:`writing` events are buffered and written in one statement when the unit
     of work ends; otherwise at once. The ``sequence`` extension is the outbox row id,
     added by the relay when it sends.
     """
+    correlation = correlationid if correlationid is not None else data.event_correlation()
     event = ev.new_event(
         data,
         source=SOURCE,
         time=now,
         subject=subject,
-        correlationid=correlationid,
+        correlationid=correlation,
         causationid=causationid,
+        traceparent=traceparent or traceparent_of(connection, correlation, ev.type_of(data)),
     )
     row = {
         "event_id": event["id"],
@@ -87,6 +94,32 @@ def emit(
         lock_outbox(connection)
         connection.execute(sa.insert(t.outbox), [row])
     return str(event["id"])
+
+
+def _trace_cache(connection: sa.Connection) -> dict[str, str]:
+    """This transaction's ECO traceparents (a rolled-back one's are forgotten with it)."""
+    transaction = connection.get_transaction()
+    cached = connection.info.get(TRACE_CACHE)
+    if cached is None or cached[0] is not transaction:
+        cached = (transaction, {})
+        connection.info[TRACE_CACHE] = cached
+    return cached[1]
+
+
+def traceparent_of(connection: sa.Connection, eco: str | None, event_type: str) -> str:
+    """The ``traceparent`` an event correlated with ``eco`` carries (see :func:`emit`)."""
+    if eco is not None:
+        cache = _trace_cache(connection)
+        known = cache.get(eco)
+        if known is None:
+            known = connection.execute(
+                sa.select(t.ecos.c.traceparent).where(t.ecos.c.number == eco)
+            ).scalar_one_or_none()
+            if known is not None:
+                cache[eco] = known
+        if known is not None:
+            return known
+    return tracing.current_traceparent() or tracing.start_trace(event_type, eco)
 
 
 def flush_outbox(connection: sa.Connection) -> int:

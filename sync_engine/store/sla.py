@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from contracts import events as ev
 from contracts.sla import SlaPolicy, Stage, stage_of
 from contracts.steps import FINAL_STATES, StepKind, StepState
+from sync_engine import logbook
 from sync_engine import tables as t
 from sync_engine.states import EcoProgress
 from sync_engine.store.claims import waiting_behind
@@ -139,6 +140,7 @@ def _check_step(
         **_step_fields(row, stage), since=since, due_at=due_at, sla_seconds=seconds
     )
     emit(connection, data, now=now)
+    logbook.work_overdue(data)
     return emitted + 1
 
 
@@ -209,7 +211,9 @@ def _sweep_ecos(connection: sa.Connection, policy: SlaPolicy, now: datetime) -> 
         work |= {"due_at": due_at, "sla_seconds": seconds}
         if in_flight and row.overdue_at is None and now > due_at:
             _mark_eco(connection, row.number, now)
-            emit(connection, ev.WorkOverdue(**work), now=now)
+            overdue = ev.WorkOverdue(**work)
+            emit(connection, overdue, now=now)
+            logbook.work_overdue(overdue)
             emitted += 1
         elif not in_flight and row.overdue_at is not None:
             _mark_eco(connection, row.number, None)
@@ -236,7 +240,9 @@ def _check_planning(
     work = {"stage": Stage.PLANNING, "eco": row.number, "since": row.approved_at}
     work |= {"due_at": due_at, "sla_seconds": seconds}
     late = (row.received_at - due_at).total_seconds()
-    emit(connection, ev.WorkOverdue(**work), now=now)
+    overdue = ev.WorkOverdue(**work)
+    emit(connection, overdue, now=now)
+    logbook.work_overdue(overdue)
     emit(connection, ev.WorkResolved(**work, overdue_seconds=late), now=now)
     return 2
 

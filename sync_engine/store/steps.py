@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from contracts import events as ev
 from contracts.steps import DONE_STATES, StepKind, StepState, System
+from sync_engine import logbook
 from sync_engine import tables as t
 from sync_engine.errors import CallError, StaleStep, TransitionNotAllowed
 from sync_engine.states import allowed
@@ -60,6 +61,7 @@ class StepRecord(BaseModel):
     fingerprint: str | None
     created_at: datetime
     updated_at: datetime
+    traceparent: str | None
 
 
 def step_record(row: sa.Row[Any]) -> StepRecord:
@@ -161,7 +163,25 @@ def apply_moves(
         connection.execute(statement, params)
     for move, updated in applied:
         _step_event(connection, move, updated, now)
+        _log_move(move, updated)
     return results
+
+
+def _log_move(move: Move, updated: StepRecord) -> None:
+    step = move.step
+    logbook.step_moved(
+        eco=step.eco,
+        step=step.step_id,
+        kind=step.kind.value,
+        plant=step.plant,
+        target=step.item or step.supplier,
+        supplier=step.supplier,
+        to=updated.state,
+        traceparent=step.traceparent,
+        code=move.error.code if move.error else None,
+        message=move.error.message if move.error else None,
+        reason=move.reason,
+    )
 
 
 def _step_event(connection: sa.Connection, move: Move, updated: StepRecord, now: datetime) -> None:
@@ -185,7 +205,7 @@ def _step_event(connection: sa.Connection, move: Move, updated: StepRecord, now:
         actor=move.actor,
         **(move.event_fields or {}),
     )
-    emit(connection, data, now=now)
+    emit(connection, data, now=now, traceparent=step.traceparent)
 
 
 def transition(

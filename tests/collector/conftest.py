@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +11,9 @@ import httpx
 import pytest
 
 from collector.auth import ProducerGrant
+from collector.forwarder import ForwarderConfig
 from collector.testing import running_collector
+from tests.collector.jetstream import delete_stream, own_target, require_nats
 
 ENGINE_TOKEN = "engine-secret-token-0123456789"
 TESTS_TOKEN = "tests-secret-token-9876543210"
@@ -82,3 +84,19 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     path = tmp_path / "threadline.db"
     shutil.copyfile(sqlite_template, path)
     return f"sqlite+pysqlite:///{path}"
+
+
+@pytest.fixture
+def nats_target() -> Iterator[Callable[..., ForwarderConfig]]:
+    """Makes stream configurations of this test's own; deletes their streams afterwards."""
+    require_nats()
+    made: list[ForwarderConfig] = []
+
+    def make(url: str | None = None, **options: Any) -> ForwarderConfig:
+        config = own_target(url, **options) if url else own_target(**options)
+        made.append(config)
+        return config
+
+    yield make
+    for config in made:
+        delete_stream(config)

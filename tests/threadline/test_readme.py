@@ -10,8 +10,12 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def test_the_configuration_table_names_every_setting() -> None:
     text = README.read_text(encoding="utf-8")
-    documented = set(re.findall(r"^\| `(THREADLINE_[A-Z_]+)` \|", text, re.M))
-    expected = {f"THREADLINE_{name.upper()}" for name in Settings.model_fields}
+    documented = set(re.findall(r"^\| `((?:THREADLINE|OTEL)_[A-Z_]+)` \|", text, re.M))
+    # A standard variable read under its own name (OTEL_EXPORTER_OTLP_ENDPOINT) is an alias.
+    expected = {
+        str(field.validation_alias or f"THREADLINE_{name.upper()}")
+        for name, field in Settings.model_fields.items()
+    }
     assert expected - documented == set(), "settings missing from the README"
     assert documented - expected == set(), "the README documents settings that do not exist"
 
