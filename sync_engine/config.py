@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -51,6 +51,7 @@ class EngineConfig(BaseModel):
     confirmation_sla_by_plant: dict[str, float] = Field(default_factory=dict)
 
     http_timeout: float = 10.0
+    http_transport: Literal["aiohttp", "httpcore"] = "aiohttp"
     bulkheads: dict[System, int] = Field(default_factory=lambda: dict(DEFAULT_BULKHEADS))
     retry: dict[System, RetryPolicy] = Field(default_factory=lambda: dict(DEFAULT_POLICIES))
     claim_batch: int = 200
@@ -82,6 +83,7 @@ class EngineConfig(BaseModel):
             "confirmation_sla": settings.engine_confirmation_sla,
             "confirmation_sla_by_plant": settings.engine_confirmation_sla_by_plant,
             "http_timeout": settings.engine_http_timeout,
+            "http_transport": settings.engine_http_transport,
             "bulkheads": bulkheads,
             "retry": policies(settings.engine_retry_policies),
             "claim_batch": settings.engine_claim_batch,
