@@ -1,6 +1,6 @@
 """Collector ingest throughput and latency on PostgreSQL, projections on.
 
-    python benchmarks/collector_ingest.py [--ecos 1000] [--single-ecos 300]
+    python benchmarks/collector_ingest.py [--ecos 1000] [--single-ecos 300] [--runs 3]
 
 Creates its own database (``tl_bench_collector`` on THREADLINE_TEST_DATABASE_URL's
 server, default the local one), runs ``threadline collector serve`` (uvicorn, uvloop,
@@ -20,7 +20,9 @@ httptools) in a subprocess and posts realistic engine events (whole ECO propagat
   projection (``EventStore.append_many``, Python and PostgreSQL apart), and the bare
   insert of the raw ceiling.
 
-Prints events/s and p50/p99 request latency for each.
+Prints events/s and p50/p99 request latency for each, every run (``--runs``, default 3),
+then the medians and two ratio lines: batches to the raw ceiling (goal 0.5) and single
+events to one transaction per event (goal 8).
 """
 
 from __future__ import annotations
@@ -219,7 +221,7 @@ class CpuMeter:
         )
 
 
-def report(label: str, count: int, elapsed: float, latencies: Sequence[float]) -> None:
+def report(label: str, count: int, elapsed: float, latencies: Sequence[float]) -> float:
     ms = sorted(x * 1000 for x in latencies)
     p50 = statistics.median(ms) if ms else 0.0
     p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))] if ms else 0.0
@@ -227,6 +229,7 @@ def report(label: str, count: int, elapsed: float, latencies: Sequence[float]) -
         f"{label:<34} {count:>7} events {elapsed:6.2f} s {count / elapsed:>9,.0f} events/s"
         f"   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
     )
+    return count / elapsed
 
 
 def stored(url: str) -> int:
@@ -367,6 +370,7 @@ def main() -> None:
     parser.add_argument("--single-connections", type=int, default=128)
     parser.add_argument("--profile", help="py-spy the server, writing raw samples here")
     parser.add_argument("--workers", type=int, default=1, help="collector processes")
+    parser.add_argument("--runs", type=int, default=3, help="runs; the ratios are of medians")
     args = parser.parse_args()
 
     url = database_url()
@@ -377,18 +381,40 @@ def main() -> None:
         f"PostgreSQL database {DATABASE}; collector on port {port} ({args.workers} process); "
         f"projections on; load average {os.getloadavg()[0]:.1f}"
     )
+    rates: dict[str, list[float]] = {name: [] for name in ("batches", "ceiling", "single", "one")}
     try:
-        measure_http(url, port, args, batch_stream, single_stream)
-        elapsed, latencies, database_cpu = raw_ceiling(url, batch_stream)
-        report("raw ceiling (executemany, 100/tx)", len(batch_stream), elapsed, latencies)
-        per_event = 1e6 * database_cpu / len(batch_stream)
-        print(f"{'':34} CPU per event: PostgreSQL {per_event:5.0f} us")
-        elapsed, latencies = one_commit_each(url, single_stream[:2000])
-        report("one transaction per event", min(len(single_stream), 2000), elapsed, latencies)
+        for run in range(1, args.runs + 1):
+            print(f"-- run {run} of {args.runs}; load average {os.getloadavg()[0]:.1f}")
+            batch_rate, single_rate = measure_http(url, port, args, batch_stream, single_stream)
+            rates["batches"].append(batch_rate)
+            rates["single"].append(single_rate)
+            elapsed, latencies, database_cpu = raw_ceiling(url, batch_stream)
+            label = "raw ceiling (executemany, 100/tx)"
+            rates["ceiling"].append(report(label, len(batch_stream), elapsed, latencies))
+            per_event = 1e6 * database_cpu / len(batch_stream)
+            print(f"{'':34} CPU per event: PostgreSQL {per_event:5.0f} us")
+            elapsed, latencies = one_commit_each(url, single_stream[:2000])
+            count = min(len(single_stream), 2000)
+            rates["one"].append(report("one transaction per event", count, elapsed, latencies))
         where_time_goes(url, batch_stream)
+        ratio_lines(rates)
     finally:
         # Also after a failure: no benchmark database is left behind.
         drop_database()
+
+
+def ratio_lines(rates: dict[str, list[float]]) -> None:
+    """The medians over the runs and the two ratios the goals are stated in."""
+    median = {name: statistics.median(values) for name, values in rates.items()}
+    runs = len(rates["batches"])
+    print(f"\nmedian of {runs} run(s); load average {os.getloadavg()[0]:.1f}")
+    print(f"batches {median['batches']:,.0f}/s   raw ceiling {median['ceiling']:,.0f}/s")
+    print(f"single {median['single']:,.0f}/s   one transaction per event {median['one']:,.0f}/s")
+    print(f"ratio batches to raw ceiling {median['batches'] / median['ceiling']:.2f} (goal 0.50)")
+    single = median["single"] / median["one"]
+    print(f"ratio single events to one transaction per event {single:.1f} (goal 8)")
+    per_run = [b / c for b, c in zip(rates["batches"], rates["ceiling"], strict=True)]
+    print("batches to ceiling, each run: " + ", ".join(f"{r:.2f}" for r in per_run))
 
 
 def measure_http(
@@ -397,8 +423,9 @@ def measure_http(
     args: argparse.Namespace,
     batch_stream: list[dict[str, Any]],
     single_stream: list[dict[str, Any]],
-) -> None:
-    """Batches and single events through the collector, then the bare HTTP floor."""
+) -> tuple[float, float]:
+    """Batches and single events through the collector, then the bare HTTP floor; return
+    the two rates (events/s)."""
     server = start_server(url, port, args.profile, args.workers)
     try:
         batches = [
@@ -412,7 +439,7 @@ def measure_http(
         with CpuMeter(server.pid, url) as meter:
             elapsed, latencies = asyncio.run(drive(port, batches, args.batch_connections))
         assert stored(url) == len(batch_stream)
-        report("batches of 100 over HTTP", len(batch_stream), elapsed, latencies)
+        batch_rate = report("batches of 100 over HTTP", len(batch_stream), elapsed, latencies)
         print(meter.line(len(batch_stream)))
 
         reset(url)
@@ -423,13 +450,14 @@ def measure_http(
         with CpuMeter(server.pid, url) as meter:
             elapsed, latencies = asyncio.run(drive(port, singles, args.single_connections))
         assert stored(url) == len(single_stream)
-        report("single events over HTTP", len(single_stream), elapsed, latencies)
+        single_rate = report("single events over HTTP", len(single_stream), elapsed, latencies)
         print(meter.line(len(single_stream)))
         elapsed, latencies = http_floor(singles, args.single_connections)
         report("same requests, bare ASGI app (floor)", len(singles), elapsed, latencies)
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=60)
+    return batch_rate, single_rate
 
 
 def drop_database() -> None:
