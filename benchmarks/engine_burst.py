@@ -206,6 +206,10 @@ async def burst(config: EngineConfig, url: str, numbers: list[str], profile: boo
         rate.append(succeeded / elapsed)
         print(f"first ECO production-ready   {first_ready:.1f} s")
         print(f"outbox events                {await asyncio.to_thread(backlog)}")
+        if config.collector_url:
+            # The relay runs inside the engine: keep it running until the outbox is out.
+            delivered = await asyncio.to_thread(freshness.drain, db)
+            print(f"outbox delivered to the collector: {'all' if delivered else 'NOT all'}")
         stop.set()
 
     def backlog() -> int:
@@ -343,10 +347,6 @@ def engine_run(args: argparse.Namespace, base: str, numbers: list[str], transpor
             stack.callback(spy.send_signal, signal.SIGINT)
         rate = asyncio.run(burst(config, url, numbers, args.profile))
         if collector_url is not None:
-            engine_db = create_engine(url)
-            delivered = freshness.drain(engine_db)
-            engine_db.dispose()
-            print(f"outbox delivered to the collector: {'all' if delivered else 'NOT all'}")
             print(f"{args.database}: {freshness.line(freshness.lags(collector_url))}; {load()}")
         return rate
 
