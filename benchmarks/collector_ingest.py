@@ -426,6 +426,7 @@ def measure_http(
 ) -> tuple[float, float]:
     """Batches and single events through the collector, then the bare HTTP floor; return
     the two rates (events/s)."""
+    reset(url)  # a run before this one left its events
     server = start_server(url, port, args.profile, args.workers)
     try:
         batches = [
