@@ -1,6 +1,6 @@
 """Collector ingest throughput and latency on PostgreSQL, projections on.
 
-    python benchmarks/collector_ingest.py [--ecos 1000] [--single-ecos 300]
+    python benchmarks/collector_ingest.py [--ecos 1000] [--single-ecos 300] [--runs 3]
         [--nats-url nats://127.0.0.1:4222]
 
 Creates its own database (``tl_bench_collector`` on THREADLINE_TEST_DATABASE_URL's
@@ -21,7 +21,9 @@ httptools) in a subprocess and posts realistic engine events (whole ECO propagat
   projection (``EventStore.append_many``, Python and PostgreSQL apart), and the bare
   insert of the raw ceiling.
 
-Prints events/s and p50/p99 request latency for each.
+Prints events/s and p50/p99 request latency for each, every run (``--runs``, default 3),
+then the medians and two ratio lines: batches to the raw ceiling (goal 0.5) and single
+events to one transaction per event (goal 8).
 """
 
 from __future__ import annotations
@@ -236,7 +238,7 @@ class CpuMeter:
         )
 
 
-def report(label: str, count: int, elapsed: float, latencies: Sequence[float]) -> None:
+def report(label: str, count: int, elapsed: float, latencies: Sequence[float]) -> float:
     ms = sorted(x * 1000 for x in latencies)
     p50 = statistics.median(ms) if ms else 0.0
     p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))] if ms else 0.0
@@ -244,6 +246,7 @@ def report(label: str, count: int, elapsed: float, latencies: Sequence[float]) -
         f"{label:<34} {count:>7} events {elapsed:6.2f} s {count / elapsed:>9,.0f} events/s"
         f"   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
     )
+    return count / elapsed
 
 
 def stored(url: str) -> int:
@@ -391,6 +394,7 @@ def main() -> None:
         "deleted afterwards) and report how soon forwarding catches up",
     )
     parser.add_argument("--database", default=DATABASE, help="benchmark database (dropped)")
+    parser.add_argument("--runs", type=int, default=3, help="runs; the ratios are of medians")
     args = parser.parse_args()
     DATABASE = args.database
     tag = uuid.uuid4().hex[:8]
@@ -409,20 +413,42 @@ def main() -> None:
         f"PostgreSQL database {DATABASE}; collector on port {port} ({args.workers} process); "
         f"projections on; {forwarding}; load average {os.getloadavg()[0]:.1f}"
     )
+    rates: dict[str, list[float]] = {name: [] for name in ("batches", "ceiling", "single", "one")}
     try:
-        measure_http(url, port, args, batch_stream, single_stream)
-        elapsed, latencies, database_cpu = raw_ceiling(url, batch_stream)
-        report("raw ceiling (executemany, 100/tx)", len(batch_stream), elapsed, latencies)
-        per_event = 1e6 * database_cpu / len(batch_stream)
-        print(f"{'':34} CPU per event: PostgreSQL {per_event:5.0f} us")
-        elapsed, latencies = one_commit_each(url, single_stream[:2000])
-        report("one transaction per event", min(len(single_stream), 2000), elapsed, latencies)
+        for run in range(1, args.runs + 1):
+            print(f"-- run {run} of {args.runs}; load average {os.getloadavg()[0]:.1f}")
+            batch_rate, single_rate = measure_http(url, port, args, batch_stream, single_stream)
+            rates["batches"].append(batch_rate)
+            rates["single"].append(single_rate)
+            elapsed, latencies, database_cpu = raw_ceiling(url, batch_stream)
+            label = "raw ceiling (executemany, 100/tx)"
+            rates["ceiling"].append(report(label, len(batch_stream), elapsed, latencies))
+            per_event = 1e6 * database_cpu / len(batch_stream)
+            print(f"{'':34} CPU per event: PostgreSQL {per_event:5.0f} us")
+            elapsed, latencies = one_commit_each(url, single_stream[:2000])
+            count = min(len(single_stream), 2000)
+            rates["one"].append(report("one transaction per event", count, elapsed, latencies))
         where_time_goes(url, batch_stream)
+        ratio_lines(rates)
     finally:
         # Also after a failure: no benchmark database (or stream) is left behind.
         drop_database()
         if args.forward is not None:
             asyncio.run(delete_stream(args.forward))
+
+
+def ratio_lines(rates: dict[str, list[float]]) -> None:
+    """The medians over the runs and the two ratios the goals are stated in."""
+    median = {name: statistics.median(values) for name, values in rates.items()}
+    runs = len(rates["batches"])
+    print(f"\nmedian of {runs} run(s); load average {os.getloadavg()[0]:.1f}")
+    print(f"batches {median['batches']:,.0f}/s   raw ceiling {median['ceiling']:,.0f}/s")
+    print(f"single {median['single']:,.0f}/s   one transaction per event {median['one']:,.0f}/s")
+    print(f"ratio batches to raw ceiling {median['batches'] / median['ceiling']:.2f} (goal 0.50)")
+    single = median["single"] / median["one"]
+    print(f"ratio single events to one transaction per event {single:.1f} (goal 8)")
+    per_run = [b / c for b, c in zip(rates["batches"], rates["ceiling"], strict=True)]
+    print("batches to ceiling, each run: " + ", ".join(f"{r:.2f}" for r in per_run))
 
 
 def measure_http(
@@ -431,8 +457,10 @@ def measure_http(
     args: argparse.Namespace,
     batch_stream: list[dict[str, Any]],
     single_stream: list[dict[str, Any]],
-) -> None:
-    """Batches and single events through the collector, then the bare HTTP floor."""
+) -> tuple[float, float]:
+    """Batches and single events through the collector, then the bare HTTP floor; return
+    the two rates (events/s)."""
+    reset(url, forwarding=args.forward is not None)  # a run before this one left its events
     server = start_server(url, port, args.profile, args.workers, args.forward)
     try:
         batches = [
@@ -446,7 +474,7 @@ def measure_http(
         with CpuMeter(server.pid, url) as meter:
             elapsed, latencies = asyncio.run(drive(port, batches, args.batch_connections))
         assert stored(url) == len(batch_stream)
-        report("batches of 100 over HTTP", len(batch_stream), elapsed, latencies)
+        batch_rate = report("batches of 100 over HTTP", len(batch_stream), elapsed, latencies)
         print(meter.line(len(batch_stream)))
         if args.forward is not None:
             caught_up(port, len(batch_stream), elapsed)
@@ -459,7 +487,7 @@ def measure_http(
         with CpuMeter(server.pid, url) as meter:
             elapsed, latencies = asyncio.run(drive(port, singles, args.single_connections))
         assert stored(url) == len(single_stream)
-        report("single events over HTTP", len(single_stream), elapsed, latencies)
+        single_rate = report("single events over HTTP", len(single_stream), elapsed, latencies)
         print(meter.line(len(single_stream)))
         if args.forward is not None:
             caught_up(port, len(batch_stream) + len(single_stream), elapsed)
@@ -468,6 +496,7 @@ def measure_http(
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=60)
+    return batch_rate, single_rate
 
 
 def published(port: int) -> float:

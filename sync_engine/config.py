@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -60,6 +60,7 @@ class EngineConfig(BaseModel):
     impact_interval: float = 300.0
 
     http_timeout: float = 10.0
+    http_transport: Literal["aiohttp", "httpcore"] = "aiohttp"
     bulkheads: dict[System, int] = Field(default_factory=lambda: dict(DEFAULT_BULKHEADS))
     retry: dict[System, RetryPolicy] = Field(default_factory=lambda: dict(DEFAULT_POLICIES))
     claim_batch: int = 200
@@ -96,6 +97,7 @@ class EngineConfig(BaseModel):
             "qualification_sla": settings.engine_qualification_sla,
             "impact_interval": settings.engine_impact_interval,
             "http_timeout": settings.engine_http_timeout,
+            "http_transport": settings.engine_http_transport,
             "bulkheads": bulkheads,
             "retry": policies(settings.engine_retry_policies),
             "claim_batch": settings.engine_claim_batch,

@@ -363,7 +363,9 @@ def reconcile_once(
             return fn(connection, *args, **kwargs)
 
     async def run() -> Reconciliation:
-        http = client or new_client(timeout=config.http_timeout, max_connections=4)
+        http = client or new_client(
+            timeout=config.http_timeout, max_connections=4, http_transport=config.http_transport
+        )
         try:
             return await reconcile(
                 call,

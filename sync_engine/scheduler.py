@@ -171,6 +171,7 @@ async def run_engine(
                 timeout=config.http_timeout,
                 max_connections=config.bulkheads.get(system, 4)
                 + (4 if system is System.PLM else 2),
+                http_transport=config.http_transport,
             )
             for system in System
         }

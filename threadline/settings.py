@@ -131,6 +131,11 @@ class Settings(BaseSettings):
     engine_http_timeout: float = Field(
         default=10.0, description="Timeout of one call to ERP, MES, PLM or procurement, seconds."
     )
+    engine_http_transport: Literal["aiohttp", "httpcore"] = Field(
+        default="aiohttp",
+        description="Transport under the engine's httpx clients: aiohttp (httpx-aiohttp) or "
+        "httpx's own httpcore pool.",
+    )
     engine_bulkheads: dict[str, int] = Field(
         default_factory=lambda: {"plm": 4, "erp": 16, "mes": 8, "procurement": 8},
         description='Calls in flight at once per system, as JSON: {"erp": 64}.',

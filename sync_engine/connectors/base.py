@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
 from contracts.steps import System
+from sync_engine.connectors.transport import AioTransport
 from sync_engine.errors import BusinessError, CallError, ContractError, TransientError
 from sync_engine.exchange import exchange_of, last_exchange, remember
 from threadline import tracing
@@ -38,13 +39,23 @@ def new_client(
     timeout: float = 10.0,
     max_connections: int = 100,
     transport: httpx.AsyncBaseTransport | None = None,
+    http_transport: Literal["aiohttp", "httpcore"] = "httpcore",
 ) -> httpx.AsyncClient:
-    """An ``httpx.AsyncClient`` configured for the connectors (timeouts and pool limits)."""
+    """An ``httpx.AsyncClient`` configured for the connectors (timeouts and pool limits).
+
+    ``http_transport="aiohttp"`` puts aiohttp's connection pool under httpx's API: the
+    same requests, responses, timeouts and errors, at a fraction of httpcore's CPU per
+    call (httpcore re-examines its whole pool on every request). An explicit
+    ``transport`` (a test's ``MockTransport``) wins over both.
+    """
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
+    if transport is None and http_transport == "aiohttp":
+        transport = AioTransport(limits=limits)
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        ),
+        limits=limits,
         transport=transport,
     )
 
