@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from contracts.steps import StepKind, StepState
-from dashboards import filters
+from dashboards import filters, sla
 from dashboards.filters import Query
 from sync_engine import store
 from sync_engine.ownership import Owner, OwnershipRules, Severity
@@ -134,12 +134,43 @@ def drift_rows(connection: sa.Connection, now: datetime) -> list[Problem]:
     ]
 
 
+def overdue_work(connection: sa.Connection, now: datetime) -> list[Problem]:
+    """Steps and ECOs past their stage's SLA (:mod:`dashboards.sla`)."""
+    found = []
+    for work in sla.overdue_work(connection, now):
+        kind = StepKind(work["kind"]) if work["kind"] else None
+        stage = work["stage"].value.replace("_", " ")
+        found.append(
+            Problem(
+                key=store.overdue_key(work["step_id"] or work["eco"]),
+                source="overdue work",
+                fingerprint=f"overdue:{work['stage'].value}",
+                message=f"{stage} overdue by {_late(work['late_seconds'])}",
+                since=work["due_at"],
+                eco=work["eco"],
+                step_id=work["step_id"],
+                system=kind.system.value if kind else None,
+                kind=kind.value if kind else None,
+                plant=work["plant"],
+                item=work["item"],
+                supplier=work["supplier"],
+                code="OVERDUE",
+            )
+        )
+    return found
+
+
+def _late(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+
+
 SOURCES: tuple[tuple[str, Source], ...] = (
     ("blocked", blocked_steps),
     ("dead_letter", dead_lettered_steps),
     ("confirmation", rejected_confirmations),
     ("rejected_eco", rejected_ecos),
     ("drift", drift_rows),
+    ("overdue", overdue_work),
 )
 """Every source of inbox problems, by name (add one here for a new kind of problem)."""
 

@@ -26,7 +26,10 @@ def _eco_and_steps(key: str) -> tuple[str | None, tuple[str, ...]]:
         return subject, ()
     if kind == "drift":
         return None, ()
-    raise InvalidCommand(f"no such problem {key!r}: keys are step:, eco: or drift:")
+    if kind == "overdue":  # a step's stage, or an ECO's own
+        eco = subject.split("/", 1)[0]
+        return eco, (subject,) if "/" in subject else ()
+    raise InvalidCommand(f"no such problem {key!r}: keys are step:, eco:, drift: or overdue:")
 
 
 def acknowledge(

@@ -74,6 +74,11 @@ def drift_key(plant: str, item: str) -> str:
     return f"drift:{plant}/{item}"
 
 
+def overdue_key(subject: str) -> str:
+    """Work past its SLA: ``subject`` is the step id, or the ECO number for its own stage."""
+    return f"overdue:{subject}"
+
+
 def problem_states(
     connection: sa.Connection, keys: Iterable[str] | None = None
 ) -> dict[str, ProblemState]:
@@ -165,8 +170,10 @@ def resolve_settled(connection: sa.Connection, *, now: datetime) -> list[str]:
             ev.OperatorActionTaken(
                 actor=ENGINE_ACTOR,
                 action=OperatorAction.RESOLVE,
-                eco=subject.split("/", 1)[0] if kind in ("step", "eco") else None,
-                step_ids=[subject] if kind == "step" else [],
+                eco=subject.split("/", 1)[0] if kind in ("step", "eco", "overdue") else None,
+                step_ids=[subject]
+                if kind == "step" or (kind == "overdue" and "/" in subject)
+                else [],
                 reason=why,
                 outcome="resolved",
                 problem=key,
@@ -199,6 +206,21 @@ def _gone(connection: sa.Connection, keys: list[str]) -> dict[str, str]:
         for row in rows:
             if row.state != EcoProgress.REJECTED.value:
                 gone[ecos[row.number]] = f"the ECO is {row.state.replace('_', ' ')} now"
+    overdue = by_kind.get("overdue", {})
+    if overdue:
+        # Back on track once the SLA sweep cleared its mark (left the stage, or finished).
+        for table, column in ((t.steps, t.steps.c.step_id), (t.ecos, t.ecos.c.number)):
+            late = {
+                row[0]
+                for row in connection.execute(
+                    sa.select(column).where(
+                        column.in_(list(overdue)), table.c.overdue_at.is_not(None)
+                    )
+                )
+            }
+            for subject, key in overdue.items():
+                if subject not in late and ("/" in subject) == (table is t.steps):
+                    gone[key] = "the work is back within its SLA"
     drift = by_kind["drift"]
     if drift:
         still = {

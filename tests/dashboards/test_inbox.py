@@ -16,6 +16,7 @@ from sync_engine.ownership import DEFAULT_FILE, load
 from sync_engine.store import DriftRecord, ProblemStatus
 from tests.factories import make_eco
 from tests.sync_engine.helpers import T0, claim, later, receive
+from tests.sync_engine.test_sla import relay_to_collector, sweep
 
 ECO = "ECO-2026-00042"
 ASM = f"{ECO}/erp.item_revision/-/ASM-1001"
@@ -73,6 +74,7 @@ def test_every_source_is_listed_with_its_owner(engine: sa.Engine) -> None:
         "confirmation",
         "rejected_eco",
         "drift",
+        "overdue",
     ]
     first = rows[0]  # the most severe first
     assert first.problem.step_id == ASM and not first.owner.retry_fixes
@@ -107,3 +109,26 @@ def test_filters_and_statuses(engine: sa.Engine) -> None:
     assert f"step:{CMP}" not in {
         r.problem.key for r in inbox(engine, RULES, InboxFilter(), now=now)
     }
+
+
+def test_overdue_work_is_a_problem_until_it_is_back_on_track(engine: sa.Engine) -> None:
+    receive(engine, make_eco())
+    claimed = claim(engine)  # two steps running; the SLA allows five minutes
+    sweep(engine, later(301))
+    relay_to_collector(engine)
+    rows = inbox(engine, RULES, InboxFilter(), now=later(360))
+    overdue = {r.problem.key: r.problem for r in rows if r.problem.source == "overdue work"}
+    assert set(overdue) == {f"overdue:{step.step_id}" for step in claimed}
+    assert {p.fingerprint for p in overdue.values()} == {"overdue:running"}
+    assert {p.message for p in overdue.values()} == {"running overdue by 1 min"}
+    triage.acknowledge(engine, next(iter(overdue)), actor="ops@example.com", reason="on it")
+    with store.writing(engine) as connection:
+        for step in claimed:
+            store.succeed(connection, step, now=later(410))
+    sweep(engine, later(420))
+    relay_to_collector(engine)
+    with store.writing(engine) as connection:
+        resolved = store.resolve_settled(connection, now=later(430))
+    assert resolved == [next(iter(overdue))]  # the one someone had said something about
+    left = inbox(engine, RULES, InboxFilter(), now=later(440))
+    assert not [r for r in left if r.problem.source == "overdue work"]
