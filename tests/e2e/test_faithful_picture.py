@@ -32,6 +32,7 @@ from contracts.steps import StepKind, StepState
 from dashboards.confirmations import awaiting_confirmation
 from dashboards.drift import drift_page
 from dashboards.exceptions import stuck_plants
+from dashboards.impact import current_impact, exposure
 from dashboards.notices import failed_notices
 from dashboards.overview import (
     AWAITING,
@@ -188,7 +189,11 @@ def test_every_figure_equals_what_the_systems_of_record_report(
     with (
         running_collector(database_url, {TOKEN: GRANT}, sla=SLA) as collector,
         running_engine(
-            database_url, sims, collector_url=collector, collector_token=SecretStr(TOKEN)
+            database_url,
+            sims,
+            collector_url=collector,
+            collector_token=SecretStr(TOKEN),
+            impact_interval=1.0,
         ),
     ):
         # The supplier portal is down while the first ECOs notify: every attempt fails
@@ -272,6 +277,19 @@ def test_every_figure_equals_what_the_systems_of_record_report(
         with admin(sims) as client:
             plants = [p["code"] for p in client.get("/plm/world").json()["plants"]]
         reconcile_once(db.engine, fast_config(sims), plants=plants)
+        # What the blocked plants put at risk, as ERP's own order lists say; the engine
+        # reads it again every second until it reports the same.
+        # What the stuck ECOs put at risk, as ERP's own order lists say; the engine reads
+        # it again every second until it reports the same.
+        settled = truth.read_systems(sims)
+        then = sourcing_truth.read_sourcing(sims, settled)
+        stuck_then = _stuck_pairs(settled, _truth(settled, then, datetime.now(UTC), stopped))
+        at_risk = truth.exposure(sims, settled, stuck_then)
+        wait_until(
+            lambda: _reported_exposure(db, stuck_then) == at_risk,
+            30,
+            "the engine to report what the stuck ECOs put at risk",
+        )
 
         def drained() -> bool:
             with db.engine.connect() as connection:
@@ -286,6 +304,14 @@ def test_every_figure_equals_what_the_systems_of_record_report(
     expected = _truth(systems, sourcing, now, stopped)
     assert _shown(db.engine, now) == expected
     assert _figures(db.engine, now) == {name: len(keys) for name, keys in expected.items()}
+
+    # The exposure the console shows for the stuck ECOs is what ERP's orders say, and the
+    # Overview's exposure figure counts exactly the rows of the Exposure page.
+    shown_exposure = current_impact(db.engine)
+    stuck = _stuck_pairs(systems, expected)
+    assert _exposure_rows(shown_exposure, stuck) == truth.exposure(sims, systems, stuck)
+    assert at_risk and exposure(db.engine).scopes == len(shown_exposure)
+    assert exposure(db.engine).purchase_orders == int(shown_exposure["purchase_orders"].sum())
 
     # Every list holds what the scenario made, so no comparison above is of empty sets.
     assert expected["behind"] and expected["drift"] and expected["waiting_qualification"]
@@ -369,6 +395,49 @@ def _figures(engine: sa.Engine, now: datetime) -> dict[str, int]:
 
 
 QUALIFICATION = ("supplier", "component", "revision")
+IMPACT = "io.threadline.eco.impact_assessed.v1"
+
+
+def _stuck_pairs(systems: truth.Systems, expected: dict[str, set[Any]]) -> set[Any]:
+    """(ECO, plant) of every ECO the systems show stuck: a plant blocked, a notice owed, or
+    purchasing waiting on (or refused) a qualification; every plant of such an ECO."""
+    numbers = {eco for eco, _ in expected["blocked"] | expected["unnotified"]}
+    held = {
+        (component, revision)
+        for _, component, revision in expected["waiting_qualification"]
+        | expected["rejected_qualification"]
+    }
+    for eco in systems.approved:
+        if any((a["item"], a["new_revision"]) in held for a in eco["affected_items"]):
+            numbers.add(eco["number"])
+    return {
+        (eco["number"], plant)
+        for eco in systems.approved
+        if eco["number"] in numbers
+        for plant in eco["plants"]
+    }
+
+
+def _exposure_rows(rows: Any, pairs: set[Any]) -> set[tuple[Any, ...]]:
+    return {
+        (r.eco, r.plant, r.item, r.purchase_orders, r.production_orders)
+        for r in rows.itertuples()
+        if (r.eco, r.plant) in pairs
+    }
+
+
+def _reported_exposure(db: Db, pairs: set[Any]) -> set[tuple[Any, ...]]:
+    """What the engine last reported of each scope of ``pairs`` (its outbox)."""
+    latest: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for event in db.events():
+        if event["type"] == IMPACT:
+            data = event["data"]
+            latest[(data.get("eco"), data["plant"], data["item"])] = data
+    return {
+        (eco, plant, item, d["purchase_orders"], d["production_orders"])
+        for (eco, plant, item), d in latest.items()
+        if (eco, plant) in pairs and (d["purchase_orders"] or d["production_orders"])
+    }
 
 
 def _waiting_figure(engine: sa.Engine, now: datetime) -> int:

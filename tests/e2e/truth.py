@@ -244,3 +244,25 @@ def unnotified(
 
 def plants_of(pairs: Iterable[Pair]) -> set[str]:
     return {plant for plant, _ in pairs}
+
+
+def exposure(url: str, systems: Systems, pairs: Collection[Pair]) -> set[tuple[Any, ...]]:
+    """Per (ECO, plant) in ``pairs`` and affected item: ERP's open purchase orders still
+    buying an older revision and production orders after the effectivity date on one, as
+    ``(eco, plant, item, purchase orders, production orders)`` where either is not zero."""
+    ecos = {eco["number"]: eco for eco in systems.ecos}
+    found = set()
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for number, plant in sorted(pairs):
+            eco = ecos[number]
+            for affected in eco["affected_items"]:
+                item, newer = affected["item"], revision_key(affected["new_revision"])
+                params = {"plant": plant, "component": item}
+                orders = client.get("/erp/purchase-orders", params=params).json()["items"]
+                params = {"plant": plant, "item": item, "starts_after": eco["effectivity"]}
+                runs = client.get("/erp/production-orders", params=params).json()["items"]
+                buying = sum(revision_key(o["revision"]) < newer for o in orders)
+                building = sum(revision_key(o["revision"]) < newer for o in runs)
+                if buying or building:
+                    found.add((number, plant, item, buying, building))
+    return found
