@@ -109,3 +109,4 @@ class OperatorAction(StrEnum):
     RESYNC = "resync"  # queue again the steps that would end a (plant, item) drift
     ACKNOWLEDGE_ALERT = "acknowledge_alert"  # no more reminders of a firing alert
     SILENCE_ALERT = "silence_alert"  # no notifications of an alert for a while
+    PRUNE_EVENTS = "prune_events"  # delete stored events older than some days

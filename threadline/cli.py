@@ -19,6 +19,7 @@ from console.cli import console_app
 from simulators.cli import simulators_app
 from sync_engine.cli import engine_app
 from sync_engine.cli import reconcile as reconcile_command
+from threadline.prune_cli import prune_command
 from threadline.settings import get_settings
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ app.add_typer(simulators_app, name="simulators")
 app.add_typer(console_app, name="console")
 app.add_typer(alerts_app, name="alerts")
 app.command("reconcile")(reconcile_command)
+db_app.command("prune")(prune_command)
 
 
 @db_app.command("upgrade")
