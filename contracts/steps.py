@@ -124,3 +124,4 @@ class OperatorAction(StrEnum):
     NOTE = "note"  # an inbox problem: a note added
     RESOLVE = "resolve"  # an inbox problem ended (its step succeeded or was skipped)
     REPLAY = "replay"  # publish stored events to NATS JetStream again
+    PRUNE_EVENTS = "prune_events"  # delete stored events older than some days

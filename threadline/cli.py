@@ -20,6 +20,7 @@ from simulators.cli import simulators_app
 from sync_engine import operator_cli
 from sync_engine.cli import engine_app
 from sync_engine.cli import reconcile as reconcile_command
+from threadline.prune_cli import prune_command
 from threadline.settings import get_settings
 
 app = typer.Typer(
@@ -41,6 +42,7 @@ app.add_typer(console_app, name="console")
 app.add_typer(alerts_app, name="alerts")
 app.command("reconcile")(reconcile_command)
 operator_cli.register(app)
+db_app.command("prune")(prune_command)
 
 
 @db_app.command("upgrade")
