@@ -44,22 +44,49 @@ def superseded(connection: sa.Connection, steps: Sequence[StepRecord]) -> dict[s
     (at the same plant); for ERP plant steps also the newest confirmed production version
     there and the plant's recorded ERP revision, for MES routings the recorded MES one.
     Only the same kind counts otherwise: a later ECO's BOM may legitimately be written
-    while the earlier ECO's routing at the plant is still retrying.
+    while the earlier ECO's routing at the plant is still retrying. The exception is an
+    MES routing whose production version was never confirmed because its confirmation
+    was skipped (:func:`_unconfirmed`): ERP's newer revision at the plant supersedes it
+    too, since MES refuses a routing for a version ERP will never make active, and a
+    routing left blocked there would hold every later ECO's MES routing of the item.
     """
     candidates = [s for s in steps if s.kind in _REVISION_KINDS and s.item and s.revision]
     if not candidates:
         return {}
-    newest = _applied(connection, candidates)
+    unconfirmed = _unconfirmed(connection, candidates)
+    newest = _applied(connection, candidates, erp=bool(unconfirmed))
     reasons = {}
     for step in candidates:
         assert step.item is not None and step.revision is not None
-        has = newest.get((step.kind.value, step.plant, step.item))
-        if has is None or revision_key(has[0]) <= revision_key(step.revision):
-            continue
-        target = f"{step.plant}/{step.item}" if step.plant else step.item
-        by = f"({has[1]})" if has[1] else f"in {step.system.value.upper()}"
-        reasons[step.step_id] = f"superseded: {target} already at {has[0]} {by}"
+        kinds = (
+            [step.kind, StepKind.ERP_CONFIRMATION] if step.step_id in unconfirmed else [step.kind]
+        )
+        for kind in kinds:
+            has = newest.get((kind.value, step.plant, step.item))
+            if has is None or revision_key(has[0]) <= revision_key(step.revision):
+                continue
+            target = f"{step.plant}/{step.item}" if step.plant else step.item
+            by = f"({has[1]})" if has[1] else f"in {kind.system.value.upper()}"
+            reasons[step.step_id] = f"superseded: {target} already at {has[0]} {by}"
+            break
     return reasons
+
+
+def _unconfirmed(connection: sa.Connection, steps: Sequence[StepRecord]) -> set[str]:
+    """The MES routings among ``steps`` whose ECO's confirmation of the production
+    version they depend on was skipped rather than confirmed."""
+    routings = sorted(s.step_id for s in steps if s.kind is StepKind.MES_ROUTING)
+    if not routings:
+        return set()
+    dep, needed = t.step_dependencies, t.steps
+    rows = connection.execute(
+        sa.select(dep.c.step_id)
+        .select_from(dep.join(needed, needed.c.step_id == dep.c.depends_on))
+        .where(dep.c.step_id.in_(routings))
+        .where(needed.c.kind == StepKind.ERP_CONFIRMATION.value)
+        .where(needed.c.state == StepState.SKIPPED.value)
+    ).all()
+    return {str(row.step_id) for row in rows}
 
 
 _Target = tuple[str, str | None, str]
@@ -67,10 +94,11 @@ _Target = tuple[str, str | None, str]
 
 
 def _applied(
-    connection: sa.Connection, steps: Sequence[StepRecord]
+    connection: sa.Connection, steps: Sequence[StepRecord], *, erp: bool = False
 ) -> dict[_Target, tuple[str, str | None]]:
     """The newest revision applied to each target of ``steps``, and the ECO that applied it
-    (``None`` when only the plant's recorded revision says so)."""
+    (``None`` when only the plant's recorded revision says so); with ``erp``, the ERP
+    plant targets of their items too, whatever the steps' kinds."""
     items = sorted({s.item for s in steps if s.item})
     plants = sorted({s.plant for s in steps if s.plant})
     newest: dict[_Target, tuple[str, str | None]] = {}
@@ -80,7 +108,7 @@ def _applied(
             newest[target] = (revision, eco)
 
     kinds = {st.kind for st in steps}
-    if kinds & _ERP_PLANT_KINDS:
+    if erp or kinds & _ERP_PLANT_KINDS:
         # A confirmed production version sets the plant's ERP revision, for every record.
         kinds.add(StepKind.ERP_CONFIRMATION)
     s = t.steps
