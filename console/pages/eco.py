@@ -60,7 +60,7 @@ if eco is not None:
     summary, plants, steps = state.eco_detail(url, eco)
     if summary is not None:
         st.subheader(widgets.escape(f"{eco} · {summary.get('title') or ''}"))
-        figures = st.columns([2.4, 1, 1.3, 1.3, 1.1], border=True)
+        figures = st.columns([1.6, 1, 1.6, 1.6, 0.9], border=True)
         figures[0].metric("State", str(summary["state"]).replace("_", " "))
         figures[1].metric("Plants done", f"{summary['plants_done']} of {summary['plants_total']}")
         figures[2].metric("Approved", widgets.short(summary.get("approved_at")))
