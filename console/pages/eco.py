@@ -60,15 +60,14 @@ if eco is not None:
     summary, plants, steps = state.eco_detail(url, eco)
     if summary is not None:
         st.subheader(widgets.escape(f"{eco} · {summary.get('title') or ''}"))
-        figures = st.columns([1.6, 1, 1.6, 1.6, 0.9], border=True)
-        figures[0].metric("State", str(summary["state"]).replace("_", " "))
-        figures[1].metric("Plants done", f"{summary['plants_done']} of {summary['plants_total']}")
-        figures[2].metric("Approved", widgets.short(summary.get("approved_at")))
-        figures[3].metric("ERP confirmed", widgets.short(summary.get("erp_confirmed_at")))
-        figures[4].metric(
-            "Cycle time",
-            humanize_seconds(summary.get("cycle_time_seconds")),
-        )
+        # Two rows, so a long state and the dates show whole at 1,400 px.
+        first = st.columns([2, 1, 1], border=True)
+        first[0].metric("State", str(summary["state"]).replace("_", " "))
+        first[1].metric("Plants done", f"{summary['plants_done']} of {summary['plants_total']}")
+        first[2].metric("Cycle time", humanize_seconds(summary.get("cycle_time_seconds")))
+        second = st.columns(2, border=True)
+        second[0].metric("Approved (UTC)", widgets.short(summary.get("approved_at")))
+        second[1].metric("ERP confirmed (UTC)", widgets.short(summary.get("erp_confirmed_at")))
         if summary.get("state_reason"):
             st.caption(widgets.escape(f"Reason: {summary['state_reason']}"))
     labels.table(plants, hide_index=True, key="eco_plants")
