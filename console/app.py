@@ -31,4 +31,4 @@ if user is not None:
     with st.sidebar:
         st.caption(f"Signed in as {widgets.escape(user.display_name)} ({user.role.value})")
         st.button("Sign out", key="sign_out", on_click=login.sign_out)
-st.navigation(sections, position="sidebar" if user is not None else "hidden").run()
+st.navigation(sections, position="sidebar" if user is not None else "hidden", expanded=True).run()

@@ -92,3 +92,24 @@ def eco_list(
     """One page of ECOs (see :func:`ecos_select`)."""
     with engine.connect() as connection:
         return paginate(connection, ecos_select(criteria), limit=limit, offset=offset)
+
+
+def latest_ecos(engine: sa.Engine, *, troubled: bool, limit: int = 10) -> list[dict[str, Any]]:
+    """The ECOs that changed last; with ``troubled``, only those with a blocked or failed
+    step or in the blocked state (what an ECO search most often starts from)."""
+    select = (
+        ecos_select(EcoFilter())
+        .order_by(None)
+        .order_by(eco_status.c.last_event_at.desc(), eco_status.c.eco)
+        .limit(limit)
+    )
+    if troubled:
+        select = select.where(
+            sa.or_(
+                eco_status.c.blocked_count > 0,
+                eco_status.c.failed_count > 0,
+                eco_status.c.state == EcoState.BLOCKED,
+            )
+        )
+    with engine.connect() as connection:
+        return [dict(row) for row in connection.execute(select).mappings()]

@@ -161,7 +161,7 @@ def shoot(base: str, out: Path, password: str, eco: str) -> list[Path]:
         page.get_by_role("textbox", name="Username").fill("admin")
         page.get_by_role("textbox", name="Password").fill(password)
         page.get_by_role("button", name="Sign in").click()
-        page.get_by_text("ECOs in flight").wait_for()
+        page.get_by_text("ECOs in flight").first.wait_for()
         for route in ROUTES:
             page.get_by_role("link", name=route.title, exact=True).first.click()
             page.get_by_role("heading", name=route.title).first.wait_for()

@@ -11,7 +11,7 @@ import streamlit as st
 
 from alerts import store
 from alerts.setup import AlertSetup
-from console import actions, alert_actions, login, state, widgets
+from console import actions, alert_actions, labels, login, state, widgets
 from console.auth import Permission
 from contracts.model import utcnow
 
@@ -63,7 +63,7 @@ def _table(rows: list[store.Alert], key: str) -> None:
             for a in rows
         ]
     )
-    st.dataframe(
+    labels.table(
         frame,
         hide_index=True,
         key=key,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from console import login, state, widgets
+from console import labels, login, state, widgets
 from console.auth import Permission
 from console.sections import data
 from dashboards.stats import humanize_seconds
@@ -26,7 +26,7 @@ if risky:
     rows = pd.DataFrame(risky)
     rows["late"] = [humanize_seconds(seconds) for seconds in rows["late_seconds"]]
     rows["eco"] = [widgets.eco_url(eco) for eco in rows["eco"]]
-    st.dataframe(
+    labels.table(
         rows,
         hide_index=True,
         key="at_risk_table",

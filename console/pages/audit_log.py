@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from console import login, state, widgets
+from console import labels, login, state, widgets
 from console.auth import Permission, Role
 from contracts.steps import OperatorAction
 from dashboards.audit import EXPORT_LIMIT, AuditFilter
@@ -88,7 +88,7 @@ page = state.audit_rows(url, criteria, widgets.PAGE_SIZE, widgets.offset(KEY))
 st.caption(f"{page.total} action{'' if page.total == 1 else 's'}")
 rows = page.rows.copy()
 rows["eco"] = [widgets.eco_url(eco) if isinstance(eco, str) else None for eco in rows["eco"]]
-st.dataframe(
+labels.table(
     rows,
     hide_index=True,
     key="audit_table",

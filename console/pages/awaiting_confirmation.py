@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from console import login, state, widgets
+from console import labels, login, state, widgets
 from console.auth import Permission
 from console.sections import forecast
 from dashboards.confirmations import ConfirmationFilter
@@ -78,7 +78,7 @@ st.caption(f"{page.total} awaiting confirmation")
 rows = page.rows.copy()
 rows["eco"] = [widgets.eco_url(eco) for eco in rows["eco"]]
 rows["waiting"] = [humanize_seconds(seconds) for seconds in rows["waiting_seconds"]]
-st.dataframe(
+labels.table(
     rows,
     hide_index=True,
     key="awaiting_table",

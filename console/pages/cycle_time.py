@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from console import login, state, widgets
+from console import labels, login, state, widgets
 from console.auth import Permission
 from console.sections import exposure_trend
 from dashboards.cycle_time import (
@@ -57,7 +57,7 @@ for column, p in zip(figures[1:], (50, 90, 95), strict=True):
     column.metric(f"p{p} approval → ready", humanize_seconds(percentile(totals, p)))
 table = cycle_percentiles(rows, by).round(1)
 st.subheader(f"By {LABELS[by].lower()} (hours)")
-st.dataframe(table, hide_index=True, key="cycle_table")
+labels.table(table, hide_index=True, key="cycle_table")
 st.download_button(
     "Download CSV",
     table.to_csv(index=False).encode("utf-8"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from console import actions, login, state, widgets
+from console import actions, labels, login, state, widgets
 from console.auth import Permission
 from console.sections import impact_table, supplier_duplicates
 from contracts.readmodel import DriftCause
@@ -74,7 +74,7 @@ else:
     rows: pd.DataFrame = page.rows.copy()
     rows["eco"] = [widgets.eco_url(eco) if isinstance(eco, str) else None for eco in rows["eco"]]
     rows["cause"] = [drift.CAUSE_LABELS[DriftCause(c)] for c in rows["cause"]]
-    st.dataframe(
+    labels.table(
         rows,
         hide_index=True,
         key="drift_table",

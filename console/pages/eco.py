@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from console import actions, login, state, widgets
+from console import actions, labels, login, state, widgets
 from console.auth import Permission
-from console.sections import dead_letters, forecast, impact_table, trace
+from console.sections import dead_letters, eco_landing, forecast, impact_table, trace
 from dashboards.exceptions import OPEN_STATES
 from dashboards.figures import step_timeline_figure
 from dashboards.stats import humanize_seconds
@@ -43,6 +43,7 @@ st.text_input(
 actions.show_flash()
 if not wanted:
     st.info("Type an ECO number (or its first characters) or a correlation id.")
+    eco_landing.render(url)
     st.stop()
 found = state.find_eco(url, wanted)
 if found.eco is None and found.correlationid is None:
@@ -59,18 +60,17 @@ if eco is not None:
     summary, plants, steps = state.eco_detail(url, eco)
     if summary is not None:
         st.subheader(widgets.escape(f"{eco} · {summary.get('title') or ''}"))
-        figures = st.columns([1.8, 1, 1.2, 1.2, 1], border=True)
-        figures[0].metric("State", str(summary["state"]).replace("_", " "))
-        figures[1].metric("Plants done", f"{summary['plants_done']} of {summary['plants_total']}")
-        figures[2].metric("Approved", widgets.short(summary.get("approved_at")))
-        figures[3].metric("ERP confirmed", widgets.short(summary.get("erp_confirmed_at")))
-        figures[4].metric(
-            "Cycle time",
-            humanize_seconds(summary.get("cycle_time_seconds")),
-        )
+        # Two rows, so a long state and the dates show whole at 1,400 px.
+        first = st.columns([2, 1, 1], border=True)
+        first[0].metric("State", str(summary["state"]).replace("_", " "))
+        first[1].metric("Plants done", f"{summary['plants_done']} of {summary['plants_total']}")
+        first[2].metric("Cycle time", humanize_seconds(summary.get("cycle_time_seconds")))
+        second = st.columns(2, border=True)
+        second[0].metric("Approved (UTC)", widgets.short(summary.get("approved_at")))
+        second[1].metric("ERP confirmed (UTC)", widgets.short(summary.get("erp_confirmed_at")))
         if summary.get("state_reason"):
             st.caption(widgets.escape(f"Reason: {summary['state_reason']}"))
-    st.dataframe(plants, hide_index=True, key="eco_plants")
+    labels.table(plants, hide_index=True, key="eco_plants")
     forecast.render_eco(url, eco)
     impact_table.render_eco(url, eco)
     effective = state.left_effective(url, eco)
@@ -80,7 +80,7 @@ if eco is not None:
             "The ECO stopped after these changes took effect, so they were not withdrawn; "
             "everything else it applied was withdrawn and notified suppliers were told."
         )
-        st.dataframe(
+        labels.table(
             effective,
             hide_index=True,
             key="eco_left_effective",
@@ -101,7 +101,7 @@ else:
 
 if eco is not None:
     st.subheader("Steps")
-    st.dataframe(
+    labels.table(
         steps,
         hide_index=True,
         key="eco_steps",
@@ -156,7 +156,7 @@ if eco is not None:
     if history.empty:
         st.caption("Nobody has acted on this ECO.")
     else:
-        st.dataframe(
+        labels.table(
             history,
             hide_index=True,
             key="eco_actions",
@@ -168,7 +168,7 @@ if eco is not None:
 
 st.subheader("CloudEvents")
 page = state.raw_events(url, correlationid, widgets.PAGE_SIZE, widgets.offset(KEY))
-st.dataframe(page.rows.drop(columns=["event"]), hide_index=True, key="eco_events_table")
+labels.table(page.rows.drop(columns=["event"]), hide_index=True, key="eco_events_table")
 for event in page.rows.itertuples(index=False):
     with st.expander(widgets.escape(f"#{event.seq} {event.type}")):
         st.json(event.event, expanded=True)

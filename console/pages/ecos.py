@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from console import login, state, widgets
+from console import labels, login, state, widgets
 from console.auth import Permission
 from contracts.readmodel import EcoState
 from dashboards.eco_list import EcoFilter
@@ -40,7 +40,7 @@ page = state.eco_rows(url, criteria, widgets.PAGE_SIZE, widgets.offset(KEY))
 st.caption(f"{page.total} ECO{'' if page.total == 1 else 's'}")
 rows = page.rows.copy()
 rows["eco"] = [widgets.eco_url(eco) for eco in rows["eco"]]
-st.dataframe(
+labels.table(
     rows,
     hide_index=True,
     key="ecos_table",

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from console import actions, inbox_state, login, widgets
+from console import actions, inbox_state, labels, login, widgets
 from console.auth import Permission
 from console.sections import group_retry, problem, stopped_plants
 from dashboards.exceptions import PlantFilter
@@ -83,7 +83,7 @@ options = {
     "inbox_code": sorted({r.problem.code for r in everything if r.problem.code}),
     "inbox_status": [s.value for s in ProblemStatus if s is not ProblemStatus.RESOLVED],
 }
-labels = {
+group_labels = {
     "inbox_team": "Team",
     "inbox_plant": "Plant",
     "inbox_supplier": "Supplier",
@@ -92,7 +92,7 @@ labels = {
     "inbox_status": "Status",
 }
 columns = st.columns(len(CONTROLS) + 1)
-for column, (name, label) in zip(columns, labels.items(), strict=False):
+for column, (name, label) in zip(columns, group_labels.items(), strict=False):
     chosen = [v for v in st.session_state.get(name) or [] if v not in options[name]]
     column.multiselect(
         label,
@@ -135,7 +135,7 @@ table = pd.DataFrame(
         for g in found
     ]
 )
-st.dataframe(
+labels.table(
     table,
     hide_index=True,
     key="inbox_groups",
@@ -154,7 +154,7 @@ fingerprint = st.selectbox(
 )
 group = by_fingerprint[fingerprint]
 group_retry.render(group, unfiltered.to_query(), can_act)
-st.dataframe(
+labels.table(
     pd.DataFrame(
         [
             {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from console import actions, inbox_state, login, state, widgets
+from console import actions, inbox_state, labels, login, state, widgets
 from console.auth import Permission
 from console.sections import operations as followed
 
@@ -23,7 +23,7 @@ recent = inbox_state.operations(url, LIMIT)
 if not recent:
     st.info("No operator action has changed a step yet.")
     st.stop()
-st.dataframe(
+labels.table(
     pd.DataFrame(
         [
             {
@@ -58,7 +58,7 @@ if one is not None:
     st.query_params["operation"] = one.id
     followed.show(one)
     st.caption(widgets.escape(f"Reason: {one.reason}"))
-    st.dataframe(
+    labels.table(
         pd.DataFrame(
             [
                 {
@@ -76,4 +76,4 @@ if one is not None:
     )
     if one.left_out:
         with st.expander(f"Left out ({len(one.left_out)})"):
-            st.dataframe(pd.DataFrame(one.left_out), hide_index=True, key="operation_left_out")
+            labels.table(pd.DataFrame(one.left_out), hide_index=True, key="operation_left_out")

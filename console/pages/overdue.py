@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from console import login, state, widgets
+from console import labels, login, state, widgets
 from console.auth import Permission
 from console.sections import data
 from console.sections.overdue import STAGE_LABELS
@@ -50,7 +50,7 @@ if overdue:
     rows["stage"] = [STAGE_LABELS[stage] for stage in rows["stage"]]
     rows["late"] = [humanize_seconds(seconds) for seconds in rows["late_seconds"]]
     rows["eco"] = [widgets.eco_url(eco) for eco in rows["eco"]]
-    st.dataframe(
+    labels.table(
         rows,
         hide_index=True,
         key="overdue_table",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from console import login, state, widgets
+from console import labels, login, state, widgets
 from console.auth import Permission
 from console.sections import impact_table
 from dashboards.figures import lag_heatmap
@@ -60,7 +60,7 @@ page = state.late_plants(
 st.subheader("Running an older revision than the newest effective one")
 rows = page.rows.copy()
 rows["target_eco"] = [widgets.eco_url(eco) for eco in rows["target_eco"]]
-st.dataframe(
+labels.table(
     rows,
     hide_index=True,
     key="late_table",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from console import login, state, widgets
+from console import labels, login, state, widgets
 from console.auth import Permission
 from dashboards.rejected import AFTER_FIX, FIXES, RejectedFilter
 
@@ -62,7 +62,7 @@ if page.total == 0:
 rows = page.rows.copy()
 rows["eco"] = [widgets.eco_url(eco) for eco in rows["eco"]]
 rows["violations"] = [int((violations["eco"] == eco).sum()) for eco in page.rows["eco"]]
-st.dataframe(
+labels.table(
     rows,
     hide_index=True,
     key="rejected_table",
@@ -77,7 +77,7 @@ st.dataframe(
 )
 widgets.pager(KEY, page)
 st.subheader("What to fix in PLM")
-st.dataframe(
+labels.table(
     violations,
     hide_index=True,
     key="rejected_violations",

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from console import login, sourcing_state, state, widgets
+from console import labels, login, sourcing_state, state, widgets
 from console.auth import Permission
 from dashboards.status import DIMENSIONS, StatusFilter
 
@@ -49,7 +49,7 @@ else:
             cell = urlencode({rows_by: row, columns_by: column, "n": count})
             links.loc[row, column] = f"status?{cell}" if count else ""
     links.index.name = NAMES[rows_by]
-    st.dataframe(
+    labels.table(
         links.reset_index(),
         hide_index=True,
         key="status_pivot",
@@ -64,7 +64,7 @@ if criteria.describe():
     st.caption(f"{page.total} steps in flight")
     shown = page.rows.copy()
     shown["eco"] = [widgets.eco_url(eco) for eco in shown["eco"]]
-    st.dataframe(
+    labels.table(
         shown.drop(columns=["step_id"]),
         hide_index=True,
         key="status_steps",

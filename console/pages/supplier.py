@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from console import login, sourcing_state, state, widgets
+from console import labels, login, sourcing_state, state, widgets
 from console.auth import Permission
 
 SECTIONS = {
@@ -29,7 +29,7 @@ if supplier:
         st.subheader(f"{title} ({len(rows)})")
         if "eco" in rows:
             rows["eco"] = [widgets.eco_url(eco) if eco else "" for eco in rows["eco"]]
-        st.dataframe(
+        labels.table(
             rows,
             hide_index=True,
             key=f"supplier_{name}",

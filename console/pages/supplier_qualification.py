@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from console import login, sourcing_state, state, widgets
+from console import labels, login, sourcing_state, state, widgets
 from console.auth import Permission
 from dashboards.qualifications import QualificationFilter
 from dashboards.stats import humanize_seconds
@@ -31,7 +31,7 @@ def _from_controls() -> QualificationFilter:
 def _blocked_table(rows: pd.DataFrame, key: str, reason: str) -> None:
     frame = rows.copy()
     frame["eco"] = [widgets.eco_url(eco) for eco in frame["eco"]]
-    st.dataframe(
+    labels.table(
         frame,
         hide_index=True,
         key=key,
@@ -84,7 +84,7 @@ widgets.active_filter(KEY, criteria, QualificationFilter())
 
 summary = sourcing_state.by_supplier(url, criteria)
 if len(summary):
-    st.dataframe(
+    labels.table(
         summary,
         hide_index=True,
         key="qualification_summary",
@@ -104,7 +104,7 @@ st.caption(f"{page.total} info records waiting on their supplier's qualification
 rows = page.rows.copy()
 rows["eco"] = [widgets.eco_url(eco) for eco in rows["eco"]]
 rows["waiting"] = [humanize_seconds(seconds) for seconds in rows["waiting_seconds"]]
-st.dataframe(
+labels.table(
     rows,
     hide_index=True,
     key="qualification_waiting",

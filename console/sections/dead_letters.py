@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from console import state, widgets
+from console import labels, state, widgets
 from dashboards.dead_letters import StepTrouble, step_trouble
 
 
@@ -54,7 +54,7 @@ def render(step_id: str | None) -> None:
     if trouble.attempts.empty:
         st.caption("No attempt recorded yet.")
         return
-    st.dataframe(
+    labels.table(
         trouble.attempts,
         hide_index=True,
         key=f"{key}_attempts",

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import pandas as pd
 import streamlit as st
 
-from console import widgets
+from console import labels, widgets
 from console.sections import data
 from console.sections.overdue import STAGE_LABELS
 
@@ -24,7 +24,7 @@ def render_eco(url: str, eco: str) -> None:
             f"p50 {widgets.short(predicted['p50'])} · p90 {widgets.short(predicted['p90'])}, "
             "from how long the same steps took at the same plants recently."
         )
-        st.dataframe(
+        labels.table(
             pd.DataFrame(predicted["plants"]),
             hide_index=True,
             key="eco_forecast",
@@ -41,7 +41,7 @@ def render_eco(url: str, eco: str) -> None:
         rows = pd.DataFrame(deadlines)
         rows["stage"] = [STAGE_LABELS[stage] for stage in rows["stage"]]
         rows["sla_state"] = [str(state) for state in rows["sla_state"]]
-        st.dataframe(
+        labels.table(
             rows,
             hide_index=True,
             key="eco_deadlines",
@@ -73,7 +73,7 @@ def render_for(url: str, ecos: Iterable[str]) -> None:
     if not rows:
         return
     st.subheader("Predicted production-ready")
-    st.dataframe(
+    labels.table(
         pd.DataFrame(rows),
         hide_index=True,
         key="forecasts_listed",

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from console import actions, inbox_state, state, widgets
+from console import actions, inbox_state, labels, state, widgets
 from dashboards.inbox import Group
 
 PREVIEW_KEY = "inbox_preview"
@@ -52,7 +52,7 @@ def render(group: Group, criteria: dict[str, Any], can_act: bool) -> None:
     with st.container(border=True, key="inbox_preview_box"):
         st.markdown(widgets.escape(preview.describe()))
         if preview.touch:
-            st.dataframe(
+            labels.table(
                 pd.DataFrame(
                     [
                         {
@@ -70,7 +70,7 @@ def render(group: Group, criteria: dict[str, Any], can_act: bool) -> None:
             )
         if preview.left_alone:
             with st.expander(f"Left alone ({len(preview.left_alone)})"):
-                st.dataframe(
+                labels.table(
                     pd.DataFrame([{"step_id": k, "why": v} for k, v in preview.left_alone.items()]),
                     hide_index=True,
                     key="inbox_preview_left",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from console import sourcing_state, widgets
+from console import labels, sourcing_state, widgets
 
 DATE = "YYYY-MM-DD"
 
@@ -16,7 +16,7 @@ def table(rows: pd.DataFrame, key: str) -> None:
     """The rows as a table, ECOs as links."""
     shown = rows.copy()
     shown["eco"] = [widgets.eco_url(eco) if eco else "" for eco in shown["eco"]]
-    st.dataframe(
+    labels.table(
         shown,
         hide_index=True,
         key=key,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from console import state, widgets
+from console import labels, state, widgets
 from contracts.readmodel import PlantState
 from dashboards.exceptions import STUCK_PLANT_STATES, PlantFilter
 
@@ -36,7 +36,7 @@ def render(criteria: PlantFilter) -> None:
     st.caption(f"{page.total} (ECO, plant) pairs stopped")
     rows = page.rows.copy()
     rows["eco"] = [widgets.eco_url(eco) for eco in rows["eco"]]
-    st.dataframe(
+    labels.table(
         rows,
         hide_index=True,
         key="plants_table",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from console import sourcing_state
+from console import labels, sourcing_state
 
 
 def render(url: str) -> None:
@@ -18,7 +18,7 @@ def render(url: str) -> None:
     shown = rows.copy()
     for column in ("codes", "names", "systems"):
         shown[column] = [", ".join(values) for values in shown[column]]
-    st.dataframe(
+    labels.table(
         shown,
         hide_index=True,
         key="drift_supplier_duplicates",
