@@ -111,6 +111,9 @@ def configure(
             config[str(name)] = st.column_config.DatetimeColumn(
                 label(name), format="YYYY-MM-DD HH:mm"
             )
+        elif str(name).endswith("value") and pd.api.types.is_numeric_dtype(data[name]):
+            # Money: thousands separated, two decimals (1,234.00).
+            config[str(name)] = st.column_config.NumberColumn(label(name), format="accounting")
         else:
             config[str(name)] = st.column_config.Column(label(name))
     for name, value in (given or {}).items():

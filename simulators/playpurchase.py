@@ -257,12 +257,14 @@ class PurchasingPlay:
         plant = step.plant or (step.planned.payload.get("plants") or p.eco.plants)[0]
         old = {a.item: a.old_revision for a in p.eco.affected_items}
         found = sourcing_world(p.world)
-        orders: list[tuple[date, float]] = []
-        runs: list[tuple[date, int]] = []
         day = at.date()
+        # One assessment per item, as the engine reads them: what still buys or builds the
+        # item's superseded revision at the plant.
         for item in p.items:
             if old[item] is None:
                 continue
+            orders: list[tuple[date, float]] = []
+            runs: list[tuple[date, int]] = []
             if p.world.items[item].kind is ItemKind.COMPONENT:
                 entries = found.approved.get(item, ())
                 price = max((found.prices[(e.supplier, item)] for e in entries), default=10)
@@ -276,15 +278,19 @@ class PurchasingPlay:
                     (first + timedelta(days=rng.randint(1, 30)), rng.randint(5, 500))
                     for _ in range(rng.randint(0, 2))
                 )
-        data = se.ImpactAssessed(
-            eco=p.number,
-            plant=plant,
-            purchase_orders=len(orders),
-            purchase_value=round(sum(v for _, v in orders), 2),
-            earliest_due=min((d for d, _ in orders), default=None),
-            production_orders=len(runs),
-            production_quantity=float(sum(q for _, q in runs)),
-            earliest_start=min((d for d, _ in runs), default=None),
-            read_at=at + timedelta(seconds=rng.uniform(5, 120)),
-        )
-        p.add(data.read_at, data, f"{p.number}|impact")
+            if not orders and not runs:
+                continue
+            data = se.ImpactAssessed(
+                eco=p.number,
+                plant=plant,
+                item=item,
+                superseded_revision=old[item],
+                purchase_orders=len(orders),
+                purchase_value=round(sum(v for _, v in orders), 2),
+                earliest_due=min((d for d, _ in orders), default=None),
+                production_orders=len(runs),
+                production_quantity=float(sum(q for _, q in runs)),
+                earliest_start=min((d for d, _ in runs), default=None),
+                read_at=at + timedelta(seconds=rng.uniform(5, 120)),
+            )
+            p.add(data.read_at, data, f"{p.number}|impact|{item}")

@@ -59,7 +59,10 @@ def test_every_event_validates_and_carries_the_eco_as_correlation(stream) -> Non
             assert event["source"] == SOURCE and event["specversion"] == "1.0"
             assert event["correlationid"] == number
             data = event["data"]
-            if event["type"] == "io.threadline.plant.revision_changed.v1":
+            if event["type"] in (
+                "io.threadline.plant.revision_changed.v1",
+                "io.threadline.eco.impact_assessed.v1",  # per item, as the engine reads them
+            ):
                 assert event["subject"] == f"{data['plant']}/{data['item']}"
             elif "component" in data:  # a purchasing fact is about one qualification
                 assert event["subject"] == (
