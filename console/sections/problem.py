@@ -1,13 +1,13 @@
 """One inbox problem: its owner and runbook, status, notes, and what to do about it
-(acknowledge, assign, note; retry or skip its step, each with a reason; its last call;
-edit its payload and retry)."""
+(acknowledge, assign, note; retry or skip its step, each with a reason; what its ECO puts
+at risk; its last call; edit its payload and retry)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from console import actions, widgets
-from console.sections import dead_letters, edit_payload
+from console import actions, state, widgets
+from console.sections import dead_letters, edit_payload, impact_table
 from dashboards.inbox import InboxRow
 
 
@@ -84,5 +84,7 @@ def render(row: InboxRow, can_act: bool) -> None:
             query_params={"eco": problem.eco},
             icon=":material/open_in_new:",
         )
+        # What the problem's ECO being stuck puts at risk (open orders on the old revision).
+        impact_table.render_eco(state.database_url(), problem.eco)
     dead_letters.render(problem.step_id)
     edit_payload.render(problem.step_id, can_act)

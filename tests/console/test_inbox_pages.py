@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from console.auth import Role
+from contracts.sourcing_events import ImpactAssessed
 from sync_engine import store
 from tests.console.test_actions import flash
 from tests.console.world import EngineWorld
@@ -135,3 +137,29 @@ def test_a_bad_ownership_file_is_named_on_the_page(
     at = open_app(Role.OPERATOR, "pages/inbox.py")
     (error,) = at.error
     assert str(path) in error.value.replace("\\", "") and "line 3" in error.value
+
+
+def test_a_problem_shows_what_its_eco_puts_at_risk(open_app: Open, world: EngineWorld) -> None:
+    first, _ = world.failed_notices(ECO, ["S010", "S020"])
+    with world.engine.begin() as connection:
+        store.emit(
+            connection,
+            ImpactAssessed(
+                eco=ECO,
+                plant="P100",
+                item="CMP-2001",
+                superseded_revision="A",
+                purchase_orders=3,
+                purchase_value=4500.0,
+                production_orders=1,
+                production_quantity=40.0,
+                read_at=datetime.now(UTC),
+            ),
+            now=datetime.now(UTC),
+        )
+    world.relay()
+    at = open_app(Role.OPERATOR, "pages/inbox.py", fingerprint=NOTICES)
+    at.selectbox(key="inbox_problem").select(f"step:{first}").run()
+    assert "Business impact" in [h.value for h in at.subheader]
+    risk = [c.value for c in at.caption if "still buy a superseded revision" in c.value]
+    assert risk and risk[0].startswith("3 open purchase orders (4,500.00)")
