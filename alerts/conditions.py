@@ -10,10 +10,10 @@ meeting it stays one alert.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
@@ -26,10 +26,11 @@ from dashboards.drift import DriftFilter, drift_select
 from dashboards.exceptions import PlantFilter, StepFilter, plants_select, steps_select
 from dashboards.filters import ListFilter
 from dashboards.notices import NoticeFilter, notices_select
-from dashboards.prediction import AtRisk
 from dashboards.prediction import at_risk as predicted_late
-from dashboards.sla import OverdueFilter, OverdueWork, overdue_work
+from dashboards.sla import OverdueFilter, overdue_work
 from sync_engine.health import HealthLimits, pipeline_health
+
+_Row = TypeVar("_Row", bound=Mapping[Any, Any])
 
 MAX_LINES = 10
 """Rows named in one message; the link lists them all."""
@@ -63,13 +64,12 @@ def link(url_path: str, criteria: ListFilter | None = None) -> str:
     return f"{url_path}?{query}" if query else url_path
 
 
-def _grouped(
-    connection: sa.Connection, select: sa.Select[Any], by: str
-) -> dict[str, list[sa.RowMapping]]:
-    groups: dict[str, list[sa.RowMapping]] = {}
-    for row in connection.execute(select).mappings():
+def _grouped(rows: Iterable[_Row], by: str) -> list[tuple[str, list[_Row]]]:
+    """``rows`` grouped by their column ``by``, in the order of its values."""
+    groups: dict[str, list[_Row]] = {}
+    for row in rows:
         groups.setdefault(str(row[by]), []).append(row)
-    return groups
+    return sorted(groups.items())
 
 
 def _plural(n: int, word: str) -> str:
@@ -82,7 +82,7 @@ def plant_blocked(connection: sa.Connection, rule: Rule, now: datetime) -> list[
     cutoff = now - timedelta(seconds=rule.longer_than)
     select = plants_select(PlantFilter(states=(PlantState.BLOCKED,)))
     found: list[Finding] = []
-    for plant, rows in sorted(_grouped(connection, select, "plant").items()):
+    for plant, rows in _grouped(connection.execute(select).mappings(), "plant"):
         old = [row for row in rows if row["since"] <= cutoff]
         if not old:
             continue
@@ -108,7 +108,7 @@ def dead_letters(connection: sa.Connection, rule: Rule, now: datetime) -> list[F
     """Fingerprint groups holding at least ``at_least`` dead-lettered steps."""
     select = steps_select(StepFilter(states=(StepState.FAILED,)))
     found: list[Finding] = []
-    for fingerprint, rows in sorted(_grouped(connection, select, "fingerprint").items()):
+    for fingerprint, rows in _grouped(connection.execute(select).mappings(), "fingerprint"):
         if len(rows) < rule.at_least:
             continue
         sample = rows[0]
@@ -138,7 +138,7 @@ def failed_notices(connection: sa.Connection, rule: Rule, now: datetime) -> list
     """Suppliers with at least ``at_least`` notices given up."""
     select = notices_select(NoticeFilter(statuses=(NoticeStatus.FAILED,)))
     found: list[Finding] = []
-    for supplier, rows in sorted(_grouped(connection, select, "supplier").items()):
+    for supplier, rows in _grouped(connection.execute(select).mappings(), "supplier"):
         if len(rows) < rule.at_least:
             continue
         found.append(
@@ -165,7 +165,7 @@ def drift(connection: sa.Connection, rule: Rule, now: datetime) -> list[Finding]
     assert rule.longer_than is not None
     cutoff = now - timedelta(seconds=rule.longer_than)
     found: list[Finding] = []
-    for plant, rows in sorted(_grouped(connection, drift_select(), "plant").items()):
+    for plant, rows in _grouped(connection.execute(drift_select()).mappings(), "plant"):
         old = [row for row in rows if row["since"] <= cutoff]
         if not old:
             continue
@@ -236,11 +236,8 @@ def heartbeat(connection: sa.Connection, rule: Rule, now: datetime) -> list[Find
 def overdue(connection: sa.Connection, rule: Rule, now: datetime) -> list[Finding]:
     """Stages with at least ``at_least`` pieces of work past their SLA, one per stage."""
     criteria = OverdueFilter(stage=Stage(rule.stage)) if rule.stage else OverdueFilter()
-    by_stage: dict[str, list[OverdueWork]] = {}
-    for row in overdue_work(connection, now, criteria):
-        by_stage.setdefault(row["stage"].value, []).append(row)
     found: list[Finding] = []
-    for stage, rows in sorted(by_stage.items()):
+    for stage, rows in _grouped(overdue_work(connection, now, criteria), "stage"):
         if len(rows) < rule.at_least:
             continue
         found.append(
@@ -266,11 +263,8 @@ def overdue(connection: sa.Connection, rule: Rule, now: datetime) -> list[Findin
 def at_risk(connection: sa.Connection, rule: Rule, now: datetime) -> list[Finding]:
     """ECOs predicted (p90) ready after their effectivity date, grouped by the plant
     predicted last (what holds them)."""
-    by_plant: dict[str, list[AtRisk]] = {}
-    for row in predicted_late(connection, now):
-        by_plant.setdefault(row["plant"], []).append(row)
     found: list[Finding] = []
-    for plant, rows in sorted(by_plant.items()):
+    for plant, rows in _grouped(predicted_late(connection, now), "plant"):
         if len(rows) < rule.at_least:
             continue
         found.append(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 import streamlit as st
 
 from console import login, state
@@ -43,101 +44,85 @@ def retry(step_ids: Sequence[str], reason_key: str) -> None:
     """Queue one step (or each selected one) again, with the reason typed in the widget
     ``reason_key`` (required)."""
     ids = list(step_ids)
-    reason = _reason(reason_key)
     if not ids:
         _flash("not_found", "Select at least one row to retry.")
         return
-    if not reason:
-        _flash("not_allowed", "Say why the step is retried: a reason is required.")
-        return
     if len(ids) == 1:
-        _run(
-            lambda engine, actor, role: commands.retry_step(
+        _with_reason(
+            reason_key,
+            "the step is retried",
+            lambda engine, actor, role, reason: commands.retry_step(
                 engine, ids[0], actor=actor, role=role, reason=reason
-            )
+            ),
         )
     else:
-        _run(
-            lambda engine, actor, role: commands.retry_previewed(
+        _with_reason(
+            reason_key,
+            "the step is retried",
+            lambda engine, actor, role, reason: commands.retry_previewed(
                 engine, ids, actor=actor, role=role, reason=reason
-            )
+            ),
         )
-    st.session_state[reason_key] = ""
 
 
 def retry_previewed(step_ids: Sequence[str], reason_key: str, criteria: dict[str, Any]) -> None:
     """Queue again exactly the previewed ``step_ids`` (those that changed meanwhile are left
     out and reported), with the reason typed in the widget ``reason_key`` (required)."""
     ids = list(step_ids)
-    reason = _reason(reason_key)
-    if not reason:
-        _flash("not_allowed", "Say why the steps are retried: a reason is required.")
-        return
-    _run(
-        lambda engine, actor, role: commands.retry_previewed(
+    _with_reason(
+        reason_key,
+        "the steps are retried",
+        lambda engine, actor, role, reason: commands.retry_previewed(
             engine, ids, actor=actor, role=role, reason=reason, filter=criteria
-        )
+        ),
     )
-    st.session_state[reason_key] = ""
 
 
 def retry_eco(eco: str, reason_key: str) -> None:
     """Queue again every failed or blocked step of ``eco``, with the reason typed in the
     widget ``reason_key`` (required)."""
-    reason = _reason(reason_key)
-    if not reason:
-        _flash("not_allowed", "Say why the ECO's steps are retried: a reason is required.")
-        return
-    _run(
-        lambda engine, actor, role: commands.retry_matching(
+    _with_reason(
+        reason_key,
+        "the ECO's steps are retried",
+        lambda engine, actor, role, reason: commands.retry_matching(
             engine, actor=actor, role=role, reason=reason, eco=eco
-        )
+        ),
     )
-    st.session_state[reason_key] = ""
 
 
 def edit_and_retry(step_id: str, payload: dict[str, Any], reason_key: str) -> None:
     """Send ``step_id`` again with the edited ``payload`` and the reason typed in the
     widget ``reason_key`` (required)."""
-    reason = _reason(reason_key)
-    if not reason:
-        _flash("not_allowed", "Say why the payload is edited: a reason is required.")
-        return
-    _run(
-        lambda engine, actor, role: commands.edit_and_retry(
+    _with_reason(
+        reason_key,
+        "the payload is edited",
+        lambda engine, actor, role, reason: commands.edit_and_retry(
             engine, step_id, payload, actor=actor, role=role, reason=reason
-        )
+        ),
     )
-    st.session_state[reason_key] = ""
 
 
 def acknowledge(key: str, reason_key: str) -> None:
     """Acknowledge the inbox problem ``key`` with the reason typed in ``reason_key``."""
-    reason = _reason(reason_key)
-    if not reason:
-        _flash("not_allowed", "Say why you take it on: a reason is required.")
-        return
-    _run(
-        lambda engine, actor, role: triage.acknowledge(
+    _with_reason(
+        reason_key,
+        "you take it on",
+        lambda engine, actor, role, reason: triage.acknowledge(
             engine, key, actor=actor, role=role, reason=reason
-        )
+        ),
     )
-    st.session_state[reason_key] = ""
 
 
 def assign(key: str, assignee_key: str, reason_key: str) -> None:
     """Assign the inbox problem ``key`` to the person typed in ``assignee_key``."""
-    reason = _reason(reason_key)
     assignee = _reason(assignee_key)
-    if not reason:
-        _flash("not_allowed", "Say why it is assigned: a reason is required.")
-        return
-    _run(
-        lambda engine, actor, role: triage.assign(
+    _with_reason(
+        reason_key,
+        "it is assigned",
+        lambda engine, actor, role, reason: triage.assign(
             engine, key, assignee, actor=actor, role=role, reason=reason
-        )
+        ),
     )
-    st.session_state[reason_key] = ""
 
 
 def note(key: str, text_key: str) -> None:
@@ -154,54 +139,60 @@ def _reason(key: str) -> str:
     return str(st.session_state.get(key) or "").strip()
 
 
+def _with_reason(
+    reason_key: str,
+    why: str,
+    command: Callable[[sa.Engine, str, str, str], commands.CommandResult],
+) -> None:
+    """Run ``command`` (engine, actor, role, reason) with the reason typed in the widget
+    ``reason_key``, then empty the widget; without a reason, say why one is needed."""
+    reason = _reason(reason_key)
+    if not reason:
+        _flash("not_allowed", f"Say why {why}: a reason is required.")
+        return
+    _run(lambda engine, actor, role: command(engine, actor, role, reason))
+    st.session_state[reason_key] = ""
+
+
 def skip(step_id: str | None, reason_key: str) -> None:
     """Skip a step with the reason typed in the widget ``reason_key`` (required)."""
-    reason = _reason(reason_key)
     if not step_id:
         _flash("not_found", "Choose the step to skip.")
         return
-    if not reason:
-        _flash("not_allowed", "Say why the step is skipped: a reason is required.")
-        return
-    _run(
-        lambda engine, actor, role: commands.skip_step(
+    _with_reason(
+        reason_key,
+        "the step is skipped",
+        lambda engine, actor, role, reason: commands.skip_step(
             engine, step_id, actor=actor, role=role, reason=reason
-        )
+        ),
     )
-    st.session_state[reason_key] = ""
 
 
 def cancel(eco: str, reason_key: str) -> None:
     """Cancel an ECO with the reason typed in the widget ``reason_key`` (required)."""
-    reason = _reason(reason_key)
-    if not reason:
-        _flash("not_allowed", "Say why the ECO is cancelled: a reason is required.")
-        return
-    _run(
-        lambda engine, actor, role: commands.cancel_eco(
+    _with_reason(
+        reason_key,
+        "the ECO is cancelled",
+        lambda engine, actor, role, reason: commands.cancel_eco(
             engine, eco, actor=actor, role=role, reason=reason
-        )
+        ),
     )
-    st.session_state[reason_key] = ""
 
 
 def resync_drift(pair: str | None, reason_key: str) -> None:
     """Re-sync the drift of ``pair`` (``plant/item``) with the reason typed in the widget
     ``reason_key`` (required)."""
-    reason = _reason(reason_key)
     if not pair:
         _flash("not_found", "Choose the drift to re-sync.")
         return
-    if not reason:
-        _flash("not_allowed", "Say why the drift is re-synced: a reason is required.")
-        return
     plant, item = pair.split("/", 1)
-    _run(
-        lambda engine, actor, role: commands.resync_drift(
+    _with_reason(
+        reason_key,
+        "the drift is re-synced",
+        lambda engine, actor, role, reason: commands.resync_drift(
             engine, plant, item, actor=actor, role=role, reason=reason
-        )
+        ),
     )
-    st.session_state[reason_key] = ""
 
 
 def reconcile_now() -> None:

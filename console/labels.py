@@ -4,7 +4,8 @@ viewer's time zone and the key column pinned.
 Pages call :func:`table` instead of ``st.dataframe``. A page's own ``column_config`` wins
 for the columns it names; every other column gets its label (and unit) from
 :data:`LABELS`, or from its name read as words (``days_late`` → "Days late"), so no raw
-``snake_case`` name reaches the screen. Datetime columns show the browser's time zone
+``snake_case`` name reaches the screen, nor a raw state in a status column
+(``production_ready`` → "production ready"). Datetime columns show the browser's time zone
 (``st.context.timezone``) and say so, with its offset from UTC, in the header's tooltip.
 The first column shown is pinned, so the ECO, step or supplier stays in view when a wide
 table scrolls.
@@ -18,6 +19,9 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+
+from contracts.readmodel import EcoState, NoticeStatus, PlantState
+from contracts.steps import StepState
 
 # Labels for names that do not read well as words, with their units.
 LABELS: dict[str, str] = {
@@ -56,6 +60,16 @@ UNITS: tuple[tuple[str, str], ...] = (
     ("_pct", "%"),
 )
 
+# Columns that hold a status, and the states they may hold, as words.
+STATUS_COLUMNS = frozenset(
+    {"state", "status", "eco_state", "plant_state", "from_state", "to_state"}
+)
+_STATUS_WORDS: dict[str, str] = {
+    member.value: member.value.replace("_", " ")
+    for states in (EcoState, PlantState, NoticeStatus, StepState)
+    for member in states
+}
+
 _PERCENTILE = re.compile(r"p\d+")
 _WORDS = {"eco": "ECO", "erp": "ERP", "mes": "MES", "plm": "PLM", "po": "PO", "sla": "SLA"}
 
@@ -79,6 +93,21 @@ def label(name: object) -> str:
         words[0] if words[0].isupper() or _PERCENTILE.fullmatch(words[0]) else words[0].capitalize()
     )
     return " ".join([first, *words[1:]]) + unit
+
+
+def status_words(value: object) -> object:
+    """A known state as words (``in_progress`` → "in progress"); anything else as it is."""
+    return _STATUS_WORDS.get(value, value) if isinstance(value, str) else value
+
+
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+    shown = [name for name in frame.columns if name in STATUS_COLUMNS]
+    if not shown:
+        return frame
+    frame = frame.copy()
+    for name in shown:
+        frame[name] = frame[name].map(status_words)
+    return frame
 
 
 def viewer_zone() -> str | None:
@@ -137,8 +166,9 @@ def configure(
 
 
 def table(data: Any, *, column_config: Mapping[str, Any] | None = None, **options: Any) -> Any:
-    """``st.dataframe`` with every column labelled, dated in the viewer's zone, key pinned."""
-    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    """``st.dataframe`` with every column labelled, dated in the viewer's zone, key pinned,
+    and known states in status columns read as words."""
+    frame = _readable(data if isinstance(data, pd.DataFrame) else pd.DataFrame(data))
     options.setdefault("hide_index", True)
     config = configure(frame, column_config, shown=options.get("column_order"), zone=viewer_zone())
     return st.dataframe(frame, column_config=config, **options)

@@ -443,6 +443,9 @@ class EventType:
 
 
 def _entries() -> list[EventType]:
+    # Imported here: the sourcing models build on EventData and StepTransition, defined above.
+    from contracts.sourcing_events import catalog_entries as sourcing_entries
+
     step = "io.threadline.step.{}.v1"
     return [
         EventType("io.threadline.eco.received.v1", EcoReceived, "ECO received and planned"),
@@ -514,53 +517,7 @@ def _entries() -> list[EventType]:
             OperationCompleted,
             "An operator's operation reached its end",
         ),
-        *_sourcing_entries(),
-    ]
-
-
-def _sourcing_entries() -> list[EventType]:
-    # Imported here: those models build on EventData and StepTransition, defined above.
-    from contracts import sourcing_events as se
-
-    both = frozenset({ENGINE, se.PROCUREMENT})
-    return [
-        EventType(
-            "io.threadline.step.awaiting_qualification.v1",
-            se.StepAwaitingQualification,
-            "Info record held until the supplier is qualified",
-        ),
-        EventType(
-            "io.threadline.procurement.qualification_requested.v1",
-            se.QualificationRequested,
-            "Supplier qualification requested",
-        ),
-        EventType(
-            "io.threadline.procurement.qualification_approved.v1",
-            se.QualificationApproved,
-            "Supplier qualification approved",
-            both,
-        ),
-        EventType(
-            "io.threadline.procurement.qualification_rejected.v1",
-            se.QualificationRejected,
-            "Supplier qualification rejected",
-            both,
-        ),
-        EventType(
-            "io.threadline.erp.info_record_activated.v1",
-            se.InfoRecordActivated,
-            "Purchasing info record activated",
-        ),
-        EventType(
-            "io.threadline.supplier.records_duplicated.v1",
-            se.SupplierRecordsDuplicated,
-            "Supplier records duplicated across procurement and ERP",
-        ),
-        EventType(
-            "io.threadline.eco.impact_assessed.v1",
-            se.ImpactAssessed,
-            "Open orders at risk assessed",
-        ),
+        *sourcing_entries(),
     ]
 
 

@@ -1,6 +1,6 @@
 """The catalog's purchasing, supplier-master and business-impact events.
 
-Kept beside :mod:`contracts.events`, which lists them at the end of its catalog. A
+Kept beside :mod:`contracts.events`, whose catalog ends with :func:`catalog_entries`. A
 qualification's approval or rejection is procurement's fact: procurement may post it to
 the collector itself (producer ``procurement``, with its own token), and the engine
 records it when its poll sees it, so both own those two types.
@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from contracts.events import EventData, StepTransition
+from contracts.events import ENGINE, EventData, EventType, StepTransition
 from contracts.model import Code, EcoNumber, Revision
 from contracts.steps import StepState
 
@@ -116,3 +116,47 @@ class ImpactAssessed(EventData):
         if self.plant and self.item:
             return f"{self.plant}/{self.item}"
         return self.eco
+
+
+def catalog_entries() -> list[EventType]:
+    """This module's types, for :data:`contracts.events.CATALOG` (their one registry)."""
+    both = frozenset({ENGINE, PROCUREMENT})
+    return [
+        EventType(
+            "io.threadline.step.awaiting_qualification.v1",
+            StepAwaitingQualification,
+            "Info record held until the supplier is qualified",
+        ),
+        EventType(
+            "io.threadline.procurement.qualification_requested.v1",
+            QualificationRequested,
+            "Supplier qualification requested",
+        ),
+        EventType(
+            "io.threadline.procurement.qualification_approved.v1",
+            QualificationApproved,
+            "Supplier qualification approved",
+            both,
+        ),
+        EventType(
+            "io.threadline.procurement.qualification_rejected.v1",
+            QualificationRejected,
+            "Supplier qualification rejected",
+            both,
+        ),
+        EventType(
+            "io.threadline.erp.info_record_activated.v1",
+            InfoRecordActivated,
+            "Purchasing info record activated",
+        ),
+        EventType(
+            "io.threadline.supplier.records_duplicated.v1",
+            SupplierRecordsDuplicated,
+            "Supplier records duplicated across procurement and ERP",
+        ),
+        EventType(
+            "io.threadline.eco.impact_assessed.v1",
+            ImpactAssessed,
+            "Open orders at risk assessed",
+        ),
+    ]

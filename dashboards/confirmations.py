@@ -18,7 +18,7 @@ from collector.tables import eco_status, plant_revisions, step_status
 from contracts.steps import StepState
 from dashboards import filters
 from dashboards.filters import Query
-from dashboards.paging import DEFAULT_LIMIT, Page, count_rows, paginate
+from dashboards.paging import DEFAULT_LIMIT, Page, count_rows, paginate_waiting
 
 # The item's family where the plant's revision row knows it, else the ECO's.
 _FAMILY = sa.func.coalesce(plant_revisions.c.product_family, eco_status.c.product_family)
@@ -138,14 +138,9 @@ def awaiting_confirmation(
     """
     now = now or datetime.now(UTC)
     with engine.connect() as connection:
-        page = paginate(connection, awaiting_select(criteria, now=now), limit=limit, offset=offset)
-    rows = page.rows
-    rows.insert(
-        rows.columns.get_loc("waiting_since") + 1,
-        "waiting_seconds",
-        [(now - since_at).total_seconds() for since_at in rows["waiting_since"]],
-    )
-    return page
+        return paginate_waiting(
+            connection, awaiting_select(criteria, now=now), now=now, limit=limit, offset=offset
+        )
 
 
 def awaiting_filter_options(engine: sa.Engine) -> tuple[Sequence[str], Sequence[str]]:

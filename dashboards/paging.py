@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -67,3 +68,23 @@ def paginate(
     total = count_rows(connection, select)
     result = connection.execute(select.limit(limit).offset(offset))
     return Page(rows=frame(result, list(result.keys())), total=total, offset=offset, limit=limit)
+
+
+def paginate_waiting(
+    connection: sa.Connection,
+    select: sa.Select[Any],
+    *,
+    now: datetime,
+    limit: int,
+    offset: int,
+) -> Page:
+    """:func:`paginate` for a list of things waiting: its ``waiting_since`` column is
+    followed by ``waiting_seconds``, how long each row has waited at ``now``."""
+    page = paginate(connection, select, limit=limit, offset=offset)
+    rows = page.rows
+    rows.insert(
+        rows.columns.get_loc("waiting_since") + 1,
+        "waiting_seconds",
+        [(now - since).total_seconds() for since in rows["waiting_since"]],
+    )
+    return page

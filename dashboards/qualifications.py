@@ -22,7 +22,7 @@ from collector.tables import eco_status, step_status
 from contracts.steps import StepKind, StepState
 from dashboards import filters
 from dashboards.filters import Query
-from dashboards.paging import DEFAULT_LIMIT, Page, count_rows, frame, paginate
+from dashboards.paging import DEFAULT_LIMIT, Page, count_rows, frame, paginate_waiting
 
 CENTRAL = "central"
 """How an info record for every centrally sourced plant names its plant."""
@@ -136,14 +136,9 @@ def waiting_on_qualification(
     """One page of info records waiting on qualification, with waiting_seconds."""
     now = now or datetime.now(UTC)
     with engine.connect() as connection:
-        page = paginate(connection, waiting_select(criteria, now=now), limit=limit, offset=offset)
-    rows = page.rows
-    rows.insert(
-        rows.columns.get_loc("waiting_since") + 1,
-        "waiting_seconds",
-        [(now - since).total_seconds() for since in rows["waiting_since"]],
-    )
-    return page
+        return paginate_waiting(
+            connection, waiting_select(criteria, now=now), now=now, limit=limit, offset=offset
+        )
 
 
 BLOCKED_COLUMNS = (

@@ -62,7 +62,7 @@ if eco is not None:
         st.subheader(widgets.escape(f"{eco} · {summary.get('title') or ''}"))
         # Two rows, so a long state and the dates show whole at 1,400 px.
         first = st.columns([2, 1, 1], border=True)
-        first[0].metric("State", str(summary["state"]).replace("_", " "))
+        first[0].metric("State", str(labels.status_words(summary["state"])))
         first[1].metric("Plants done", f"{summary['plants_done']} of {summary['plants_total']}")
         first[2].metric("Cycle time", humanize_seconds(summary.get("cycle_time_seconds")))
         second = st.columns(2, border=True)

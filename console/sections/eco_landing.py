@@ -18,7 +18,6 @@ def _table(rows: list[dict[str, object]], key: str, empty: str) -> None:
         return
     frame = pd.DataFrame(rows)
     frame["eco"] = [widgets.eco_url(str(eco)) for eco in frame["eco"]]
-    frame["state"] = frame["state"].str.replace("_", " ")
     labels.table(
         frame,
         key=key,

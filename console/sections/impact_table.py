@@ -26,7 +26,8 @@ def table(rows: pd.DataFrame, key: str) -> None:
             "item": "Item",
             "superseded_revision": "Superseded revision",
             "purchase_orders": "Purchase orders",
-            "purchase_value": st.column_config.NumberColumn("PO value", format="%.2f"),
+            # Money, as in every other table: thousands separated (1,234.00).
+            "purchase_value": st.column_config.NumberColumn("PO value", format="accounting"),
             "earliest_due": st.column_config.DateColumn("Earliest due", format=DATE),
             "production_orders": "Production orders",
             "production_quantity": st.column_config.NumberColumn("Quantity", format="%.0f"),
