@@ -8,8 +8,10 @@ report shows the totals over time (the newest assessment of each scope by each d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -44,11 +46,15 @@ class Exposure:
     scopes: int
 
 
-def _newest(until: datetime | None = None) -> sa.Subquery:
+def _newest(
+    until: datetime | None = None, narrowed: Sequence[sa.ColumnElement[bool]] = ()
+) -> sa.Subquery:
+    # A scope is (ECO, plant, item), so narrowing to an ECO, plant or item before grouping
+    # keeps exactly the scopes it would keep after, and lets the scope index find them.
     query = sa.select(sa.func.max(ia.c.event_seq).label("seq")).group_by(*_SCOPE)
     if until is not None:
         query = query.where(ia.c.read_at < until)
-    return query.subquery()
+    return query.where(*narrowed).subquery()
 
 
 def _exposed() -> sa.ColumnElement[bool]:
@@ -64,12 +70,14 @@ def current_impact(
 ) -> pd.DataFrame:
     """The newest assessment of every scope with something at risk (narrowed to an ECO,
     a plant or an item), the largest purchase value first."""
-    newest = _newest()
+    narrowed = [
+        column == value
+        for column, value in ((ia.c.eco, eco), (ia.c.plant, plant), (ia.c.item, item))
+        if value is not None
+    ]
+    newest = _newest(narrowed=narrowed)
     query = sa.select(*(ia.c[c] for c in COLUMNS)).join(newest, newest.c.seq == ia.c.event_seq)
     query = query.where(_exposed())
-    for column, value in ((ia.c.eco, eco), (ia.c.plant, plant), (ia.c.item, item)):
-        if value is not None:
-            query = query.where(column == value)
     query = query.order_by(ia.c.purchase_value.desc(), ia.c.plant, ia.c.item, ia.c.eco)
     with engine.connect() as connection:
         return frame(connection.execute(query), COLUMNS)
@@ -96,12 +104,61 @@ def exposure(engine: sa.Engine, *, until: datetime | None = None) -> Exposure:
 
 def exposure_over_time(engine: sa.Engine, days: list[date]) -> pd.DataFrame:
     """The exposure at the end of each day: day, purchase_value, purchase_orders,
-    production_orders."""
-    rows = []
-    for day in days:
-        end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
-        total = exposure(engine, until=end)
-        rows.append((day, total.purchase_value, total.purchase_orders, total.production_orders))
-    return pd.DataFrame(
-        rows, columns=["day", "purchase_value", "purchase_orders", "production_orders"]
+    production_orders.
+
+    The same totals as :func:`exposure` with ``until`` each day's end, in one pass: an
+    assessment counts from its ``read_at`` until a newer one of its scope is read
+    (``superseded``), so each day's total is what was read before its end minus what was
+    superseded before it. The database sums the assessments by the first day each is read
+    and superseded by; the days are added up here.
+    """
+    columns = ["day", "purchase_value", "purchase_orders", "production_orders"]
+    if not days:
+        return pd.DataFrame(columns=columns)
+    ordered = sorted(set(days))
+    ends = [datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC) for day in ordered]
+    superseded = (
+        sa.func.min(ia.c.read_at)
+        .over(partition_by=_SCOPE, order_by=ia.c.event_seq, rows=(1, None))
+        .label("superseded")
     )
+    spans = (
+        sa.select(
+            ia.c.read_at,
+            superseded,
+            ia.c.purchase_value,
+            ia.c.purchase_orders,
+            ia.c.production_orders,
+            _exposed().label("exposed"),
+        )
+        .where(ia.c.read_at < max(ends))
+        .subquery()
+    )
+    read, gone = _first_day(spans.c.read_at, ends), _first_day(spans.c.superseded, ends)
+    query = (
+        sa.select(
+            read,
+            gone,
+            sa.func.sum(spans.c.purchase_value),
+            sa.func.sum(spans.c.purchase_orders),
+            sa.func.sum(spans.c.production_orders),
+        )
+        .where(spans.c.exposed)
+        .group_by(read, gone)
+    )
+    totals = [[0.0, 0, 0] for _ in ordered]
+    with engine.connect() as connection:
+        for first, last, value, orders, runs in connection.execute(query):
+            # Counted on the days from the one it was read by to the one it was superseded by.
+            for index in range(first, len(ordered) if last is None else last):
+                totals[index][0] += float(value)
+                totals[index][1] += int(orders)
+                totals[index][2] += int(runs)
+    by_day = dict(zip(ordered, totals, strict=True))
+    return pd.DataFrame([(day, *by_day[day]) for day in days], columns=columns)
+
+
+def _first_day(moment: sa.ColumnElement[Any], ends: list[datetime]) -> sa.ColumnElement[Any]:
+    """The index of the first of ``ends`` after ``moment`` (``None``: after them all, or no
+    moment)."""
+    return sa.case(*((moment < end, index) for index, end in enumerate(ends)), else_=sa.null())
