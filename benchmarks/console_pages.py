@@ -52,6 +52,8 @@ from threadline.sla import sla_policy
 PAGE_SIZE = 25
 """Rows on one page of a list (``console.widgets.PAGE_SIZE``)."""
 OPERATIONS_LIMIT = 200
+IMPACT_SHOWN = 500
+"""Scopes a list of business impact shows (``console.sections.impact_table.SHOWN``)."""
 EXPOSURE_DAYS = 30
 
 
@@ -138,10 +140,15 @@ def views(engine: sa.Engine, settings: Settings, *, now: datetime) -> list[PageV
         wanted = tuple(sorted(set(page.rows["eco"]))) if not page.rows.empty else ()
         return forecasts(wanted) if wanted else page
 
+    def impact_pairs() -> object:
+        if impact.exposure(engine).scopes:
+            return impact.current_impact(engine, limit=IMPACT_SHOWN)
+        return None
+
     def prior_page() -> object:
         revisions.lag_matrix(engine, today=today)
         revisions.late_plants(engine, today=today, limit=PAGE_SIZE)
-        return impact.current_impact(engine)
+        return impact_pairs()
 
     def notices_page() -> object:
         groups = notices.notice_error_groups(engine)
@@ -154,7 +161,7 @@ def views(engine: sa.Engine, settings: Settings, *, now: datetime) -> list[PageV
         drift.drift_plants(engine)
         page = drift.drift_page(engine, drift.DriftFilter(), limit=PAGE_SIZE, offset=0)
         suppliers.duplicate_suppliers(engine)
-        impact.current_impact(engine)
+        impact_pairs()
         owned = tuple(c for c in DriftCause if c.threadline_owned)
         drift.drift_rows(engine, drift.DriftFilter((), owned))
         return page
@@ -218,7 +225,7 @@ def views(engine: sa.Engine, settings: Settings, *, now: datetime) -> list[PageV
 
     def exposure_page() -> object:
         impact.exposure(engine)
-        return impact.current_impact(engine)
+        return impact.current_impact(engine, limit=IMPACT_SHOWN)
 
     def supplier_page() -> object:
         return suppliers.supplier_view(engine, supplier or "S010")

@@ -57,6 +57,11 @@ def _newest(
     return query.where(*narrowed).subquery()
 
 
+def _narrowed(eco: str | None, plant: str | None, item: str | None) -> list[sa.ColumnElement[bool]]:
+    pairs = ((ia.c.eco, eco), (ia.c.plant, plant), (ia.c.item, item))
+    return [column == value for column, value in pairs if value is not None]
+
+
 def _exposed() -> sa.ColumnElement[bool]:
     return sa.or_(ia.c.purchase_orders > 0, ia.c.production_orders > 0)
 
@@ -67,25 +72,34 @@ def current_impact(
     eco: str | None = None,
     plant: str | None = None,
     item: str | None = None,
+    limit: int | None = None,
 ) -> pd.DataFrame:
     """The newest assessment of every scope with something at risk (narrowed to an ECO,
-    a plant or an item), the largest purchase value first."""
-    narrowed = [
-        column == value
-        for column, value in ((ia.c.eco, eco), (ia.c.plant, plant), (ia.c.item, item))
-        if value is not None
-    ]
+    a plant or an item), the largest purchase value first; the ``limit`` largest only,
+    when given (count them all with :func:`exposure`)."""
+    narrowed = _narrowed(eco, plant, item)
     newest = _newest(narrowed=narrowed)
     query = sa.select(*(ia.c[c] for c in COLUMNS)).join(newest, newest.c.seq == ia.c.event_seq)
-    query = query.where(_exposed())
+    query = query.where(_exposed(), *narrowed)
     query = query.order_by(ia.c.purchase_value.desc(), ia.c.plant, ia.c.item, ia.c.eco)
+    if limit is not None:
+        query = query.limit(limit)
     with engine.connect() as connection:
         return frame(connection.execute(query), COLUMNS)
 
 
-def exposure(engine: sa.Engine, *, until: datetime | None = None) -> Exposure:
-    """The totals of :func:`current_impact` (as they stood before ``until``)."""
-    newest = _newest(until)
+def exposure(
+    engine: sa.Engine,
+    *,
+    until: datetime | None = None,
+    eco: str | None = None,
+    plant: str | None = None,
+    item: str | None = None,
+) -> Exposure:
+    """The totals of :func:`current_impact` with the same narrowing (as they stood before
+    ``until``)."""
+    narrowed = _narrowed(eco, plant, item)
+    newest = _newest(until, narrowed)
     query = (
         sa.select(
             sa.func.coalesce(sa.func.sum(ia.c.purchase_orders), 0),
@@ -95,7 +109,7 @@ def exposure(engine: sa.Engine, *, until: datetime | None = None) -> Exposure:
             sa.func.count(),
         )
         .join(newest, newest.c.seq == ia.c.event_seq)
-        .where(_exposed())
+        .where(_exposed(), *narrowed)
     )
     with engine.connect() as connection:
         row = connection.execute(query).one()
