@@ -2,8 +2,9 @@
 engine last read them from ERP (``impact_assessments``, one row per assessment).
 
 The current exposure is the newest assessment of each (ECO, plant, item) that still puts
-something at risk; its totals are the Overview's "exposure" figure, and the executives'
-report shows the totals over time (the newest assessment of each scope by each day's end).
+something at risk (kept by the collector in ``impact_scopes``); its totals are the
+Overview's "exposure" figure, and the executives' report shows the totals over time (the
+newest assessment of each scope by each day's end, from the assessments).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from collector.sourcing_tables import impact_assessments as ia
+from collector.sourcing_tables import impact_scopes as scopes
 from dashboards.paging import frame
 
 COLUMNS = (
@@ -57,13 +59,18 @@ def _newest(
     return query.where(*narrowed).subquery()
 
 
-def _narrowed(eco: str | None, plant: str | None, item: str | None) -> list[sa.ColumnElement[bool]]:
-    pairs = ((ia.c.eco, eco), (ia.c.plant, plant), (ia.c.item, item))
+def _narrowed(
+    table: sa.Table, eco: str | None, plant: str | None, item: str | None
+) -> list[sa.ColumnElement[bool]]:
+    # On impact_scopes the scope's key columns (equal to eco, plant and item wherever
+    # those are given) let its primary key find an ECO's scopes.
+    names = ("scope_eco", "scope_plant", "scope_item") if table is scopes else COLUMNS[:3]
+    pairs = zip((table.c[name] for name in names), (eco, plant, item), strict=True)
     return [column == value for column, value in pairs if value is not None]
 
 
-def _exposed() -> sa.ColumnElement[bool]:
-    return sa.or_(ia.c.purchase_orders > 0, ia.c.production_orders > 0)
+def _exposed(table: sa.Table = ia) -> sa.ColumnElement[bool]:
+    return sa.or_(table.c.purchase_orders > 0, table.c.production_orders > 0)
 
 
 def current_impact(
@@ -77,11 +84,11 @@ def current_impact(
     """The newest assessment of every scope with something at risk (narrowed to an ECO,
     a plant or an item), the largest purchase value first; the ``limit`` largest only,
     when given (count them all with :func:`exposure`)."""
-    narrowed = _narrowed(eco, plant, item)
-    newest = _newest(narrowed=narrowed)
-    query = sa.select(*(ia.c[c] for c in COLUMNS)).join(newest, newest.c.seq == ia.c.event_seq)
-    query = query.where(_exposed(), *narrowed)
-    query = query.order_by(ia.c.purchase_value.desc(), ia.c.plant, ia.c.item, ia.c.eco)
+    query = (
+        sa.select(*(scopes.c[c] for c in COLUMNS))
+        .where(_exposed(scopes), *_narrowed(scopes, eco, plant, item))
+        .order_by(scopes.c.purchase_value.desc(), scopes.c.plant, scopes.c.item, scopes.c.eco)
+    )
     if limit is not None:
         query = query.limit(limit)
     with engine.connect() as connection:
@@ -97,23 +104,31 @@ def exposure(
     item: str | None = None,
 ) -> Exposure:
     """The totals of :func:`current_impact` with the same narrowing (as they stood before
-    ``until``)."""
-    narrowed = _narrowed(eco, plant, item)
-    newest = _newest(until, narrowed)
-    query = (
-        sa.select(
-            sa.func.coalesce(sa.func.sum(ia.c.purchase_orders), 0),
-            sa.func.coalesce(sa.func.sum(ia.c.purchase_value), 0.0),
-            sa.func.coalesce(sa.func.sum(ia.c.production_orders), 0),
-            sa.func.coalesce(sa.func.sum(ia.c.production_quantity), 0.0),
-            sa.func.count(),
+    ``until``: from the assessments then, not the newest of each scope now)."""
+    if until is None:
+        where = _narrowed(scopes, eco, plant, item)
+        query = sa.select(*_totals(scopes)).where(_exposed(scopes), *where)
+    else:
+        where = _narrowed(ia, eco, plant, item)
+        newest = _newest(until, where)
+        query = (
+            sa.select(*_totals(ia))
+            .join(newest, newest.c.seq == ia.c.event_seq)
+            .where(_exposed(), *where)
         )
-        .join(newest, newest.c.seq == ia.c.event_seq)
-        .where(_exposed(), *narrowed)
-    )
     with engine.connect() as connection:
         row = connection.execute(query).one()
     return Exposure(int(row[0]), float(row[1]), int(row[2]), float(row[3]), int(row[4]))
+
+
+def _totals(table: sa.Table) -> list[sa.ColumnElement[Any]]:
+    return [
+        sa.func.coalesce(sa.func.sum(table.c.purchase_orders), 0),
+        sa.func.coalesce(sa.func.sum(table.c.purchase_value), 0.0),
+        sa.func.coalesce(sa.func.sum(table.c.production_orders), 0),
+        sa.func.coalesce(sa.func.sum(table.c.production_quantity), 0.0),
+        sa.func.count(),
+    ]
 
 
 def exposure_over_time(engine: sa.Engine, days: list[date]) -> pd.DataFrame:

@@ -1,16 +1,21 @@
-"""The executives' exposure over time, day by day, against the exposure as it stood at each
-day's end."""
+"""What is at risk now (the newest assessment of each scope, kept by the collector) and
+the executives' exposure over time, day by day, against the assessments themselves."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from alembic import command
 
 from collector.samples import Emitter
+from collector.sourcing_tables import impact_scopes
 from collector.store import EventStore
 from contracts import sourcing_events as se
 from dashboards import impact
+from tests.dashboards.sourcing_seed import seed_impact
+from threadline.db import create_engine
+from threadline.migrate import alembic_config, upgrade
 
 FIRST = date(2026, 10, 1)
 DAYS = [FIRST + timedelta(days=n) for n in range(8)]
@@ -68,3 +73,35 @@ def test_each_days_exposure_is_the_newest_assessment_of_each_scope_by_its_end(
             then.purchase_orders,
             then.production_orders,
         )
+
+
+def _scopes(engine: sa.Engine) -> set[tuple[object, ...]]:
+    rows = impact.current_impact(engine)
+    return {
+        (r.eco, r.plant, r.item, r.purchase_orders, r.purchase_value) for r in rows.itertuples()
+    }
+
+
+def test_a_rebuild_keeps_the_newest_assessment_of_each_scope(engine: sa.Engine) -> None:
+    current = seed_impact(engine)
+    expected = {(c.eco, c.plant, c.item, c.purchase_orders, c.purchase_value) for c in current}
+    assert _scopes(engine) == expected
+    EventStore(engine).rebuild()
+    assert _scopes(engine) == expected
+    assert impact.exposure(engine).scopes == len(expected)
+
+
+def test_the_migration_fills_the_newest_assessments_from_those_stored(
+    empty_database_url: str,
+) -> None:
+    upgrade(empty_database_url)
+    engine = create_engine(empty_database_url)
+    try:
+        current = seed_impact(engine)
+        command.downgrade(alembic_config(empty_database_url), "0031-1")
+        assert not sa.inspect(engine).has_table(impact_scopes.name)
+        upgrade(empty_database_url)
+        expected = {(c.eco, c.plant, c.item, c.purchase_orders, c.purchase_value) for c in current}
+        assert _scopes(engine) == expected
+    finally:
+        engine.dispose()
