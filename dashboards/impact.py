@@ -146,6 +146,17 @@ def exposure_over_time(engine: sa.Engine, days: list[date]) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     ordered = sorted(set(days))
     ends = [datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC) for day in ordered]
+    # A scope whose newest assessment was read before the first day ended counts the same
+    # on every day; only the others (assessed since) are followed through their history.
+    settled = sa.select(*_totals(scopes)[:3]).where(_exposed(scopes), scopes.c.read_at < ends[0])
+    recent = sa.select(scopes.c.scope_eco, scopes.c.scope_plant, scopes.c.scope_item).where(
+        scopes.c.read_at >= ends[0]
+    )
+    key = sa.tuple_(
+        sa.func.coalesce(ia.c.eco, ""),
+        sa.func.coalesce(ia.c.plant, ""),
+        sa.func.coalesce(ia.c.item, ""),
+    )
     superseded = (
         sa.func.min(ia.c.read_at)
         .over(partition_by=_SCOPE, order_by=ia.c.event_seq, rows=(1, None))
@@ -160,7 +171,7 @@ def exposure_over_time(engine: sa.Engine, days: list[date]) -> pd.DataFrame:
             ia.c.production_orders,
             _exposed().label("exposed"),
         )
-        .where(ia.c.read_at < max(ends))
+        .where(ia.c.read_at < max(ends), key.in_(recent))
         .subquery()
     )
     read, gone = _first_day(spans.c.read_at, ends), _first_day(spans.c.superseded, ends)
@@ -175,8 +186,9 @@ def exposure_over_time(engine: sa.Engine, days: list[date]) -> pd.DataFrame:
         .where(spans.c.exposed)
         .group_by(read, gone)
     )
-    totals = [[0.0, 0, 0] for _ in ordered]
     with engine.connect() as connection:
+        orders, value, runs = connection.execute(settled).one()
+        totals = [[float(value), int(orders), int(runs)] for _ in ordered]
         for first, last, value, orders, runs in connection.execute(query):
             # Counted on the days from the one it was read by to the one it was superseded by.
             for index in range(first, len(ordered) if last is None else last):

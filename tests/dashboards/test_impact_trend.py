@@ -52,6 +52,7 @@ def test_each_days_exposure_is_the_newest_assessment_of_each_scope_by_its_end(
         _assessed("P100", "CMP-2001", 4, 700.0, 0, _at(2, 10)),  # grows on day 2
         _assessed("P100", "CMP-2001", 0, 0.0, 0, _at(5, 23)),  # cleared on day 5
         _assessed("P200", "ASM-1001", 0, 0.0, 3, _at(1, 8)),
+        _assessed("P400", "CMP-2003", 1, 20.0, 0, _at(-3, 5)),  # unchanged through the range
         _assessed("P300", "CMP-2002", 1, 50.0, 0, _at(7, 1)),
         _assessed("P300", "CMP-2002", 1, 60.0, 0, _at(9, 1)),  # after the range
     ):
@@ -61,8 +62,8 @@ def test_each_days_exposure_is_the_newest_assessment_of_each_scope_by_its_end(
     trend = impact.exposure_over_time(engine, DAYS)
 
     assert list(trend["day"]) == DAYS
-    assert list(trend["purchase_value"]) == [300.0, 300.0, 700.0, 700.0, 700.0, 0.0, 0.0, 50.0]
-    assert list(trend["purchase_orders"]) == [2, 2, 4, 4, 4, 0, 0, 1]
+    assert list(trend["purchase_value"]) == [320.0, 320.0, 720.0, 720.0, 720.0, 20.0, 20.0, 70.0]
+    assert list(trend["purchase_orders"]) == [3, 3, 5, 5, 5, 1, 1, 2]
     assert list(trend["production_orders"]) == [0, 3, 3, 3, 3, 3, 3, 3]
     for row in trend.itertuples():
         then = impact.exposure(
