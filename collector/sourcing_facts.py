@@ -13,6 +13,7 @@ from collector.projections import StoredEvent
 from collector.rows import Row
 from collector.sourcing_tables import (
     impact_assessments,
+    impact_scopes,
     info_record_activations,
     qualification_facts,
     supplier_duplicates,
@@ -119,12 +120,36 @@ FACT_TYPES = frozenset(_ROWS)
 """The catalog types kept one row per event (the other projections do not handle them)."""
 
 
+def scope_key(row: Row) -> tuple[str, str, str]:
+    """An assessment's scope as ``impact_scopes`` keys it (empty for none)."""
+    return (row["eco"] or "", row["plant"] or "", row["item"] or "")
+
+
 def fact_changes(new_events: Iterable[StoredEvent]) -> list[tuple[sa.Table, list[Row]]]:
-    """The rows the new events of the purchasing types add, by table."""
+    """The rows the new events of the purchasing types add, by table, and the newest
+    assessment of each scope they assess."""
     rows: dict[str, tuple[sa.Table, list[Any]]] = {}
+    newest: dict[tuple[str, str, str], Row] = {}
     for event in new_events:
         entry = _ROWS.get(event.type)
         if entry is not None:
             table, make = entry
-            rows.setdefault(table.name, (table, []))[1].append(make(event))
-    return list(rows.values())
+            row = make(event)
+            rows.setdefault(table.name, (table, []))[1].append(row)
+            if table is impact_assessments:
+                key = scope_key(row)
+                if key not in newest or newest[key]["event_seq"] < row["event_seq"]:
+                    newest[key] = row
+    changes = list(rows.values())
+    if newest:
+        # Events are stored and projected in seq order, so the last written is the newest.
+        changes.append(
+            (
+                impact_scopes,
+                [
+                    {"scope_eco": e, "scope_plant": p, "scope_item": i, **row}
+                    for (e, p, i), row in newest.items()
+                ],
+            )
+        )
+    return changes

@@ -86,10 +86,23 @@ impact_assessments = sa.Table(
     sa.Index("ix_impact_assessments_read_at", "read_at"),
 )
 
+impact_scopes = sa.Table(
+    "impact_scopes",
+    metadata,
+    # The scope (ECO, plant, item), empty for none: the key of the newest assessment.
+    sa.Column("scope_eco", sa.String(100), primary_key=True),
+    sa.Column("scope_plant", sa.String(100), primary_key=True),
+    sa.Column("scope_item", sa.String(100), primary_key=True),
+    *(sa.Column(c.name, c.type, nullable=c.nullable) for c in impact_assessments.c),
+)
+"""The newest assessment of each scope (the row of ``impact_assessments`` with the highest
+``event_seq``): what is at risk now, read without grouping every assessment ever made."""
+
 SOURCING_PROJECTIONS: tuple[sa.Table, ...] = (
     qualification_facts,
     info_record_activations,
     supplier_duplicates,
     impact_assessments,
+    impact_scopes,
 )
 """The purchasing tables ``threadline collector rebuild`` writes again."""

@@ -63,14 +63,20 @@ def status_rows(url: str, criteria: status.StatusFilter, limit: int, offset: int
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
 def impact_rows(
-    url: str, eco: str | None = None, plant: str | None = None, item: str | None = None
+    url: str,
+    eco: str | None = None,
+    plant: str | None = None,
+    item: str | None = None,
+    limit: int | None = None,
 ) -> pd.DataFrame:
-    return impact.current_impact(read_engine(url), eco=eco, plant=plant, item=item)
+    return impact.current_impact(read_engine(url), eco=eco, plant=plant, item=item, limit=limit)
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
-def exposure(url: str) -> impact.Exposure:
-    return impact.exposure(read_engine(url))
+def exposure(
+    url: str, eco: str | None = None, plant: str | None = None, item: str | None = None
+) -> impact.Exposure:
+    return impact.exposure(read_engine(url), eco=eco, plant=plant, item=item)
 
 
 @st.cache_data(ttl=REPORT_TTL, show_spinner=False)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from collector.tables import eco_plants, eco_status
 from dashboards import filters
 from dashboards.filters import Query
-from dashboards.paging import frame
+from dashboards.paging import report_frame
 from dashboards.sql import epoch_seconds
 
 PERCENTILES = (50, 90, 95)
@@ -70,8 +70,7 @@ def cycle_rows(engine: sa.Engine, start: date, end: date, *, by_plant: bool) -> 
     if by_plant:
         select = select.join_from(eco_plants, eco_status, eco_status.c.eco == eco_plants.c.eco)
     with engine.connect() as connection:
-        result = connection.execute(select)
-        rows = frame(result, list(result.keys()))
+        rows = report_frame(connection, select)
     if rows.empty:
         return pd.DataFrame(columns=_COLUMNS)
     approved, confirmed, done = (rows[c].astype(float) for c in ("approved", "confirmed", "ready"))
@@ -79,9 +78,10 @@ def cycle_rows(engine: sa.Engine, start: date, end: date, *, by_plant: bool) -> 
     rows["confirmed_to_ready_h"] = (done - confirmed) / 3600
     rows["total_h"] = (done - approved) / 3600
     ready_at = pd.to_datetime(done, unit="s", utc=True)
-    rows["month"] = (ready_at.dt.year * 100 + ready_at.dt.month).map(
-        lambda ym: f"{ym // 100:04d}-{ym % 100:02d}"
-    )
+    months = ready_at.dt.year * 100 + ready_at.dt.month
+    # A few dozen distinct months: name each once, then look them up for every row.
+    names = {ym: f"{ym // 100:04d}-{ym % 100:02d}" for ym in months.unique()}
+    rows["month"] = months.map(names)
     return rows[_COLUMNS]
 
 

@@ -47,6 +47,21 @@ def frame(
     return pd.DataFrame.from_records([tuple(row) for row in rows], columns=list(columns))
 
 
+def report_frame(connection: sa.Connection, select: sa.Select[Any]) -> pd.DataFrame:
+    """A report's rows as a DataFrame, read from the driver's cursor as plain tuples.
+
+    For selects whose columns need no conversion on the way out (numbers, text): five years
+    of a report is tens of thousands of rows, and SQLAlchemy's row objects cost about
+    2 µs each on top of the driver's fetch.
+    """
+    result = connection.execute(select)
+    try:
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    return pd.DataFrame.from_records(rows, columns=list(result.keys()))
+
+
 def count_rows(connection: sa.Connection, select: sa.Select[Any]) -> int:
     """How many rows ``select`` gives: a list's figure and its pager's total alike."""
     return int(

@@ -22,7 +22,9 @@ class epoch_seconds(GenericFunction[float]):
 
 @compiles(epoch_seconds, "postgresql")
 def _epoch_postgresql(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
-    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS FLOAT8)"
+    # date_part gives the double directly; EXTRACT computes a numeric first (since
+    # PostgreSQL 14), three times slower on a report's rows, and casts it to the same value.
+    return f"date_part('epoch', {compiler.process(element.clauses, **kw)})"
 
 
 @compiles(epoch_seconds, "sqlite")

@@ -26,6 +26,7 @@ right.metric("Production orders at risk", str(total.production_orders))
 said = [f"{name} {value}" for name, value in narrowed.items() if value]
 if said:
     st.info(f"Filtered: {widgets.escape('; '.join(said))}", icon=":material/filter_alt:")
-rows = sourcing_state.impact_rows(url, **narrowed)
-st.caption(f"{len(rows)} scopes with open orders at risk")
+scopes = sourcing_state.exposure(url, **narrowed).scopes if said else total.scopes
+rows = sourcing_state.impact_rows(url, **narrowed, limit=impact_table.SHOWN)
+st.caption(f"{scopes:,} scopes with open orders at risk" + impact_table.shown(rows, scopes))
 impact_table.table(rows, "exposure_rows")

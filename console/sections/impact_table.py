@@ -10,6 +10,9 @@ import streamlit as st
 from console import labels, sourcing_state, widgets
 
 DATE = "YYYY-MM-DD"
+SHOWN = 500
+"""Rows a list of scopes shows, the largest first: years of stuck ECOs leave tens of
+thousands of scopes at risk, more than anyone reads and than a page can fetch quickly."""
 
 
 def table(rows: pd.DataFrame, key: str) -> None:
@@ -52,10 +55,17 @@ def render_eco(url: str, eco: str) -> None:
     table(rows, "eco_impact")
 
 
+def shown(rows: pd.DataFrame, total: int) -> str:
+    """How many of ``total`` scopes the table shows, when not all of them."""
+    return f"; the {len(rows):,} largest shown" if len(rows) < total else ""
+
+
 def render_pairs(url: str, key: str) -> None:
     """The prior-revision and drift pages' section: exposure of the pairs behind."""
-    rows = sourcing_state.impact_rows(url)
-    if rows.empty:
+    total = sourcing_state.exposure(url).scopes
+    if not total:
         return
-    with st.expander(f"Business impact: {len(rows)} (plant, item) pairs with open orders at risk"):
+    rows = sourcing_state.impact_rows(url, limit=SHOWN)
+    title = f"Business impact: {total:,} (plant, item) pairs with open orders at risk"
+    with st.expander(title + shown(rows, total)):
         table(rows, key)
