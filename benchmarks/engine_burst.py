@@ -173,6 +173,7 @@ async def burst(config: EngineConfig, url: str, numbers: list[str], profile: boo
 
     async def watch() -> None:
         started = time.perf_counter()
+        cpu_started = time.process_time()
         first_ready: float | None = None
         last_change, last_succeeded = started, -1
         while True:
@@ -204,6 +205,9 @@ async def burst(config: EngineConfig, url: str, numbers: list[str], profile: boo
         print(f"time to the last step        {elapsed:.1f} s")
         print(f"steps per second             {succeeded / elapsed:.0f}")
         rate.append(succeeded / elapsed)
+        cpu = time.process_time() - cpu_started
+        per_step = 1000 * cpu / max(succeeded, 1)
+        print(f"engine process CPU           {cpu:.1f} s, {per_step:.2f} ms a step")
         print(f"first ECO production-ready   {first_ready:.1f} s")
         print(f"outbox events                {await asyncio.to_thread(backlog)}")
         if config.collector_url:
