@@ -70,6 +70,12 @@ def record_confirmations(
     """Record ERP's answers about awaiting production versions; return how many settled."""
     settled = 0
     later: dict[str, datetime] = {}
+    active = [
+        store.Confirmation(step, answer.activated_at or now)
+        for step, answer in answers
+        if not isinstance(answer, CallError) and answer.status == "active"
+    ]
+    settled += sum(1 for done in store.confirm_many(connection, active, now=now) if done)
     for step, answer in answers:
         try:
             if isinstance(answer, CallError):
@@ -77,8 +83,7 @@ def record_confirmations(
                     store.reject_confirmation(connection, step, answer, now=now)
                     settled += 1
             elif answer.status == "active":
-                store.confirm(connection, step, now=now, confirmed_at=answer.activated_at or now)
-                settled += 1
+                continue  # confirmed above, all together
             elif answer.status in ("rejected", "withdrawn"):
                 error = BusinessError(
                     f"PRODUCTION_VERSION_{answer.status.upper()}",

@@ -36,10 +36,12 @@ from __future__ import annotations
 
 from sync_engine.store.claims import SETTLED, claim_due, promote_ready, reap_expired, waiting_behind
 from sync_engine.store.confirmations import (
+    Confirmation,
     await_confirmation,
     await_confirmations,
     awaiting_confirmations,
     confirm,
+    confirm_many,
     defer_polls,
     reject_confirmation,
 )
@@ -163,6 +165,7 @@ __all__ = [
     "REJECTED_CODE",
     "SETTLED",
     "SOURCE",
+    "Confirmation",
     "DeadLetter",
     "DriftRecord",
     "EcoScope",
@@ -191,6 +194,7 @@ __all__ = [
     "cancel_eco",
     "claim_due",
     "confirm",
+    "confirm_many",
     "confirm_revisions",
     "count_by_state",
     "defer_polls",

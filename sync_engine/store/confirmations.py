@@ -5,6 +5,7 @@ reject, and report the ones past their plant's SLA.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -13,9 +14,9 @@ from contracts import events as ev
 from contracts.steps import ErrorCategory, StepState, System
 from sync_engine import tables as t
 from sync_engine.errors import CallError, StaleStep
-from sync_engine.store.ecos import maybe_production_ready
+from sync_engine.store.ecos import production_ready_many
 from sync_engine.store.outbox import emit
-from sync_engine.store.plants import record_mes_kept, record_plant_revision
+from sync_engine.store.plants import Applied, applied_revision, mes_kept, record_applied
 from sync_engine.store.steps import (
     Move,
     StepRecord,
@@ -76,35 +77,70 @@ def defer_polls(connection: sa.Connection, due: Mapping[str, datetime]) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Confirmation:
+    """ERP reported a step's production version active, at ``confirmed_at``."""
+
+    step: StepRecord
+    confirmed_at: datetime
+
+
+def confirm_many(
+    connection: sa.Connection, confirmations: Sequence[Confirmation], *, now: datetime
+) -> list[StepRecord | None]:
+    """ERP reported these production versions active: each plant builds the new revision
+    (``None`` for a step no longer awaiting confirmation).
+
+    Set-wise, like :func:`~sync_engine.store.outcomes.succeed_many`: one statement per
+    table for the whole poll, whatever the number of versions.
+    """
+    moves = [Move(c.step, StepState.SUCCEEDED) for c in confirmations]
+    results = apply_moves(connection, moves, now=now)
+    done = [(c, r) for c, r in zip(confirmations, results, strict=True) if r is not None]
+    kept = {step.step_id for step in mes_kept(connection, [r for _, r in done])}
+    changes: list[Applied] = []
+    for confirmation, step in done:
+        emit(
+            connection,
+            ev.ProductionVersionConfirmed(
+                eco=step.eco,
+                plant=step.plant or "",
+                item=step.item or "",
+                revision=step.revision or "A",
+                production_version=step.production_version or "",
+                requested_at=step.requested_at or now,
+                confirmed_at=confirmation.confirmed_at,
+            ),
+            now=now,
+        )
+        changes.append(applied_revision(step, System.ERP))
+        if step.step_id in kept:
+            changes.append(applied_revision(step, System.MES))
+    record_applied(connection, changes, now=now)
+    first: dict[str, datetime] = {}
+    for confirmation, step in done:
+        first.setdefault(step.eco, confirmation.confirmed_at)
+    if first:
+        connection.execute(
+            sa.update(t.ecos)
+            .where(t.ecos.c.number == sa.bindparam("b_eco"))
+            .where(t.ecos.c.first_confirmed_at.is_(None))
+            .values(
+                first_confirmed_at=sa.bindparam("b_at", type_=t.ecos.c.first_confirmed_at.type)
+            ),
+            [{"b_eco": eco, "b_at": at} for eco, at in first.items()],
+        )
+    production_ready_many(connection, set(first), now)
+    return results
+
+
 def confirm(
     connection: sa.Connection, step: StepRecord, *, now: datetime, confirmed_at: datetime
 ) -> StepRecord:
-    """ERP reported the production version active: the plant builds the new revision."""
-    done = transition(connection, step, StepState.SUCCEEDED, now=now)
-    plant, item, revision = step.plant or "", step.item or "", step.revision or "A"
-    requested_at = step.requested_at or now
-    emit(
-        connection,
-        ev.ProductionVersionConfirmed(
-            eco=step.eco,
-            plant=plant,
-            item=item,
-            revision=revision,
-            production_version=step.production_version or "",
-            requested_at=requested_at,
-            confirmed_at=confirmed_at,
-        ),
-        now=now,
-    )
-    record_plant_revision(connection, step, System.ERP, now)
-    record_mes_kept(connection, step, now=now)
-    connection.execute(
-        sa.update(t.ecos)
-        .where(t.ecos.c.number == step.eco)
-        .where(t.ecos.c.first_confirmed_at.is_(None))
-        .values(first_confirmed_at=confirmed_at)
-    )
-    maybe_production_ready(connection, step.eco, now)
+    """ERP reported one production version active (see :func:`confirm_many`)."""
+    (done,) = confirm_many(connection, [Confirmation(step, confirmed_at)], now=now)
+    if done is None:
+        raise StaleStep(f"{step.step_id} is no longer {step.state}")
     return done
 
 

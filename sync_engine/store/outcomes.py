@@ -30,7 +30,7 @@ from sync_engine.store.ecos import (
 )
 from sync_engine.store.interventions import schedule_compensation
 from sync_engine.store.outbox import emit
-from sync_engine.store.plants import record_bom_effective, record_plant_revision
+from sync_engine.store.plants import applied_revision, record_applied, record_bom_effective
 from sync_engine.store.qualifications import record_purchasing_success
 from sync_engine.store.steps import Move, StepRecord, apply_moves, step_error, transition
 
@@ -90,10 +90,11 @@ def succeed_many(
             versions,
         )
     cancelled = cancelled_among(connection, {r.eco for _, r in done if r.kind in WITHDRAWAL_OF})
+    # A released MES routing makes MES run its revision at the plant: all in one go.
+    routed = [applied_revision(r, System.MES) for _, r in done if r.kind is StepKind.MES_ROUTING]
+    record_applied(connection, routed, now=now)
     for success, step in done:
-        if step.kind is StepKind.MES_ROUTING:
-            record_plant_revision(connection, step, System.MES, now)
-        elif step.kind is StepKind.ERP_BOM and success.external_status == "effective":
+        if step.kind is StepKind.ERP_BOM and success.external_status == "effective":
             record_bom_effective(connection, step, now=now)
         elif step.kind is StepKind.SUPPLIER_NOTICE:
             emit(

@@ -9,7 +9,8 @@ reconciliation reads. Each change a step made is emitted as ``plant.revision_cha
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -58,39 +59,107 @@ def record_revision(
     return None if old[0] is None else str(old[0])
 
 
-def _applied(
-    connection: sa.Connection,
-    step: StepRecord,
-    system: System,
-    item: str,
-    revision: str,
-    *,
-    effective_from: date | None,
-    now: datetime,
-) -> None:
-    """Record what a step of ``step.eco`` made ``system`` run, and emit the change."""
-    plant = step.plant or ""
-    old = record_revision(connection, plant, item, system, revision, now=now)
-    if effective_from is None:
-        effective_from = (
-            connection.execute(
-                sa.select(t.ecos.c.effectivity).where(t.ecos.c.number == step.eco)
-            ).scalar_one_or_none()
-            or now.date()
+@dataclass(frozen=True)
+class Applied:
+    """What a step of ``step.eco`` made ``system`` run at the step's plant.
+
+    ``effective_from`` defaults to the ECO's effectivity.
+    """
+
+    step: StepRecord
+    system: System
+    item: str
+    revision: str
+    effective_from: date | None = None
+
+
+def record_applied(connection: sa.Connection, changes: Sequence[Applied], *, now: datetime) -> None:
+    """Record what steps made their systems run, and emit each change, in order.
+
+    Set-wise: one read of the pairs' recorded revisions, one of the ECOs' effectivity,
+    then one insert and one update per column set, whatever the number of changes; a
+    pair changed twice in ``changes`` sees its first change as the old revision.
+    """
+    if not changes:
+        return
+    p = t.plant_revisions
+    pairs = {(c.step.plant or "", c.item) for c in changes}
+    rows = connection.execute(
+        sa.select(p.c.plant, p.c.item, p.c.erp_revision, p.c.mes_revision)
+        .where(p.c.plant.in_(sorted({plant for plant, _ in pairs})))
+        .where(p.c.item.in_(sorted({item for _, item in pairs})))
+    ).all()
+    recorded: dict[tuple[str, str], dict[str, str | None]] = {
+        (row.plant, row.item): {"erp": row.erp_revision, "mes": row.mes_revision}
+        for row in rows
+        if (row.plant, row.item) in pairs
+    }
+    stored = set(recorded)
+    undated = sorted({c.step.eco for c in changes if c.effective_from is None})
+    effectivity: dict[str, date] = {}
+    if undated:
+        effectivity = {
+            str(row.number): row.effectivity
+            for row in connection.execute(
+                sa.select(t.ecos.c.number, t.ecos.c.effectivity).where(t.ecos.c.number.in_(undated))
+            ).all()
+            if row.effectivity is not None
+        }
+    written: dict[tuple[str, str], dict[str, Any]] = {}
+    for change in changes:
+        plant, part = change.step.plant or "", _column(change.system)
+        known = recorded.setdefault((plant, change.item), {"erp": None, "mes": None})
+        old, known[part] = known[part], change.revision
+        values = written.setdefault((plant, change.item), {"updated_at": now})
+        values.update({f"{part}_revision": change.revision, f"{part}_confirmed_at": now})
+        emit(
+            connection,
+            ev.PlantRevisionChanged(
+                plant=plant,
+                item=change.item,
+                old_revision=old,
+                new_revision=change.revision,
+                eco=change.step.eco,
+                effective_from=change.effective_from
+                or effectivity.get(change.step.eco)
+                or now.date(),
+                system=change.system,
+            ),
+            now=now,
         )
-    emit(
-        connection,
-        ev.PlantRevisionChanged(
-            plant=plant,
-            item=item,
-            old_revision=old,
-            new_revision=revision,
-            eco=step.eco,
-            effective_from=effective_from,
-            system=system,
-        ),
-        now=now,
-    )
+    _write_revisions(connection, written, stored)
+
+
+def _write_revisions(
+    connection: sa.Connection,
+    written: Mapping[tuple[str, str], Mapping[str, Any]],
+    stored: set[tuple[str, str]],
+) -> None:
+    """Insert the new pairs and update the stored ones, one statement per column set."""
+    p = t.plant_revisions
+    groups: dict[tuple[bool, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for (plant, item), values in written.items():
+        key = ((plant, item) in stored, tuple(sorted(values)))
+        groups.setdefault(key, []).append(
+            {"b_plant": plant, "b_item": item, **{f"b_{k}": v for k, v in values.items()}}
+        )
+    for (update, keys), params in groups.items():
+        columns = {key: sa.bindparam(f"b_{key}", type_=p.c[key].type) for key in keys}
+        if update:
+            connection.execute(
+                sa.update(p)
+                .where(p.c.plant == sa.bindparam("b_plant"))
+                .where(p.c.item == sa.bindparam("b_item"))
+                .values(columns),
+                params,
+            )
+        else:
+            connection.execute(
+                sa.insert(p).values(
+                    plant=sa.bindparam("b_plant"), item=sa.bindparam("b_item"), **columns
+                ),
+                params,
+            )
 
 
 def record_plant_revision(
@@ -98,31 +167,36 @@ def record_plant_revision(
 ) -> None:
     """A step made ``system`` run its revision at its plant: ERP once the production
     version is confirmed, MES once the routing is released."""
-    _applied(
-        connection,
-        step,
-        system,
-        step.item or "",
-        step.revision or "A",
-        effective_from=None,
-        now=now,
-    )
+    record_applied(connection, [applied_revision(step, system)], now=now)
+
+
+def applied_revision(step: StepRecord, system: System) -> Applied:
+    """The change a step makes to its plant's recorded revision in ``system``."""
+    return Applied(step, system, step.item or "", step.revision or "A")
+
+
+def mes_kept(connection: sa.Connection, steps: Sequence[StepRecord]) -> list[StepRecord]:
+    """The confirmed production versions among ``steps`` whose ECO gave MES no new routing
+    for the item at the plant: MES keeps its routing, now for the new revision (where the
+    ECO has an MES routing step there, MES moves when that step succeeds)."""
+    if not steps:
+        return []
+    s = t.steps
+    routed = {
+        (str(row.eco), row.plant, row.item)
+        for row in connection.execute(
+            sa.select(s.c.eco, s.c.plant, s.c.item)
+            .where(s.c.eco.in_(sorted({step.eco for step in steps})))
+            .where(s.c.kind == StepKind.MES_ROUTING.value)
+        ).all()
+    }
+    return [step for step in steps if (step.eco, step.plant, step.item) not in routed]
 
 
 def record_mes_kept(connection: sa.Connection, step: StepRecord, *, now: datetime) -> bool:
-    """A confirmed production version whose ECO gave MES no new routing for the item at
-    the plant: MES keeps its routing, now for the new revision. ``False`` where the ECO
-    has an MES routing step there (MES moves when that step succeeds)."""
-    routed = connection.execute(
-        sa.select(sa.literal(1))
-        .select_from(t.steps)
-        .where(t.steps.c.eco == step.eco)
-        .where(t.steps.c.kind == StepKind.MES_ROUTING.value)
-        .where(t.steps.c.plant == step.plant)
-        .where(t.steps.c.item == step.item)
-        .limit(1)
-    ).first()
-    if routed is not None:
+    """One confirmed production version (see :func:`mes_kept`); ``False`` where the ECO
+    has an MES routing step at the plant."""
+    if not mes_kept(connection, [step]):
         return False
     record_plant_revision(connection, step, System.MES, now)
     return True
@@ -147,7 +221,7 @@ def record_bom_effective(connection: sa.Connection, step: StepRecord, *, now: da
     recorded = recorded_revisions(connection, step.plant or "")
     valid_from = step.payload.get("valid_from")
     effective = date.fromisoformat(valid_from) if valid_from else None
-    moved = 0
+    changes = []
     for row in released:
         item, revision = str(row.item), str(row.revision)
         if item == step.item:
@@ -156,9 +230,9 @@ def record_bom_effective(connection: sa.Connection, step: StepRecord, *, now: da
         if old is not None and old.erp_revision is not None:
             if revision_key(old.erp_revision) >= revision_key(revision):
                 continue
-        _applied(connection, step, System.ERP, item, revision, effective_from=effective, now=now)
-        moved += 1
-    return moved
+        changes.append(Applied(step, System.ERP, item, revision, effective))
+    record_applied(connection, changes, now=now)
+    return len(changes)
 
 
 def plants_in_use(connection: sa.Connection) -> list[str]:

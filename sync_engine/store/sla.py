@@ -84,11 +84,30 @@ def _sweep_steps(
     waiting = [str(r.step_id) for r in rows if r.state == StepState.WAITING]
     held = waiting_behind(connection, waiting)
     emitted = 0
+    marks: dict[str, dict[str, Any]] = {}
     for row in rows:
         stage = stage_of(row.kind, row.state, row.attempt, held=str(row.step_id) in held)
         family = families.get(str(row.eco))
-        emitted += _check_step(connection, policy, row, stage, family, now)
+        emitted += _check_step(connection, policy, row, stage, family, now, marks)
+    _write_marks(connection, marks)
     return emitted
+
+
+def _write_marks(connection: sa.Connection, marks: dict[str, dict[str, Any]]) -> None:
+    """Write the sweep's SLA marks: one statement per column set, not one per step."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for step_id, values in marks.items():
+        groups.setdefault(tuple(sorted(values)), []).append(
+            {"b_step_id": step_id, **{f"b_{k}": v for k, v in values.items()}}
+        )
+    s = t.steps
+    for keys, params in groups.items():
+        connection.execute(
+            sa.update(s)
+            .where(s.c.step_id == sa.bindparam("b_step_id"))
+            .values({key: sa.bindparam(f"b_{key}", type_=s.c[key].type) for key in keys}),
+            params,
+        )
 
 
 def _check_step(
@@ -98,7 +117,9 @@ def _check_step(
     stage: Stage | None,
     family: str | None,
     now: datetime,
+    marks: dict[str, dict[str, Any]],
 ) -> int:
+    """Check one step; the columns to write go into ``marks`` (by step id)."""
     # A stage begins when the step entered its state: a confirmation when it was
     # requested; a hold behind an earlier ECO when the sweep first sees it.
     since = now if stage is Stage.WAITING else row.updated_at
@@ -113,15 +134,11 @@ def _check_step(
         if overdue_at is not None:
             emit(connection, _resolution(policy, row, family, now), now=now)
             emitted += 1
-        connection.execute(
-            sa.update(t.steps)
-            .where(t.steps.c.step_id == row.step_id)
-            .values(
-                sla_stage=stage.value if stage else None,
-                sla_since=since if stage else None,
-                overdue_at=None,
-            )
-        )
+        marks[str(row.step_id)] = {
+            "sla_stage": stage.value if stage else None,
+            "sla_since": since if stage else None,
+            "overdue_at": None,
+        }
         overdue_at = None
         if stage is None:
             return emitted
@@ -133,9 +150,7 @@ def _check_step(
     due_at = policy.due(since, seconds)
     if due_at is None or now <= due_at:
         return emitted
-    connection.execute(
-        sa.update(t.steps).where(t.steps.c.step_id == row.step_id).values(overdue_at=now)
-    )
+    marks.setdefault(str(row.step_id), {})["overdue_at"] = now
     data = ev.WorkOverdue(
         **_step_fields(row, stage), since=since, due_at=due_at, sla_seconds=seconds
     )
@@ -197,6 +212,15 @@ def _sweep_ecos(connection: sa.Connection, policy: SlaPolicy, now: datetime) -> 
         )
     ).all()
     emitted = 0
+    planned = [str(row.number) for row in rows if row.approved_at and row.sla_stage is None]
+    if planned:
+        # The planning stage is checked once: from now on the ECO is in its ECO stage.
+        connection.execute(
+            sa.update(e)
+            .where(e.c.number == sa.bindparam("b_number"))
+            .values(sla_stage=Stage.ECO.value),
+            [{"b_number": number} for number in planned],
+        )
     for row in rows:
         if row.approved_at is None:
             continue
@@ -227,10 +251,8 @@ def _check_planning(
     connection: sa.Connection, policy: SlaPolicy, row: Any, now: datetime, *, report: bool
 ) -> int:
     """Check once how long the ECO took to be planned (``report``: only while in flight,
-    so ECOs finished before the sweep existed are not reported)."""
-    connection.execute(
-        sa.update(t.ecos).where(t.ecos.c.number == row.number).values(sla_stage=Stage.ECO.value)
-    )
+    so ECOs finished before the sweep existed are not reported); the caller marks it
+    checked."""
     if not report:
         return 0
     seconds = policy.seconds(Stage.PLANNING, family=row.product_family)
