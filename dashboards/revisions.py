@@ -121,9 +121,7 @@ def _behind_records(
     candidates = connection.execute(select).all()
     dead = set(connection.execute(sa.select(eco_status.c.eco).where(DEAD)).scalars())
     return [
-        record
-        for record in (_behind(row, today, dead) for row in candidates)
-        if record is not None
+        record for record in (_behind(row, today, dead) for row in candidates) if record is not None
     ]
 
 
@@ -270,7 +268,7 @@ def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
 
 
 def count_behind(
-    engine: sa.Engine,
+    connection: sa.Connection,
     *,
     today: date | None = None,
     plant: str | None = None,
@@ -282,8 +280,7 @@ def count_behind(
     row: they never decide whether a pair is listed, and the figure does not show them.
     """
     today = today or datetime.now(UTC).date()
-    with engine.connect() as connection:
-        found = _behind_records(connection, today, plant=plant, item=item)
+    found = _behind_records(connection, today, plant=plant, item=item)
     return BehindCount(plants=len({r["plant"] for r in found}), pairs=len(found))
 
 
