@@ -109,7 +109,7 @@ def overview_kpis(engine: sa.Engine, *, now: datetime | None = None) -> Kpis:
         blocked = count_plants(connection, BLOCKED_PLANTS)
         failed = count_notices(connection, FAILED_NOTICES)
         drifting = count_rows(connection, drift_select(DRIFT))
-    behind = count_behind(engine, today=today, plant=BEHIND.plant, item=BEHIND.item)
+        behind = count_behind(connection, today=today, plant=BEHIND.plant, item=BEHIND.item)
     window = timedelta(days=CYCLE_DAYS)
     recent = _cycle_window(engine, today - window + timedelta(days=1), today)
     previous = _cycle_window(engine, recent.start - window, recent.start - timedelta(days=1))

@@ -59,8 +59,12 @@ keeps first in ``state_reason``): PLM still approves the ECO."""
 DEAD = sa.and_(eco_status.c.state.in_(DEAD_STATES), sa.not_(OPERATOR_CANCELLED))
 """ECOs whose targets no longer count: cancelled or superseded in PLM, or rejected."""
 IN_FLIGHT = frozenset({StepState.PENDING, StepState.RUNNING, StepState.RETRYING})
-SETTLED = sorted(s.value for s in (*DONE_STATES, StepState.CANCELLED))
+SETTLED = frozenset({*DONE_STATES, StepState.CANCELLED})
 """Step states that hold no later ECO back."""
+UNSETTLED = sorted(s.value for s in StepState if s not in SETTLED)
+"""The other step states, named rather than negated: a step in one of them is rare, so
+``state IN`` reads ``ix_step_status_state`` where ``state NOT IN`` read every step of the
+plants (a third of a second over five years)."""
 
 
 @dataclass(frozen=True)
@@ -87,33 +91,38 @@ def behind_pairs(
     """
     today = today or datetime.now(UTC).date()
     with engine.connect() as connection:
-        select = sa.select(
-            plant_revisions.c.plant,
-            plant_revisions.c.item,
-            plant_revisions.c.current_revision,
-            plant_revisions.c.mes_revision,
-            plant_revisions.c.erp_confirmed_at,
-            plant_revisions.c.mes_confirmed_at,
-            plant_revisions.c.targets,
-            plant_revisions.c.product_family,
-        ).where(
-            plant_revisions.c.behind.is_(True),
-            plant_revisions.c.current_revision.is_not(None),
-        )
-        if plant is not None:
-            select = select.where(plant_revisions.c.plant == plant)
-        if item is not None:
-            select = select.where(plant_revisions.c.item == item)
-        candidates = connection.execute(select).all()
-        dead = set(connection.execute(sa.select(eco_status.c.eco).where(DEAD)).scalars())
-        found = [
-            record
-            for record in (_behind(row, today, dead) for row in candidates)
-            if record is not None
-        ]
+        found = _behind_records(connection, today, plant=plant, item=item)
         _explain(connection, found)
     found.sort(key=lambda r: (r["target_effective"], r["plant"], r["item"]))
     return pd.DataFrame.from_records(found, columns=COLUMNS)
+
+
+def _behind_records(
+    connection: sa.Connection, today: date, *, plant: str | None, item: str | None
+) -> list[dict[str, Any]]:
+    """The pairs behind on ``today``, in no order, without their state and reason."""
+    select = sa.select(
+        plant_revisions.c.plant,
+        plant_revisions.c.item,
+        plant_revisions.c.current_revision,
+        plant_revisions.c.mes_revision,
+        plant_revisions.c.erp_confirmed_at,
+        plant_revisions.c.mes_confirmed_at,
+        plant_revisions.c.targets,
+        plant_revisions.c.product_family,
+    ).where(
+        plant_revisions.c.behind.is_(True),
+        plant_revisions.c.current_revision.is_not(None),
+    )
+    if plant is not None:
+        select = select.where(plant_revisions.c.plant == plant)
+    if item is not None:
+        select = select.where(plant_revisions.c.item == item)
+    candidates = connection.execute(select).all()
+    dead = set(connection.execute(sa.select(eco_status.c.eco).where(DEAD)).scalars())
+    return [
+        record for record in (_behind(row, today, dead) for row in candidates) if record is not None
+    ]
 
 
 def _behind(row: Any, today: date, dead: set[str]) -> dict[str, Any] | None:
@@ -195,7 +204,7 @@ def _explain(connection: sa.Connection, records: list[dict[str, Any]]) -> None:
                 step_status.c.plant.in_(plants),
                 # An info record does not change what the plant runs.
                 step_status.c.kind.not_in(sorted(k.value for k in PURCHASING_KINDS)),
-                sa.or_(step_status.c.eco.in_(ecos), step_status.c.state.not_in(SETTLED)),
+                sa.or_(step_status.c.eco.in_(ecos), step_status.c.state.in_(UNSETTLED)),
             )
         ):
             steps.setdefault((step_row.plant, step_row.item), []).append(step_row)
@@ -259,15 +268,20 @@ def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
 
 
 def count_behind(
-    engine: sa.Engine,
+    connection: sa.Connection,
     *,
     today: date | None = None,
     plant: str | None = None,
     item: str | None = None,
 ) -> BehindCount:
-    """The Overview's figures: the rows of :func:`behind_pairs` and their plants."""
-    rows = behind_pairs(engine, today=today, plant=plant, item=item)
-    return BehindCount(plants=int(rows["plant"].nunique()), pairs=len(rows))
+    """The Overview's figures: the rows of :func:`behind_pairs` and their plants.
+
+    The same pairs, without the state and reason :func:`behind_pairs` looks up for each
+    row: they never decide whether a pair is listed, and the figure does not show them.
+    """
+    today = today or datetime.now(UTC).date()
+    found = _behind_records(connection, today, plant=plant, item=item)
+    return BehindCount(plants=len({r["plant"] for r in found}), pairs=len(found))
 
 
 @dataclass(frozen=True)

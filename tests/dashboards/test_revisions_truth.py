@@ -131,7 +131,8 @@ def test_plants_behind_are_exactly_the_pairs_erp_and_mes_run_behind(
         today = datetime.now(UTC).date()
         truth = truly_behind(sims, today)
         rows = behind_pairs(reader, today=today)
-        figure = count_behind(reader, today=today)
+        with reader.connect() as connection:
+            figure = count_behind(connection, today=today)
         page = late_plants(reader, today=today, limit=500)
     finally:
         db.close()
