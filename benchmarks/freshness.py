@@ -23,7 +23,7 @@ STEP_EVENTS = "io.threadline.step.%"
 
 def start_collector(url: str, port: int) -> subprocess.Popen[bytes]:
     """``threadline collector serve`` on ``url`` (migrated), accepting the engine's token."""
-    return start_server(url, port, None, 1)
+    return start_server(url, port, None, 1, None)
 
 
 def drain(engine_db: sa.Engine, timeout: float = 120.0) -> bool:
