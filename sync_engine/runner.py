@@ -125,6 +125,8 @@ class SyncEngine:
         self._items: dict[str, Item] = {}
         self._stopping = False
         self._wake: Callable[[], None] | None = None
+        self._wake_relay: Callable[[], None] | None = None
+        self._relay_renew_at = 0.0
         self._feed = PlmFeed(
             self.run_db,
             self.read_db,
@@ -138,10 +140,16 @@ class SyncEngine:
             on_planned=self._progressed,
         )
         self.relay_worker: Relay | None = None
+        self._relay_executor: ThreadPoolExecutor | None = None
         if config.collector_url:
+            # The relay's own thread and connection: its reads and marks neither wait in
+            # the queue of the engine's transactions nor take the outbox lock.
+            self._relay_executor = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="engine-relay"
+            )
             token = config.collector_token.get_secret_value() if config.collector_token else None
             self.relay_worker = Relay(
-                self.run_db,
+                self._relay_db,
                 clients.get(System.PLM, self.client),
                 config.collector_url,
                 token,
@@ -157,12 +165,33 @@ class SyncEngine:
         The transaction takes the outbox lock first (see :func:`store.lock_outbox`).
         """
 
-        def work() -> Any:
+        def work() -> tuple[Any, bool]:
             with store.writing(self.db) as connection:
+                result = fn(connection, *args, **kwargs)
+                emitted = bool(connection.info.get(store.OUTBOX_BUFFER))
+            return result, emitted
+
+        loop = asyncio.get_running_loop()
+        result, emitted = await loop.run_in_executor(self._executor, work)
+        if emitted and self.relay_worker is not None:
+            self.relay_worker.notify()
+            if self._wake_relay is not None:
+                self._wake_relay()
+        return result
+
+    async def _relay_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run the relay's ``fn(connection, ...)`` in one transaction on its own thread.
+
+        Without the outbox lock: outbox ids commit in id order (writers hold the lock), so a
+        read sees a gap-free prefix, and marking rows delivered writes no events.
+        """
+
+        def work() -> Any:
+            with self.db.begin() as connection:
                 return fn(connection, *args, **kwargs)
 
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, work)
+        return await loop.run_in_executor(self._relay_executor, work)
 
     async def read_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a read-only ``fn(connection, ...)`` off the event loop, without the outbox
@@ -180,6 +209,10 @@ class SyncEngine:
     def on_progress(self, wake: Callable[[], None]) -> None:
         """Call ``wake`` when recorded results may have made more steps due."""
         self._wake = wake
+
+    def on_outbox(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` when a unit of work committed events for the relay."""
+        self._wake_relay = wake
 
     def _progressed(self) -> None:
         if self._wake is not None:
@@ -221,6 +254,8 @@ class SyncEngine:
         for name in names:
             await self.run_db(leases.release, name, self.holder)
         self._executor.shutdown(wait=True)
+        if self._relay_executor is not None:
+            self._relay_executor.shutdown(wait=True)
 
     @property
     def in_flight(self) -> int:
@@ -424,9 +459,21 @@ class SyncEngine:
         """Deliver the outbox to the collector if this engine holds the relay lease."""
         if self.relay_worker is None or self.relay_worker.paused:
             return 0
-        if not await self._lead(RELAY_LEASE, self.config.relay_interval):
-            return 0
-        return await self.relay_worker.run_once()
+        ttl = self._lease_ttl(self.config.relay_interval)
+        if time.monotonic() >= self._relay_renew_at:
+            # Renewed a third into its term, not on every run: a run then starts at once.
+            self._relay_renew_at = 0.0
+            if not await self._relay_db(
+                leases.try_acquire, RELAY_LEASE, self.holder, ttl, utcnow()
+            ):
+                return 0
+            self._relay_renew_at = time.monotonic() + ttl.total_seconds() / 3
+        budget = max(0.0, self._relay_renew_at - time.monotonic())
+        delivered = await self.relay_worker.run_once(budget)
+        if delivered and self._wake_relay is not None:
+            # Stopped at its budget, or more committed while it ran: go again at once.
+            self._wake_relay()
+        return int(delivered)
 
     async def reconcile(self) -> int:
         """Reconcile every plant with PLM, ERP and MES (one engine at a time): drift."""
