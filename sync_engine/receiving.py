@@ -5,7 +5,11 @@ recorded for compensation.
 A new (or changed, once refused) approved ECO is validated and checked against the
 governance rules, the items it is first to name are read from PLM, its sourcing from
 procurement (or deferred), and its plan is written with its root trace in one unit of
-work; a refused ECO is recorded with its violations. Only the holder of the PLM poll
+work; a refused ECO is recorded with its violations. A page's plans are written
+:data:`PLAN_CHUNK` ECOs to a unit of work: each chunk's steps can be dispatched, and its
+events relayed, while the next is written (a page of 500 ECOs in one transaction held all
+of its events back for seconds). An ECO recorded before a crash is known on the next
+poll, which re-reads the page since the cursor moves only after it. Only the holder of the PLM poll
 lease calls it (:meth:`sync_engine.runner.SyncEngine.poll_plm`).
 """
 
@@ -24,7 +28,7 @@ from pydantic import ValidationError
 from contracts import events as ev
 from contracts.governance import compliance_violations
 from contracts.model import Eco, EcoStatus, Item, utcnow
-from contracts.plan import plan
+from contracts.plan import PlannedStep, plan
 from sync_engine import store
 from sync_engine.connectors import ErpConnector, PlmConnector, ProcurementConnector
 from sync_engine.errors import CallError
@@ -35,6 +39,7 @@ from threadline import tracing
 log = logging.getLogger(__name__)
 
 DbCall = Callable[..., Awaitable[Any]]
+PLAN_CHUNK = 20
 
 
 @dataclass(frozen=True)
@@ -148,10 +153,16 @@ class PlmFeed:
             (published, eco, plan(eco, items, sourcing.get(eco.number))) for published, eco in fresh
         ]
 
-        def write(connection: sa.Connection) -> int:
+        pending = set(unread)
+
+        def write(
+            connection: sa.Connection,
+            chunk: list[tuple[_Published, Eco, list[PlannedStep]]],
+            refused: list[tuple[_Published, list[ev.Violation]]],
+        ) -> int:
             now = utcnow()
             count = 0
-            for published, eco, steps in planned:
+            for published, eco, steps in chunk:
                 count += store.record_eco(
                     connection,
                     eco,
@@ -162,7 +173,7 @@ class PlmFeed:
                     old=published.old,
                     traceparent=traces[eco.number],
                 )
-            for published, violations in rejected:
+            for published, violations in refused:
                 count += store.record_rejected(
                     connection,
                     published.number,
@@ -172,12 +183,18 @@ class PlmFeed:
                     plm_updated_at=published.updated_at,
                     old=published.old,
                 )
-            store.mark_sourcing_pending(connection, unread, now)
+            unread_here = [eco.number for _, eco, _ in chunk if eco.number in pending]
+            store.mark_sourcing_pending(connection, unread_here, now)
             return count
 
-        acted = int(await self._run_db(write))
-        if acted:
-            self._on_planned()
+        acted = 0
+        for start in range(0, len(planned), PLAN_CHUNK):
+            written = int(await self._run_db(write, planned[start : start + PLAN_CHUNK], []))
+            if written:
+                self._on_planned()
+            acted += written
+        if rejected:
+            acted += int(await self._run_db(write, [], rejected))
         return acted
 
     async def _fetch_item(self, number: str, eco: str, trace: str) -> None:
