@@ -348,6 +348,7 @@ def engine_run(args: argparse.Namespace, base: str, numbers: list[str], transpor
         rate = asyncio.run(burst(config, url, numbers, args.profile))
         if collector_url is not None:
             print(f"{args.database}: {freshness.line(freshness.lags(collector_url))}; {load()}")
+            print("\n".join(freshness.breakdown(collector_url)))
         return rate
 
 
