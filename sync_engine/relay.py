@@ -40,7 +40,8 @@ def with_sequence(row_id: int, event: dict[str, Any]) -> dict[str, Any]:
 
 
 class Relay:
-    """Sends the outbox to ``{collector_url}/events``."""
+    """Sends the outbox to ``{collector_url}/events``; ``db`` runs its marks and ``read``
+    (``db`` unless given) its reads, each ``fn(connection, ...)`` in a transaction."""
 
     def __init__(
         self,
@@ -53,8 +54,10 @@ class Relay:
         max_backoff: float = 30.0,
         min_backoff: float = 0.25,
         on_delivered: Callable[[int], None] | None = None,
+        read: DbCall | None = None,
     ) -> None:
         self._db = db
+        self._read_db = read or db
         self._client = client
         self._url = collector_url.rstrip("/") + "/events"
         self._headers = {"Content-Type": BATCH_CONTENT_TYPE}
@@ -110,7 +113,7 @@ class Relay:
         # Cleared before the read: a notification arriving during it is for rows the read
         # may have missed.
         self._notified = False
-        rows: list[tuple[int, dict[str, Any]]] = await self._db(
+        rows: list[tuple[int, dict[str, Any]]] = await self._read_db(
             store.undelivered, after=after, limit=self._batch
         )
         return rows

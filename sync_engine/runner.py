@@ -66,7 +66,7 @@ from sync_engine.relay import Relay
 from sync_engine.sourcing import complete_sourcing
 from sync_engine.suppliers import reconcile_suppliers
 from threadline import leases, tracing
-from threadline.db import DATABASE_UNAVAILABLE, capabilities
+from threadline.db import DATABASE_UNAVAILABLE, capabilities, create_engine
 
 log = logging.getLogger(__name__)
 
@@ -141,12 +141,16 @@ class SyncEngine:
         )
         self.relay_worker: Relay | None = None
         self._relay_executor: ThreadPoolExecutor | None = None
+        self._relay_reads = db
         if config.collector_url:
             # The relay's own thread and connection: its reads and marks neither wait in
-            # the queue of the engine's transactions nor take the outbox lock.
+            # the queue of the engine's transactions nor take the outbox lock. On SQLite
+            # its reads are plain deferred transactions, which never wait for the writer.
             self._relay_executor = ThreadPoolExecutor(
                 max_workers=1, thread_name_prefix="engine-relay"
             )
+            if self.capabilities.single_writer:
+                self._relay_reads = create_engine(db.url, read_only=True)
             token = config.collector_token.get_secret_value() if config.collector_token else None
             self.relay_worker = Relay(
                 self._relay_db,
@@ -157,6 +161,7 @@ class SyncEngine:
                 max_backoff=config.relay_max_backoff,
                 min_backoff=min(1.0, max(0.05, config.relay_interval)),
                 on_delivered=self.metrics.relayed.inc,
+                read=self._relay_read,
             )
 
     async def run_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -188,6 +193,14 @@ class SyncEngine:
 
         def work() -> Any:
             with self.db.begin() as connection:
+                return fn(connection, *args, **kwargs)
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._relay_executor, work)
+
+    async def _relay_read(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        def work() -> Any:
+            with self._relay_reads.connect() as connection:
                 return fn(connection, *args, **kwargs)
 
         loop = asyncio.get_running_loop()
@@ -256,6 +269,8 @@ class SyncEngine:
         self._executor.shutdown(wait=True)
         if self._relay_executor is not None:
             self._relay_executor.shutdown(wait=True)
+        if self._relay_reads is not self.db:
+            self._relay_reads.dispose()
 
     @property
     def in_flight(self) -> int:
