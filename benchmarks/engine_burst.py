@@ -194,7 +194,9 @@ async def burst(config: EngineConfig, url: str, numbers: list[str], profile: boo
                 last_change, last_succeeded = now, counts.get("succeeded", 0)
             if ready == len(numbers):
                 break
-            if now - last_change > STALLED_SECONDS:
+            # Reading and planning a large burst on a busy machine can take longer than
+            # that before the first call: a stall is counted from the first success.
+            if last_succeeded > 0 and now - last_change > STALLED_SECONDS:
                 # Steps held behind a blocked one never finish: measure up to the last success.
                 elapsed = last_change - started
                 print(f"\nSTALLED: {len(numbers) - ready} ECOs not production-ready; {counts}")
@@ -209,7 +211,7 @@ async def burst(config: EngineConfig, url: str, numbers: list[str], profile: boo
         cpu = time.process_time() - cpu_started
         per_step = 1000 * cpu / max(succeeded, 1)
         print(f"engine process CPU           {cpu:.1f} s, {per_step:.2f} ms a step")
-        print(f"first ECO production-ready   {first_ready or 0:.1f} s")
+        print(f"first ECO production-ready   {first_ready or 0.0:.1f} s")
         print(f"outbox events                {await asyncio.to_thread(backlog)}")
         if config.collector_url:
             # The relay runs inside the engine: keep it running until the outbox is out.
@@ -353,6 +355,7 @@ def engine_run(args: argparse.Namespace, base: str, numbers: list[str], transpor
         rate = asyncio.run(burst(config, url, numbers, args.profile))
         if collector_url is not None:
             print(f"{args.database}: {freshness.line(freshness.lags(collector_url))}; {load()}")
+            print("\n".join(freshness.breakdown(collector_url)))
         return rate
 
 

@@ -23,7 +23,7 @@ STEP_EVENTS = "io.threadline.step.%"
 
 def start_collector(url: str, port: int) -> subprocess.Popen[bytes]:
     """``threadline collector serve`` on ``url`` (migrated), accepting the engine's token."""
-    return start_server(url, port, None, 1)
+    return start_server(url, port, None, 1, None)
 
 
 def drain(engine_db: sa.Engine, timeout: float = 120.0) -> bool:
@@ -39,13 +39,35 @@ def drain(engine_db: sa.Engine, timeout: float = 120.0) -> bool:
 
 def lags(collector_url: str) -> list[float]:
     """Seconds from each step event's transition to its arrival in the read model."""
+    return [lag for _, lag in typed_lags(collector_url)]
+
+
+def typed_lags(collector_url: str) -> list[tuple[str, float]]:
+    """Each step event's type and lag, in the order the collector stored them."""
     db = sa.create_engine(collector_url)
     with db.connect() as connection:
         rows = connection.execute(
-            sa.select(events.c.time, events.c.received_at).where(events.c.type.like(STEP_EVENTS))
+            sa.select(events.c.type, events.c.time, events.c.received_at)
+            .where(events.c.type.like(STEP_EVENTS))
+            .order_by(events.c.seq)
         ).all()
     db.dispose()
-    return [(received - at).total_seconds() for at, received in rows if at is not None]
+    return [(kind, (received - at).total_seconds()) for kind, at, received in rows if at]
+
+
+def breakdown(collector_url: str) -> list[str]:
+    """The same figures per event type, and per tenth of the burst (in delivery order):
+    where the tail comes from."""
+    typed = typed_lags(collector_url)
+    by_type: dict[str, list[float]] = {}
+    for kind, lag in typed:
+        by_type.setdefault(kind.removeprefix("io.threadline.step."), []).append(lag)
+    lines = [f"  {kind:24s} {line(values)}" for kind, values in sorted(by_type.items())]
+    tenth = max(1, len(typed) // 10)
+    for start in range(0, len(typed), tenth):
+        part = [lag for _, lag in typed[start : start + tenth]]
+        lines.append(f"  events {start:6d}-{start + len(part) - 1:6d} {line(part)}")
+    return lines
 
 
 def line(values: list[float]) -> str:

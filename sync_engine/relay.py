@@ -6,10 +6,16 @@ zero-padded to 20 digits. A batch is marked delivered only after a 2xx. Anything
 (collector down, 429, 5xx, even a 4xx) pauses the relay with exponential backoff and the
 same events, with the same ids, go again later; the collector's de-duplication on
 ``source`` + ``id`` makes the whole exactly-once.
+
+Freshness: the engine calls :meth:`Relay.notify` when a unit of work commits events, so a
+run under way reads again instead of ending, and the next batch is read while the last
+one is in flight (the reads follow the ``after`` cursor, so order is unchanged: a batch
+is only sent once the one before it was acknowledged).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -34,7 +40,8 @@ def with_sequence(row_id: int, event: dict[str, Any]) -> dict[str, Any]:
 
 
 class Relay:
-    """Sends the outbox to ``{collector_url}/events``."""
+    """Sends the outbox to ``{collector_url}/events``; ``db`` runs its marks and ``read``
+    (``db`` unless given) its reads, each ``fn(connection, ...)`` in a transaction."""
 
     def __init__(
         self,
@@ -47,8 +54,10 @@ class Relay:
         max_backoff: float = 30.0,
         min_backoff: float = 0.25,
         on_delivered: Callable[[int], None] | None = None,
+        read: DbCall | None = None,
     ) -> None:
         self._db = db
+        self._read_db = read or db
         self._client = client
         self._url = collector_url.rstrip("/") + "/events"
         self._headers = {"Content-Type": BATCH_CONTENT_TYPE}
@@ -61,31 +70,53 @@ class Relay:
         self._after = 0
         self._failures = 0
         self._paused_until = 0.0
+        self._notified = False
 
     @property
     def paused(self) -> bool:
         """Whether the relay is backing off after a failed delivery."""
         return time.monotonic() < self._paused_until
 
-    async def run_once(self) -> int:
-        """Deliver batches until the outbox is drained or a delivery fails; return how many
-        events the collector acknowledged."""
+    def notify(self) -> None:
+        """New events were committed: a run under way reads once more before it ends."""
+        self._notified = True
+
+    async def run_once(self, budget: float | None = None) -> int:
+        """Deliver batches until the outbox is drained, a delivery fails or ``budget``
+        seconds passed; return how many events the collector acknowledged."""
+        if self.paused:
+            return 0
+        deadline = None if budget is None else time.monotonic() + budget
         delivered = 0
-        while not self.paused:
-            rows = await self._db(store.undelivered, after=self._after, limit=self._batch)
-            if not rows:
-                break
-            if not await self._send(rows):
-                break
+        rows = await self._read(self._after)
+        while rows and not self.paused:
             ids = [row_id for row_id, _ in rows]
+            # Read the next batch while this one is in flight; it is sent only after this
+            # one's acknowledgement, so the collector still gets the outbox in order.
+            ahead = asyncio.ensure_future(self._read(ids[-1]))
+            if not await self._send(rows):
+                await asyncio.gather(ahead, return_exceptions=True)
+                break
             await self._db(store.mark_delivered, ids, utcnow())
             self._after = ids[-1]
             delivered += len(ids)
             if self._on_delivered is not None:
                 self._on_delivered(len(ids))
-            if len(rows) < self._batch:
+            rows = await ahead
+            if not rows and self._notified:
+                rows = await self._read(self._after)
+            if deadline is not None and time.monotonic() >= deadline:
                 break
         return delivered
+
+    async def _read(self, after: int) -> list[tuple[int, dict[str, Any]]]:
+        # Cleared before the read: a notification arriving during it is for rows the read
+        # may have missed.
+        self._notified = False
+        rows: list[tuple[int, dict[str, Any]]] = await self._read_db(
+            store.undelivered, after=after, limit=self._batch
+        )
+        return rows
 
     async def _send(self, rows: list[tuple[int, dict[str, Any]]]) -> bool:
         body = json.dumps([with_sequence(row_id, event) for row_id, event in rows])

@@ -39,18 +39,14 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
 from opentelemetry.trace import StatusCode
-from pydantic import ValidationError
 
-from contracts import events as ev
-from contracts.governance import compliance_violations
-from contracts.model import Eco, EcoStatus, Item, utcnow
-from contracts.plan import plan
+from contracts.model import EcoStatus, Item, utcnow
 from contracts.steps import StepKind, StepState, System
 from sync_engine import qualify, results, store
 from sync_engine.calls import Caller, Outcome
@@ -64,13 +60,13 @@ from sync_engine.connectors import (
 from sync_engine.errors import CallError, ContractError, EngineAlreadyRunning
 from sync_engine.impact import assess_impact
 from sync_engine.metrics import Metrics
+from sync_engine.receiving import PlmFeed
 from sync_engine.reconcile import reconcile
 from sync_engine.relay import Relay
-from sync_engine.sourcing import complete_sourcing, read_sourcing_or_defer
-from sync_engine.states import EcoProgress
+from sync_engine.sourcing import complete_sourcing
 from sync_engine.suppliers import reconcile_suppliers
 from threadline import leases, tracing
-from threadline.db import DATABASE_UNAVAILABLE, capabilities
+from threadline.db import DATABASE_UNAVAILABLE, capabilities, create_engine
 
 log = logging.getLogger(__name__)
 
@@ -88,16 +84,6 @@ FLUSH_GATHER_SECONDS = 0.02
 class _Flight:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     counts: dict[System, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _Published:
-    """An ECO as PLM's feed published it, and where the engine had it (``None``: new)."""
-
-    number: str
-    document: dict[str, Any]
-    updated_at: datetime
-    old: EcoProgress | None
 
 
 class SyncEngine:
@@ -139,11 +125,35 @@ class SyncEngine:
         self._items: dict[str, Item] = {}
         self._stopping = False
         self._wake: Callable[[], None] | None = None
+        self._wake_relay: Callable[[], None] | None = None
+        self._relay_renew_at = 0.0
+        self._feed = PlmFeed(
+            self.run_db,
+            self.read_db,
+            self.plm,
+            self.procurement,
+            self.erp,
+            items=self._items,
+            plm_semaphore=self._semaphores[System.PLM],
+            procurement_semaphore=self._semaphores[System.PROCUREMENT],
+            start=config.plm_start,
+            on_planned=self._progressed,
+        )
         self.relay_worker: Relay | None = None
+        self._relay_executor: ThreadPoolExecutor | None = None
+        self._relay_reads = db
         if config.collector_url:
+            # The relay's own thread and connection: its reads and marks neither wait in
+            # the queue of the engine's transactions nor take the outbox lock. On SQLite
+            # its reads are plain deferred transactions, which never wait for the writer.
+            self._relay_executor = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="engine-relay"
+            )
+            if self.capabilities.single_writer:
+                self._relay_reads = create_engine(db.url, read_only=True)
             token = config.collector_token.get_secret_value() if config.collector_token else None
             self.relay_worker = Relay(
-                self.run_db,
+                self._relay_db,
                 clients.get(System.PLM, self.client),
                 config.collector_url,
                 token,
@@ -151,6 +161,7 @@ class SyncEngine:
                 max_backoff=config.relay_max_backoff,
                 min_backoff=min(1.0, max(0.05, config.relay_interval)),
                 on_delivered=self.metrics.relayed.inc,
+                read=self._relay_read,
             )
 
     async def run_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -159,12 +170,41 @@ class SyncEngine:
         The transaction takes the outbox lock first (see :func:`store.lock_outbox`).
         """
 
-        def work() -> Any:
+        def work() -> tuple[Any, bool]:
             with store.writing(self.db) as connection:
+                result = fn(connection, *args, **kwargs)
+                emitted = bool(connection.info.get(store.OUTBOX_BUFFER))
+            return result, emitted
+
+        loop = asyncio.get_running_loop()
+        result, emitted = await loop.run_in_executor(self._executor, work)
+        if emitted and self.relay_worker is not None:
+            self.relay_worker.notify()
+            if self._wake_relay is not None:
+                self._wake_relay()
+        return result
+
+    async def _relay_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run the relay's ``fn(connection, ...)`` in one transaction on its own thread.
+
+        Without the outbox lock: outbox ids commit in id order (writers hold the lock), so a
+        read sees a gap-free prefix, and marking rows delivered writes no events.
+        """
+
+        def work() -> Any:
+            with self.db.begin() as connection:
                 return fn(connection, *args, **kwargs)
 
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, work)
+        return await loop.run_in_executor(self._relay_executor, work)
+
+    async def _relay_read(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        def work() -> Any:
+            with self._relay_reads.connect() as connection:
+                return fn(connection, *args, **kwargs)
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._relay_executor, work)
 
     async def read_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a read-only ``fn(connection, ...)`` off the event loop, without the outbox
@@ -182,6 +222,14 @@ class SyncEngine:
     def on_progress(self, wake: Callable[[], None]) -> None:
         """Call ``wake`` when recorded results may have made more steps due."""
         self._wake = wake
+
+    def on_outbox(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` when a unit of work committed events for the relay."""
+        self._wake_relay = wake
+
+    def _progressed(self) -> None:
+        if self._wake is not None:
+            self._wake()
 
     def _lease_ttl(self, interval: float) -> timedelta:
         return timedelta(seconds=max(self.config.lease_seconds, 5 * interval))
@@ -219,6 +267,10 @@ class SyncEngine:
         for name in names:
             await self.run_db(leases.release, name, self.holder)
         self._executor.shutdown(wait=True)
+        if self._relay_executor is not None:
+            self._relay_executor.shutdown(wait=True)
+        if self._relay_reads is not self.db:
+            self._relay_reads.dispose()
 
     @property
     def in_flight(self) -> int:
@@ -233,135 +285,9 @@ class SyncEngine:
         for status in (EcoStatus.APPROVED, EcoStatus.CANCELLED, EcoStatus.SUPERSEDED):
             try:
                 with tracing.span("plm.poll", status=status.value):
-                    acted += await self._poll_status(status)
+                    acted += await self._feed.poll(status)
             except CallError as exc:
                 log.warning("PLM poll of %s ECOs failed: %s", status.value, exc)
-        return acted
-
-    async def _poll_status(self, status: EcoStatus) -> int:
-        name = f"plm.{status.value}.updated_since"
-        since_text = await self.read_db(store.get_cursor, name)
-        since = datetime.fromisoformat(since_text) if since_text else self.config.plm_start
-        cursor: str | None = None
-        acted = 0
-        while True:
-            page = await self.plm.ecos(status.value, updated_since=since, cursor=cursor)
-            if page.items:
-                if status is EcoStatus.APPROVED:
-                    acted += await self._receive(page.items)
-                else:
-                    acted += await self.run_db(self._record_cancellations, page.items)
-                newest = max(entry.updated_at for entry in page.items)
-                await self.run_db(store.set_cursor, name, newest.isoformat(), now=utcnow())
-            cursor = page.next_cursor
-            if not cursor:
-                return acted
-
-    async def _receive(self, entries: list[Any]) -> int:
-        known = await self.read_db(store.eco_states)
-        refused = [
-            number
-            for entry in entries
-            if known.get(number := str(entry.eco.get("number", ""))) is EcoProgress.REJECTED
-        ]
-        # A refused ECO PLM publishes again is taken up again once its document changed.
-        refused_as = await self.read_db(store.rejected_documents, refused) if refused else {}
-        fresh: list[tuple[_Published, Eco]] = []
-        rejected: list[tuple[_Published, list[ev.Violation]]] = []
-        for entry in entries:
-            number = str(entry.eco.get("number", "")) or "unnumbered"
-            old = known.get(number)
-            if old is not None and (
-                old is not EcoProgress.REJECTED or refused_as.get(number) == entry.eco
-            ):
-                continue
-            published = _Published(number, entry.eco, entry.updated_at, old)
-            try:
-                fresh.append((published, Eco.model_validate(entry.eco)))
-            except ValidationError as exc:
-                violations = [
-                    ev.Violation(path=".".join(str(p) for p in e["loc"]) or "-", message=e["msg"])
-                    for e in exc.errors()
-                ]
-                rejected.append((published, violations))
-        governed = [(published, eco, compliance_violations(eco)) for published, eco in fresh]
-        rejected.extend((published, v) for published, _, v in governed if v)
-        fresh = [(published, eco) for published, eco, v in governed if not v]
-        # Each ECO's trace starts here; the items it is first to name are read in it.
-        traces = {eco.number: tracing.start_trace("eco.received", eco.number) for _, eco in fresh}
-        first_named: dict[str, str] = {}
-        for _, eco in fresh:
-            for number in eco.items:
-                if number not in self._items:
-                    first_named.setdefault(number, eco.number)
-        await asyncio.gather(
-            *(self._fetch_item(number, eco, traces[eco]) for number, eco in first_named.items())
-        )
-        items = dict(self._items)
-        sourcing, unread = await read_sourcing_or_defer(
-            [eco for _, eco in fresh],
-            items,
-            self.procurement,
-            self.erp,
-            self._semaphores[System.PROCUREMENT],
-        )
-        planned = [
-            (published, eco, plan(eco, items, sourcing.get(eco.number))) for published, eco in fresh
-        ]
-
-        def write(connection: sa.Connection) -> int:
-            now = utcnow()
-            count = 0
-            for published, eco, steps in planned:
-                count += store.record_eco(
-                    connection,
-                    eco,
-                    items,
-                    steps,
-                    now=now,
-                    plm_updated_at=published.updated_at,
-                    old=published.old,
-                    traceparent=traces[eco.number],
-                )
-            for published, violations in rejected:
-                count += store.record_rejected(
-                    connection,
-                    published.number,
-                    violations,
-                    published.document,
-                    now=now,
-                    plm_updated_at=published.updated_at,
-                    old=published.old,
-                )
-            store.mark_sourcing_pending(connection, unread, now)
-            return count
-
-        acted = int(await self.run_db(write))
-        if acted and self._wake is not None:
-            self._wake()
-        return acted
-
-    async def _fetch_item(self, number: str, eco: str, trace: str) -> None:
-        async with self._semaphores[System.PLM]:
-            try:
-                with tracing.span("plm.item", trace, eco=eco, item=number):
-                    self._items[number] = await self.plm.item(number)
-            except CallError as exc:
-                log.warning("PLM item %s unavailable, planning from the ECO alone: %s", number, exc)
-
-    @staticmethod
-    def _record_cancellations(connection: sa.Connection, entries: list[Any]) -> int:
-        now = utcnow()
-        acted = 0
-        for entry in entries:
-            number = str(entry.eco.get("number", ""))
-            acted += store.record_plm_cancellation(
-                connection,
-                number,
-                now=now,
-                status=str(entry.eco.get("status")),
-                superseded_by=entry.eco.get("superseded_by"),
-            )
         return acted
 
     def _free_slots(self) -> dict[System, int]:
@@ -548,9 +474,21 @@ class SyncEngine:
         """Deliver the outbox to the collector if this engine holds the relay lease."""
         if self.relay_worker is None or self.relay_worker.paused:
             return 0
-        if not await self._lead(RELAY_LEASE, self.config.relay_interval):
-            return 0
-        return await self.relay_worker.run_once()
+        ttl = self._lease_ttl(self.config.relay_interval)
+        if time.monotonic() >= self._relay_renew_at:
+            # Renewed a third into its term, not on every run: a run then starts at once.
+            self._relay_renew_at = 0.0
+            if not await self._relay_db(
+                leases.try_acquire, RELAY_LEASE, self.holder, ttl, utcnow()
+            ):
+                return 0
+            self._relay_renew_at = time.monotonic() + ttl.total_seconds() / 3
+        budget = max(0.0, self._relay_renew_at - time.monotonic())
+        delivered = await self.relay_worker.run_once(budget)
+        if delivered and self._wake_relay is not None:
+            # Stopped at its budget, or more committed while it ran: go again at once.
+            self._wake_relay()
+        return int(delivered)
 
     async def reconcile(self) -> int:
         """Reconcile every plant with PLM, ERP and MES (one engine at a time): drift."""

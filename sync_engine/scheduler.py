@@ -5,7 +5,8 @@ Jobs: poll PLM (leader only), dispatch, poll confirmations, relay the outbox, re
 engine's heartbeat, evaluate the alert rules (:mod:`alerts.evaluator`), follow operator
 operations. Each job runs one instance at a time and missed runs coalesce. When recorded
 results make more steps due, the dispatch job is brought forward instead of waiting for
-its next interval.
+its next interval; when a unit of work commits events, so is the relay (after a moment
+that gathers the events of transactions committing together into one batch).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -32,6 +33,7 @@ from threadline.db import DATABASE_UNAVAILABLE
 log = logging.getLogger(__name__)
 
 OUTAGE_REPORT_SECONDS = 60.0
+RELAY_GATHER_SECONDS = 0.05
 
 
 class _SkippedRunFilter(logging.Filter):
@@ -150,7 +152,17 @@ def build_scheduler(engine: SyncEngine, runs: _Runs | None = None) -> AsyncIOSch
         if job is not None and scheduler.running:
             job.modify(next_run_time=datetime.now(UTC))
 
+    def wake_relay() -> None:
+        job = scheduler.get_job("relay")
+        if job is None or not scheduler.running:
+            return
+        soon = datetime.now(UTC) + timedelta(seconds=RELAY_GATHER_SECONDS)
+        # Only ever brought forward: commits in a row must not keep pushing it back.
+        if job.next_run_time is None or job.next_run_time > soon:
+            job.modify(next_run_time=soon)
+
     engine.on_progress(wake)
+    engine.on_outbox(wake_relay)
     return scheduler
 
 
