@@ -47,17 +47,15 @@ from contracts.events import (
     EcoProductionReady,
     EcoReceived,
     EcoRejected,
-    OperatorActionTaken,
     PlantRevisionChanged,
     PlantRevisionObserved,
     ProductionVersionConfirmed,
     ReconciliationCompleted,
     SupplierNoticeFailed,
     SupplierNoticeSent,
-    WorkOverdue,
-    WorkResolved,
     type_of,
 )
+from contracts.operator_events import OperatorActionTaken, WorkOverdue, WorkResolved
 from contracts.readmodel import EcoState, NoticeStatus
 from contracts.sla import Stage
 from contracts.steps import StepKind, StepState

@@ -17,7 +17,6 @@ from contracts.events import (
     EcoProductionReady,
     EcoReceived,
     EventData,
-    OperatorActionTaken,
     PlantRevisionChanged,
     ProductionVersionConfirmed,
     StepError,
@@ -26,6 +25,7 @@ from contracts.events import (
     new_event,
     step_transition,
 )
+from contracts.operator_events import OperatorActionTaken
 from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, step_id
 
 ENGINE_SOURCE = "/threadline/engine"

@@ -18,7 +18,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from collector.tables import events, operator_actions
-from contracts.events import OperationCompleted, type_of
+from contracts.events import type_of
+from contracts.operator_events import OperationCompleted
 from contracts.steps import OperatorAction
 from dashboards import filters
 from dashboards.filters import Query

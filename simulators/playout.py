@@ -29,6 +29,7 @@ from typing import Any
 
 from contracts import events as ev
 from contracts.model import Eco
+from contracts.operator_events import OperatorActionTaken
 from contracts.plan import AppliedWrite, PlannedStep, compensation, plan
 from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, step_id
 from simulators.changes import (
@@ -367,7 +368,7 @@ class Playout:
         reason: str,
         outcome: str,
     ) -> None:
-        data = ev.OperatorActionTaken(
+        data = OperatorActionTaken(
             actor=actor,
             role="operator",
             action=action,

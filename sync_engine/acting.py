@@ -13,8 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from contracts import events as ev
 from contracts.model import utcnow
+from contracts.operator_events import OperatorActionTaken
 from contracts.steps import OperatorAction
 from sync_engine import logbook, store
 from sync_engine.errors import InvalidCommand
@@ -56,7 +56,7 @@ def audit(
     """Write the action's ``operator.action`` event (in the command's transaction)."""
     store.emit(
         connection,
-        ev.OperatorActionTaken(
+        OperatorActionTaken(
             actor=actor,
             role=role,
             action=action,

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 
 from contracts import events as ev
+from contracts.operator_events import WorkOverdue
 from contracts.steps import StepState
 from threadline import tracing
 from threadline.logs import fields
@@ -96,7 +97,7 @@ def operator_action(
     )
 
 
-def work_overdue(data: ev.WorkOverdue) -> None:
+def work_overdue(data: WorkOverdue) -> None:
     """An alert: work stayed in its stage past the stage's SLA."""
     log.warning(
         "%s %s%s: %s overdue (SLA %.0f s)",

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from collector.tables import PROJECTIONS, events
-from contracts import events as ev
 from contracts.model import utcnow
+from contracts.operator_events import OperatorActionTaken
 from contracts.steps import OperatorAction
 
 BATCH = 5000
@@ -136,7 +136,7 @@ def _audit(engine: sa.Engine, report: PruneReport, *, actor: str, reason: str, d
     with engine.begin() as connection:
         store.emit(
             connection,
-            ev.OperatorActionTaken(
+            OperatorActionTaken(
                 actor=actor,
                 action=OperatorAction.PRUNE_EVENTS,
                 filter={"events_older_than_days": days, "before": report.before.isoformat()},

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 
-from contracts import events as ev
+from contracts.operator_events import OperationCompleted
 from contracts.steps import OperatorAction, StepState
 from sync_engine import tables as t
 from sync_engine.store.outbox import emit, lock_outbox
@@ -260,10 +260,10 @@ def _settle(
 
 def _completed(
     operation: Operation, steps: Sequence[OperationStep], said: str
-) -> ev.OperationCompleted:
+) -> OperationCompleted:
     outcomes = Counter(s.outcome for s in steps)
     ecos = {s.step_id.split("/", 1)[0] for s in steps}
-    return ev.OperationCompleted(
+    return OperationCompleted(
         operation_id=operation.id,
         action=operation.action,
         actor=operation.actor,

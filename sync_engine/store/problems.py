@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts import events as ev
+from contracts.operator_events import OperatorActionTaken
 from contracts.steps import DONE_STATES, OperatorAction, StepState
 from sync_engine import tables as t
 from sync_engine.states import EcoProgress
@@ -167,7 +167,7 @@ def resolve_settled(connection: sa.Connection, *, now: datetime) -> list[str]:
         kind, _, subject = key.partition(":")
         emit(
             connection,
-            ev.OperatorActionTaken(
+            OperatorActionTaken(
                 actor=ENGINE_ACTOR,
                 action=OperatorAction.RESOLVE,
                 eco=subject.split("/", 1)[0] if kind in ("step", "eco", "overdue") else None,

@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from contracts import events as ev
+from contracts.operator_events import WorkOverdue, WorkResolved
 from contracts.sla import SlaPolicy, Stage, stage_of
 from contracts.steps import FINAL_STATES, StepKind, StepState
 from sync_engine import logbook
@@ -151,9 +151,7 @@ def _check_step(
     if due_at is None or now <= due_at:
         return emitted
     marks.setdefault(str(row.step_id), {})["overdue_at"] = now
-    data = ev.WorkOverdue(
-        **_step_fields(row, stage), since=since, due_at=due_at, sla_seconds=seconds
-    )
+    data = WorkOverdue(**_step_fields(row, stage), since=since, due_at=due_at, sla_seconds=seconds)
     emit(connection, data, now=now)
     logbook.work_overdue(data)
     return emitted + 1
@@ -177,13 +175,13 @@ def _step_fields(row: Any, stage: Stage) -> dict[str, Any]:
     }
 
 
-def _resolution(policy: SlaPolicy, row: Any, family: str | None, now: datetime) -> ev.WorkResolved:
+def _resolution(policy: SlaPolicy, row: Any, family: str | None, now: datetime) -> WorkResolved:
     """The resolution of the overdue mark a step carries for its remembered stage."""
     stage = Stage(row.sla_stage)
     since = row.sla_since or row.overdue_at
     seconds = _step_seconds(policy, stage, row, family)
     due_at = policy.due(since, seconds) or row.overdue_at
-    return ev.WorkResolved(
+    return WorkResolved(
         **_step_fields(row, stage),
         since=since,
         due_at=due_at,
@@ -235,14 +233,14 @@ def _sweep_ecos(connection: sa.Connection, policy: SlaPolicy, now: datetime) -> 
         work |= {"due_at": due_at, "sla_seconds": seconds}
         if in_flight and row.overdue_at is None and now > due_at:
             _mark_eco(connection, row.number, now)
-            overdue = ev.WorkOverdue(**work)
+            overdue = WorkOverdue(**work)
             emit(connection, overdue, now=now)
             logbook.work_overdue(overdue)
             emitted += 1
         elif not in_flight and row.overdue_at is not None:
             _mark_eco(connection, row.number, None)
             late = max(0.0, (now - due_at).total_seconds())
-            emit(connection, ev.WorkResolved(**work, overdue_seconds=late), now=now)
+            emit(connection, WorkResolved(**work, overdue_seconds=late), now=now)
             emitted += 1
     return emitted
 
@@ -262,10 +260,10 @@ def _check_planning(
     work = {"stage": Stage.PLANNING, "eco": row.number, "since": row.approved_at}
     work |= {"due_at": due_at, "sla_seconds": seconds}
     late = (row.received_at - due_at).total_seconds()
-    overdue = ev.WorkOverdue(**work)
+    overdue = WorkOverdue(**work)
     emit(connection, overdue, now=now)
     logbook.work_overdue(overdue)
-    emit(connection, ev.WorkResolved(**work, overdue_seconds=late), now=now)
+    emit(connection, WorkResolved(**work, overdue_seconds=late), now=now)
     return 2
 
 

@@ -12,7 +12,7 @@ from alerts.conditions import evaluate
 from alerts.rules import Rule, RuleKind
 from collector.samples import Emitter
 from console.routes import ROUTES
-from contracts import events as ev
+from contracts.operator_events import OperatorActionTaken, WorkOverdue
 from contracts.sla import Stage
 from contracts.steps import StepKind
 from dashboards.exceptions import PlantFilter, count_plants
@@ -83,7 +83,7 @@ def test_overdue_work_is_one_alert_per_stage(engine: sa.Engine) -> None:
     ):
         story = Emitter(eco=eco, clock=picture.now, sequence_prefix="OVR")
         story.emit(
-            ev.WorkOverdue(
+            WorkOverdue(
                 stage=Stage.ERP_CONFIRMATION,
                 eco=eco,
                 step_id=f"{eco}/erp.confirmation/{plant}/{item}",
@@ -117,7 +117,7 @@ def test_the_pipeline_behind_an_old_outbox_event_and_a_silent_engine(engine: sa.
         engine_store.beat(connection, "engine-live", now=now)
         engine_store.emit(
             connection,
-            ev.OperatorActionTaken(
+            OperatorActionTaken(
                 actor="ada", action=OperatorAction.RECONCILE, outcome="queued", reason="now"
             ),
             now=now - timedelta(minutes=7),

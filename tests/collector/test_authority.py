@@ -20,6 +20,7 @@ from collector.store import EventStore
 from collector.tables import eco_status, operator_actions, plant_revisions, supplier_notices
 from collector.testing import running_collector
 from contracts import events as ev
+from contracts.operator_events import OperatorActionTaken
 from contracts.steps import OperatorAction
 from threadline.db import create_engine
 
@@ -35,7 +36,7 @@ AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 FORGED = "ECO-2099-99999"
 
 FORGERIES: dict[str, ev.EventData] = {
-    "audit entry": ev.OperatorActionTaken(
+    "audit entry": OperatorActionTaken(
         actor="admin@forged",
         action=OperatorAction.RETRY,
         eco=FORGED,

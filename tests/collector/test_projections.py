@@ -12,14 +12,8 @@ from collector.rows import Working
 from collector.samples import many_propagations, propagation_events
 from collector.sourcing_facts import FACT_TYPES
 from collector.tables import limit_problems
-from contracts.events import (
-    CATALOG,
-    EcoRejected,
-    OperationCompleted,
-    ReconciliationException,
-    StepTransition,
-    type_of,
-)
+from contracts.events import CATALOG, EcoRejected, ReconciliationException, StepTransition, type_of
+from contracts.operator_events import OperationCompleted
 from contracts.readmodel import EcoState, NoticeStatus, PlantState
 from contracts.steps import StepState
 

@@ -13,7 +13,7 @@ from collector.derived import ConfirmationSla
 from collector.projections import Projector
 from collector.rows import Working
 from collector.samples import START, Emitter, propagation_events
-from contracts import events as ev
+from contracts.operator_events import WorkOverdue, WorkResolved
 from contracts.sla import Stage, parse_sla
 from contracts.steps import StepKind
 from tests.collector.test_projections import stored
@@ -30,10 +30,10 @@ def reports(at: datetime) -> list[dict[str, Any]]:
     notice |= {"due_at": START + timedelta(seconds=1), "sla_seconds": 1}
     whole: dict[str, Any] = {"stage": Stage.ECO, "eco": ECO, "since": START}
     whole |= {"due_at": START + timedelta(seconds=2), "sla_seconds": 2}
-    out.emit(ev.WorkOverdue(**notice))
-    out.emit(ev.WorkOverdue(**whole))
-    out.emit(ev.WorkResolved(**notice, overdue_seconds=3))
-    out.emit(ev.WorkResolved(**whole, overdue_seconds=9))
+    out.emit(WorkOverdue(**notice))
+    out.emit(WorkOverdue(**whole))
+    out.emit(WorkResolved(**notice, overdue_seconds=3))
+    out.emit(WorkResolved(**whole, overdue_seconds=9))
     return out.events
 
 

@@ -14,6 +14,12 @@ from pydantic import ValidationError
 from contracts import events as ev
 from contracts import sourcing_events as se
 from contracts.events import CATALOG, STEP_EVENT_TYPES, lookup, new_event, parse_data
+from contracts.operator_events import (
+    OperationCompleted,
+    OperatorActionTaken,
+    WorkOverdue,
+    WorkResolved,
+)
 from contracts.readmodel import DriftCause
 from contracts.schemas import catalog_schemas, export
 from contracts.sla import Stage
@@ -162,7 +168,7 @@ EXAMPLES: dict[str, ev.EventData] = {
     "io.threadline.supplier.notice_failed.v1": ev.SupplierNoticeFailed(
         eco="ECO-2026-00042", supplier="S010", attempt=3, error=ERROR, final=True
     ),
-    "io.threadline.operator.action.v1": ev.OperatorActionTaken(
+    "io.threadline.operator.action.v1": OperatorActionTaken(
         actor="ana",
         role="operator",
         action=OperatorAction.RETRY_BULK,
@@ -172,7 +178,7 @@ EXAMPLES: dict[str, ev.EventData] = {
         affected=7,
         operation_id="op-3f2a9c1d7e4b",
     ),
-    "io.threadline.operator.operation_completed.v1": ev.OperationCompleted(
+    "io.threadline.operator.operation_completed.v1": OperationCompleted(
         operation_id="op-3f2a9c1d7e4b",
         action=OperatorAction.RETRY_BULK,
         actor="ana",
@@ -185,7 +191,7 @@ EXAMPLES: dict[str, ev.EventData] = {
         summary="done: 5 succeeded, 2 failed again (INVALID_SUPPLIER_CONTACT)",
         started_at=AT,
     ),
-    "io.threadline.sla.work_overdue.v1": ev.WorkOverdue(
+    "io.threadline.sla.work_overdue.v1": WorkOverdue(
         stage=Stage.RETRYING,
         eco="ECO-2026-00042",
         step_id="ECO-2026-00042/erp.routing/P100/ASM-1001",
@@ -196,7 +202,7 @@ EXAMPLES: dict[str, ev.EventData] = {
         due_at=AT + timedelta(minutes=30),
         sla_seconds=1800,
     ),
-    "io.threadline.sla.work_resolved.v1": ev.WorkResolved(
+    "io.threadline.sla.work_resolved.v1": WorkResolved(
         stage=Stage.ECO,
         eco="ECO-2026-00042",
         since=AT,

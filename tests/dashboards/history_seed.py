@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 
 from collector.store import EventStore
-from contracts import events as ev
+from contracts.operator_events import WorkOverdue
 from contracts.sla import Stage
 from contracts.steps import ErrorCategory, StepKind, StepState
 from simulators.history import history_events
@@ -95,5 +95,5 @@ def report_overdue(engine: sa.Engine, stages: dict[Stage, int]) -> None:
                 work |= {"step_id": ident, "kind": kind} | {
                     k: v for k, v in where.items() if k != "revision"
                 }
-            story.emit(ev.WorkOverdue.model_validate(work))
+            story.emit(WorkOverdue.model_validate(work))
             store.append(story.events, "engine")

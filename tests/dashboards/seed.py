@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from collector.samples import Emitter
 from collector.store import EventStore
 from contracts import events as ev
+from contracts.operator_events import OperatorActionTaken
 from contracts.steps import ErrorCategory, OperatorAction, StepKind, StepState, System
 
 SOURCE = "/threadline/engine"
@@ -181,7 +182,7 @@ class Story(Emitter):
 
     def operator_retry(self, ident: str, actor: str = "sam") -> None:
         self.emit(
-            ev.OperatorActionTaken(
+            OperatorActionTaken(
                 actor=actor,
                 role="operator",
                 action=OperatorAction.RETRY,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from contracts import events as ev
+from contracts.operator_events import OperationCompleted, OperatorActionTaken
 from contracts.steps import OperatorAction
 from dashboards.audit import AuditFilter, audit_export, audit_log
 from dashboards.filters import Query
@@ -31,7 +31,7 @@ def _seed(engine: sa.Engine) -> str | None:
     with engine.begin() as connection:
         store.emit(
             connection,
-            ev.OperatorActionTaken(
+            OperatorActionTaken(
                 actor="ada@example.com",
                 role="admin",
                 action=OperatorAction.RETRY_BULK,
@@ -45,7 +45,7 @@ def _seed(engine: sa.Engine) -> str | None:
         )
         store.emit(
             connection,
-            ev.OperationCompleted(
+            OperationCompleted(
                 operation_id="op-audit-1",
                 action=OperatorAction.RETRY_BULK,
                 actor="ada@example.com",

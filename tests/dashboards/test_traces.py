@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from collector.store import EventStore
 from contracts import events as ev
+from contracts.operator_events import OperatorActionTaken
 from dashboards.traces import eco_trace_id, trace_url
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
@@ -15,7 +16,7 @@ TRACE = "0af7651916cd43dd8448eb211c80319c"
 
 def stored(engine: sa.Engine, eco: str, **extensions: str) -> None:
     event = ev.new_event(
-        ev.OperatorActionTaken(
+        OperatorActionTaken(
             actor="ada", action="retry", eco=eco, reason="test", outcome="queued", affected=0
         ),
         source="/threadline/engine",
