@@ -14,7 +14,7 @@ An ECO is **at risk** when its p90 is after the start (00:00 UTC) of its effecti
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time
 from typing import TypedDict
 
@@ -154,16 +154,22 @@ def recent_segments(connection: sa.Connection, now: datetime) -> Segments:
     return load_segments(connection, since=now - WINDOW, until=now)
 
 
+Evidence = Segments | Callable[[], Segments]
+"""Segments, or a function that reads them (when a forecast needs them)."""
+
+
 def forecasts(
     connection: sa.Connection,
     now: datetime,
     ecos: Iterable[str] | None = None,
     *,
-    segments: Segments | None = None,
+    segments: Evidence | None = None,
 ) -> dict[str, Forecast]:
     """The forecast of every in-flight ECO (or of those of ``ecos`` in flight), by ECO.
 
-    ``segments``: the evidence, when the caller already read it (default: read now).
+    ``segments``: the evidence, when the caller already read it or knows how to (a
+    function, called only when an ECO is in flight: a finished ECO's page needs none);
+    default: read now.
     """
     query = sa.select(
         eco_status.c.eco, eco_status.c.approved_at, eco_status.c.title, eco_status.c.effectivity
@@ -174,7 +180,10 @@ def forecasts(
     if not heads:
         return {}
     steps = step_rows(connection, heads)
-    segments = segments if segments is not None else recent_segments(connection, now)
+    if segments is None:
+        segments = recent_segments(connection, now)
+    elif callable(segments):
+        segments = segments()
     found = {}
     for eco, head in heads.items():
         result = forecast(head.approved_at, steps[eco], segments, now, eco=eco)
@@ -189,7 +198,7 @@ def effectivity_start(effectivity: date) -> datetime:
 
 
 def at_risk(
-    connection: sa.Connection, now: datetime, *, segments: Segments | None = None
+    connection: sa.Connection, now: datetime, *, segments: Evidence | None = None
 ) -> list[AtRisk]:
     """In-flight ECOs whose p90 is after their effectivity date begins, the latest first."""
     predicted = forecasts(connection, now, segments=segments)

@@ -126,3 +126,23 @@ def test_an_eco_predicted_after_its_effectivity_date_is_at_risk(engine: sa.Engin
     assert row["late_seconds"] == (row["p90"] - effectivity_start(END.date())).total_seconds()
     assert row["plant"] == "P100"
     assert row["holding"] == "erp.confirmation awaiting_confirmation"
+
+
+def test_a_finished_ecos_page_reads_no_evidence(engine: sa.Engine) -> None:
+    seed_history(engine, days=30)
+    seed_in_flight(engine)
+    read: list[str] = []
+
+    def evidence() -> Segments:
+        read.append("segments")
+        return Segments()
+
+    with engine.connect() as connection:
+        finished = connection.execute(
+            sa.select(eco_status.c.eco).where(eco_status.c.state == EcoState.PRODUCTION_READY)
+        ).scalar()
+        assert finished is not None
+        assert forecasts(connection, END, [finished], segments=evidence) == {}
+        assert read == []
+        assert set(forecasts(connection, END, [RISKY], segments=evidence)) == {RISKY}
+    assert read == ["segments"]
