@@ -177,8 +177,9 @@ def views(engine: sa.Engine, settings: Settings, *, now: datetime) -> list[PageV
 
     def at_risk_page() -> object:
         with engine.connect() as connection:
-            segments = prediction.recent_segments(connection, now)
-            return prediction.at_risk(connection, now, segments=segments)
+            return prediction.at_risk(
+                connection, now, segments=lambda: prediction.recent_segments(connection, now)
+            )
 
     def qualification_page() -> object:
         criteria = qualifications.QualificationFilter()

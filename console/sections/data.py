@@ -69,4 +69,4 @@ def at_risk(url: str) -> tuple[datetime, list[prediction.AtRisk]]:
     """When read, and the ECOs predicted to be ready after their effectivity date."""
     now = _now()
     with state.read_engine(url).connect() as connection:
-        return now, prediction.at_risk(connection, now, segments=segments(url))
+        return now, prediction.at_risk(connection, now, segments=lambda: segments(url))
