@@ -98,8 +98,13 @@ def views(engine: sa.Engine, settings: Settings, *, now: datetime) -> list[PageV
 
     def forecasts(ecos_: tuple[str, ...] | None) -> object:
         with engine.connect() as connection:
-            segments = prediction.recent_segments(connection, now)
-            return prediction.forecasts(connection, now, ecos_, segments=segments)
+            # As console.sections.data.forecasts: the evidence only for an ECO in flight.
+            return prediction.forecasts(
+                connection,
+                now,
+                ecos_,
+                segments=lambda: prediction.recent_segments(connection, now),
+            )
 
     def overview_page() -> object:
         kpis = overview.overview_kpis(engine, now=now)
@@ -172,8 +177,9 @@ def views(engine: sa.Engine, settings: Settings, *, now: datetime) -> list[PageV
 
     def at_risk_page() -> object:
         with engine.connect() as connection:
-            segments = prediction.recent_segments(connection, now)
-            return prediction.at_risk(connection, now, segments=segments)
+            return prediction.at_risk(
+                connection, now, segments=lambda: prediction.recent_segments(connection, now)
+            )
 
     def qualification_page() -> object:
         criteria = qualifications.QualificationFilter()

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from collector.tables import eco_status, step_status
 from contracts.readmodel import EcoState
 from contracts.steps import DONE_STATES, StepKind
+from dashboards.sql import epoch_seconds
 
 PATH: tuple[StepKind, ...] = (
     StepKind.ERP_ITEM_REVISION,
@@ -149,51 +150,91 @@ def plant_paths(
     }
 
 
-def segments_of(
-    eco: str, approved_at: datetime, known_at: datetime, steps: Iterable[StepRow]
-) -> list[Segment]:
-    """The segments of one production-ready ECO (its steps as ``step_status`` rows)."""
-    found = []
-    for plant, path in plant_paths(steps).items():
-        previous = approved_at
-        for kind in PATH:
-            done = path[kind]
-            if not done or any(s["state"] not in DONE_STATES for s in done):
-                continue
-            finished = max(_time(s["state_since"]) or previous for s in done)
-            found.append(
-                Segment(known_at, eco, plant, kind, max(0.0, (finished - previous).total_seconds()))
-            )
-            previous = max(previous, finished)
-    return found
-
-
-def _time(value: object) -> datetime | None:
-    return value if isinstance(value, datetime) else None
-
-
 def load_segments(connection: sa.Connection, *, since: datetime, until: datetime) -> Segments:
-    """The segments of every ECO production-ready from ``since`` until ``until``."""
-    ready = (
+    """The segments of every ECO production-ready from ``since`` until ``until``.
+
+    A segment needs, of each kind at each plant, only whether a step is still open and
+    when the last one finished (a step without ``state_since`` cannot end a segment
+    later than the previous kind did), so the database groups the steps: one row per
+    (ECO, kind, plant) rather than one per step, its time as epoch seconds. The steps are
+    read by ECO number in chunks, through the index on ``step_status.eco``: joined to
+    the ready ECOs, PostgreSQL scanned the whole table.
+    """
+    heads = connection.execute(
         sa.select(eco_status.c.eco, eco_status.c.approved_at, eco_status.c.production_ready_at)
         .where(eco_status.c.state == EcoState.PRODUCTION_READY)
         .where(eco_status.c.production_ready_at >= since)
         .where(eco_status.c.production_ready_at < until)
         .where(eco_status.c.approved_at.is_not(None))
-        .subquery()
-    )
-    query = sa.select(*STEP_COLUMNS, ready.c.approved_at, ready.c.production_ready_at).join(
-        ready, ready.c.eco == step_status.c.eco
-    )
-    query = query.where(step_status.c.kind.in_([kind.value for kind in PATH]))
-    ecos: dict[str, tuple[datetime, datetime]] = {}
-    steps: dict[str, list[StepRow]] = defaultdict(list)
-    for row in connection.execute(query):
-        ecos[row.eco] = (row.approved_at, row.production_ready_at)
-        steps[row.eco].append(
-            StepRow(kind=row.kind, plant=row.plant, state=row.state, state_since=row.state_since)
+    ).all()
+    done = [state.value for state in DONE_STATES]
+    query = (
+        sa.select(
+            step_status.c.eco,
+            step_status.c.kind,
+            step_status.c.plant,
+            epoch_seconds(sa.func.max(step_status.c.state_since)),
+            sa.func.sum(sa.case((step_status.c.state.in_(done), 0), else_=1)),
         )
+        .where(step_status.c.kind.in_([kind.value for kind in PATH]))
+        .group_by(step_status.c.eco, step_status.c.kind, step_status.c.plant)
+    )
+    numbers = sorted(head.eco for head in heads)
+    groups: dict[str, list[_Group]] = defaultdict(list)
+    for start in range(0, len(numbers), CHUNK):
+        chunk = query.where(step_status.c.eco.in_(numbers[start : start + CHUNK]))
+        for eco, kind, plant, finished, open_ in connection.execute(chunk):
+            groups[eco].append((kind, plant, finished, open_))
     found: list[Segment] = []
-    for eco, (approved_at, ready_at) in ecos.items():
-        found.extend(segments_of(eco, approved_at, ready_at, steps[eco]))
+    for eco, approved_at, ready_at in sorted(heads):
+        found.extend(_grouped_segments(eco, approved_at, ready_at, groups[eco]))
     return Segments.of(found)
+
+
+CHUNK = 1000
+"""ECO numbers per query when reading their steps."""
+
+_Group = tuple[str, str | None, float | None, int]
+"""One (kind, plant) of an ECO's steps: when the last finished (epoch seconds), how many
+are still open."""
+
+_KINDS = {kind.value: kind for kind in PATH}
+
+
+def _grouped_segments(
+    eco: str, approved_at: datetime, known_at: datetime, groups: list[_Group]
+) -> list[Segment]:
+    """The segments of one production-ready ECO from its grouped steps, plants in name order.
+
+    Along each plant's path, a kind all of whose steps are done ends a segment when its
+    last step finished, less when the previous kind on the path did (approval for the
+    first); a kind with a step still open gives none.
+    """
+    shared: dict[StepKind, tuple[float | None, int]] = {}
+    paths: dict[str, dict[StepKind, tuple[float | None, int]]] = defaultdict(dict)
+    for kind_name, plant, finished, open_ in groups:
+        kind = _KINDS[kind_name]
+        if kind in GLOBAL_KINDS:
+            before, opened = shared.get(kind, (None, 0))
+            if before is not None and (finished is None or before > finished):
+                finished = before
+            shared[kind] = (finished, opened + open_)
+        elif plant is not None:
+            paths[plant][kind] = (finished, open_)
+    if not paths and shared:
+        paths[NO_PLANT] = {}
+    approved = approved_at.timestamp()
+    found = []
+    for plant in sorted(paths):
+        by_kind = paths[plant]
+        previous = approved
+        for kind in PATH:
+            group = shared.get(kind) or by_kind.get(kind)
+            if group is None or group[1]:
+                continue
+            finished = previous if group[0] is None else group[0]
+            # Rounded to the microsecond, as a timedelta between the two times would be.
+            seconds = max(0.0, round(finished - previous, 6))
+            found.append(Segment(known_at, eco, plant, kind, seconds))
+            previous = max(previous, finished)
+    return found

@@ -14,14 +14,16 @@ An ECO is **at risk** when its p90 is after the start (00:00 UTC) of its effecti
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time
+from time import monotonic
 from typing import TypedDict
 
 import numpy as np
 import sqlalchemy as sa
 
 from collector.tables import eco_status
+from contracts.readmodel import EcoState
 from contracts.steps import DONE_STATES
 from dashboards.durations import (
     PATH,
@@ -149,9 +151,45 @@ def _datetime(seconds: float) -> datetime:
     return datetime.fromtimestamp(float(seconds), tz=UTC)
 
 
+REUSE_SECONDS = 60.0
+"""How long one process reuses the evidence it read while no ECO became ready."""
+
+_read: dict[tuple[object, ...], tuple[float, Segments]] = {}
+
+
 def recent_segments(connection: sa.Connection, now: datetime) -> Segments:
-    """The evidence a forecast at ``now`` uses: segments of ECOs ready in the last window."""
-    return load_segments(connection, since=now - WINDOW, until=now)
+    """The evidence a forecast at ``now`` uses: segments of ECOs ready in the last window.
+
+    The segments change only as ECOs enter or leave the window, so a process reuses
+    what it read for :data:`REUSE_SECONDS` while the window holds the same ready ECOs
+    (their count, first and last ready time; a cheap read of ``eco_status``): the At risk
+    page, an ECO's page and the confirmations page then share one read.
+    """
+    since = now - WINDOW
+    count, first, last = connection.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.min(eco_status.c.production_ready_at),
+            sa.func.max(eco_status.c.production_ready_at),
+        )
+        .where(eco_status.c.state == EcoState.PRODUCTION_READY)
+        .where(eco_status.c.production_ready_at >= since)
+        .where(eco_status.c.production_ready_at < now)
+        .where(eco_status.c.approved_at.is_not(None))
+    ).one()
+    key = (connection.engine.url.render_as_string(), count, first, last)
+    clock = monotonic()
+    kept = _read.get(key)
+    if kept is not None and clock < kept[0]:
+        return kept[1]
+    segments = load_segments(connection, since=since, until=now)
+    _read.clear()  # one window per process is enough: the previous one is stale
+    _read[key] = (clock + REUSE_SECONDS, segments)
+    return segments
+
+
+Evidence = Segments | Callable[[], Segments]
+"""Segments, or a function that reads them (when a forecast needs them)."""
 
 
 def forecasts(
@@ -159,11 +197,13 @@ def forecasts(
     now: datetime,
     ecos: Iterable[str] | None = None,
     *,
-    segments: Segments | None = None,
+    segments: Evidence | None = None,
 ) -> dict[str, Forecast]:
     """The forecast of every in-flight ECO (or of those of ``ecos`` in flight), by ECO.
 
-    ``segments``: the evidence, when the caller already read it (default: read now).
+    ``segments``: the evidence, when the caller already read it or knows how to (a
+    function, called only when an ECO is in flight: a finished ECO's page needs none);
+    default: read now.
     """
     query = sa.select(
         eco_status.c.eco, eco_status.c.approved_at, eco_status.c.title, eco_status.c.effectivity
@@ -174,7 +214,10 @@ def forecasts(
     if not heads:
         return {}
     steps = step_rows(connection, heads)
-    segments = segments if segments is not None else recent_segments(connection, now)
+    if segments is None:
+        segments = recent_segments(connection, now)
+    elif callable(segments):
+        segments = segments()
     found = {}
     for eco, head in heads.items():
         result = forecast(head.approved_at, steps[eco], segments, now, eco=eco)
@@ -189,7 +232,7 @@ def effectivity_start(effectivity: date) -> datetime:
 
 
 def at_risk(
-    connection: sa.Connection, now: datetime, *, segments: Segments | None = None
+    connection: sa.Connection, now: datetime, *, segments: Evidence | None = None
 ) -> list[AtRisk]:
     """In-flight ECOs whose p90 is after their effectivity date begins, the latest first."""
     predicted = forecasts(connection, now, segments=segments)

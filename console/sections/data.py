@@ -61,7 +61,7 @@ def segments(url: str) -> Segments:
 def forecasts(url: str, ecos: tuple[str, ...] | None = None) -> dict[str, prediction.Forecast]:
     """Forecasts of the in-flight ECOs among ``ecos`` (``None``: all in flight)."""
     with state.read_engine(url).connect() as connection:
-        return prediction.forecasts(connection, _now(), ecos, segments=segments(url))
+        return prediction.forecasts(connection, _now(), ecos, segments=lambda: segments(url))
 
 
 @st.cache_data(ttl=FORECAST_TTL, show_spinner=False)
@@ -69,4 +69,4 @@ def at_risk(url: str) -> tuple[datetime, list[prediction.AtRisk]]:
     """When read, and the ECOs predicted to be ready after their effectivity date."""
     now = _now()
     with state.read_engine(url).connect() as connection:
-        return now, prediction.at_risk(connection, now, segments=segments(url))
+        return now, prediction.at_risk(connection, now, segments=lambda: segments(url))

@@ -13,7 +13,13 @@ from contracts.readmodel import EcoState
 from contracts.steps import StepKind, StepState
 from dashboards.backtest import backtest
 from dashboards.durations import PATH, Segment, Segments, StepRow, load_segments
-from dashboards.prediction import at_risk, effectivity_start, forecast, forecasts
+from dashboards.prediction import (
+    at_risk,
+    effectivity_start,
+    forecast,
+    forecasts,
+    recent_segments,
+)
 from tests.dashboards.history_seed import END, RISKY, SAFE, seed_history, seed_in_flight
 
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
@@ -126,3 +132,41 @@ def test_an_eco_predicted_after_its_effectivity_date_is_at_risk(engine: sa.Engin
     assert row["late_seconds"] == (row["p90"] - effectivity_start(END.date())).total_seconds()
     assert row["plant"] == "P100"
     assert row["holding"] == "erp.confirmation awaiting_confirmation"
+
+
+def test_a_finished_ecos_page_reads_no_evidence(engine: sa.Engine) -> None:
+    seed_history(engine, days=30)
+    seed_in_flight(engine)
+    read: list[str] = []
+
+    def evidence() -> Segments:
+        read.append("segments")
+        return Segments()
+
+    with engine.connect() as connection:
+        finished = connection.execute(
+            sa.select(eco_status.c.eco).where(eco_status.c.state == EcoState.PRODUCTION_READY)
+        ).scalar()
+        assert finished is not None
+        assert forecasts(connection, END, [finished], segments=evidence) == {}
+        assert read == []
+        assert set(forecasts(connection, END, [RISKY], segments=evidence)) == {RISKY}
+    assert read == ["segments"]
+
+
+def test_the_evidence_is_read_again_once_another_eco_is_ready(engine: sa.Engine) -> None:
+    seed_history(engine, days=30)
+    seed_in_flight(engine)
+    with engine.connect() as connection:
+        first = recent_segments(connection, END)
+        assert recent_segments(connection, END - timedelta(minutes=1)) is first
+    assert not any(s.eco == RISKY for found in first.by_kind.values() for s in found)
+    with engine.begin() as connection:
+        connection.execute(
+            eco_status.update()
+            .where(eco_status.c.eco == RISKY)
+            .values(state=EcoState.PRODUCTION_READY, production_ready_at=END - timedelta(hours=1))
+        )
+    with engine.connect() as connection:
+        again = recent_segments(connection, END)
+    assert any(s.eco == RISKY for found in again.by_kind.values() for s in found)
