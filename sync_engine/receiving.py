@@ -102,7 +102,9 @@ class PlmFeed:
                 return acted
 
     async def _receive(self, entries: list[Any]) -> int:
-        known = await self._read_db(store.eco_states)
+        # Only the page's ECOs: a poll's cost stays flat however many ECOs are stored.
+        numbers = [str(entry.eco.get("number", "")) for entry in entries]
+        known = await self._read_db(store.eco_states, numbers)
         refused = [
             number
             for entry in entries

@@ -85,9 +85,14 @@ def eco_row(connection: sa.Connection, number: str) -> sa.Row[Any] | None:
     return connection.execute(sa.select(t.ecos).where(t.ecos.c.number == number)).one_or_none()
 
 
-def eco_states(connection: sa.Connection) -> dict[str, EcoProgress]:
-    """Every known ECO's engine state."""
-    rows = connection.execute(sa.select(t.ecos.c.number, t.ecos.c.state)).all()
+def eco_states(
+    connection: sa.Connection, numbers: Sequence[str] | None = None
+) -> dict[str, EcoProgress]:
+    """The engine state of each of ``numbers`` it knows (of every known ECO without)."""
+    query = sa.select(t.ecos.c.number, t.ecos.c.state)
+    if numbers is not None:
+        query = query.where(t.ecos.c.number.in_(sorted(set(numbers))))
+    rows = connection.execute(query).all()
     return {row.number: EcoProgress(row.state) for row in rows}
 
 

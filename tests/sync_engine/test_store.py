@@ -282,6 +282,10 @@ def test_a_step_older_than_what_its_target_has_is_skipped_as_superseded(
             LATER: EcoProgress.PRODUCTION_READY,
             ECO: EcoProgress.PRODUCTION_READY,
         }
+        # A PLM page asks only about its own ECOs; one PLM never sent is simply unknown.
+        assert store.eco_states(connection, [ECO, "ECO-2026-99999"]) == {
+            ECO: EcoProgress.PRODUCTION_READY
+        }
         skipped = store.steps_of(connection, ECO)
     assert {s.state for s in skipped} == {StepState.SKIPPED}
     recorded = events(engine)
