@@ -83,7 +83,8 @@ def service_rss(up_pid: int) -> dict[str, float]:
 
 def database_size(url: str, workdir: Path) -> tuple[float, int]:
     """The database's size in MiB and the number of stored events."""
-    engine = create_engine(url)
+    # Read-only: on SQLite a writing engine begins IMMEDIATE and would queue for the lock.
+    engine = create_engine(url, read_only=True)
     try:
         with engine.connect() as conn:
             events = int(conn.execute(sa.text("SELECT count(*) FROM events")).scalar_one())
