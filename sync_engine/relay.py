@@ -71,6 +71,10 @@ class Relay:
         self._failures = 0
         self._paused_until = 0.0
         self._notified = False
+        # Acknowledged rows not yet marked delivered, and the task marking them: the next
+        # batch goes out without waiting for the mark's write transaction.
+        self._unmarked: list[int] = []
+        self._marking: asyncio.Future[None] | None = None
 
     @property
     def paused(self) -> bool:
@@ -88,26 +92,55 @@ class Relay:
             return 0
         deadline = None if budget is None else time.monotonic() + budget
         delivered = 0
-        rows = await self._read(self._after)
-        while rows and not self.paused:
-            ids = [row_id for row_id, _ in rows]
-            # Read the next batch while this one is in flight; it is sent only after this
-            # one's acknowledgement, so the collector still gets the outbox in order.
-            ahead = asyncio.ensure_future(self._read(ids[-1]))
-            if not await self._send(rows):
-                await asyncio.gather(ahead, return_exceptions=True)
-                break
-            await self._db(store.mark_delivered, ids, utcnow())
-            self._after = ids[-1]
-            delivered += len(ids)
-            if self._on_delivered is not None:
-                self._on_delivered(len(ids))
-            rows = await ahead
-            if not rows and self._notified:
-                rows = await self._read(self._after)
-            if deadline is not None and time.monotonic() >= deadline:
-                break
+        try:
+            rows = await self._read(self._after)
+            while rows and not self.paused:
+                ids = [row_id for row_id, _ in rows]
+                # Read the next batch while this one is in flight; it is sent only after
+                # this one's acknowledgement, so the collector still gets the outbox in order.
+                ahead = asyncio.ensure_future(self._read(ids[-1]))
+                if not await self._send(rows):
+                    await asyncio.gather(ahead, return_exceptions=True)
+                    break
+                self._after = ids[-1]
+                self._mark_later(ids)
+                delivered += len(ids)
+                if self._on_delivered is not None:
+                    self._on_delivered(len(ids))
+                rows = await ahead
+                if not rows and self._notified:
+                    rows = await self._read(self._after)
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+        finally:
+            # A run ends with its acknowledged rows marked (or, if the database fails,
+            # kept to be marked by the next run; sending them again would be harmless).
+            await self._marked()
         return delivered
+
+    def _mark_later(self, ids: list[int]) -> None:
+        self._unmarked.extend(ids)
+        if self._marking is None or self._marking.done():
+            self._marking = asyncio.ensure_future(self._mark())
+
+    async def _mark(self) -> None:
+        # One write for whatever was acknowledged while the previous one waited: on SQLite
+        # a mark queues for the engine's writer, and batches keep going out meanwhile.
+        while self._unmarked:
+            ids, self._unmarked = self._unmarked, []
+            try:
+                await self._db(store.mark_delivered, ids, utcnow())
+            except BaseException:
+                self._unmarked[:0] = ids
+                raise
+
+    async def _marked(self) -> None:
+        if self._marking is None:
+            return
+        marking, self._marking = self._marking, None
+        await marking
+        if self._unmarked:  # acknowledged after the task's last write
+            await self._mark()
 
     async def _read(self, after: int) -> list[tuple[int, dict[str, Any]]]:
         # Cleared before the read: a notification arriving during it is for rows the read

@@ -141,6 +141,7 @@ class SyncEngine:
         )
         self.relay_worker: Relay | None = None
         self._relay_executor: ThreadPoolExecutor | None = None
+        self._relay_mark_executor: ThreadPoolExecutor | None = None
         self._relay_reads = db
         if config.collector_url:
             # The relay's own thread and connection: its reads and marks neither wait in
@@ -148,6 +149,11 @@ class SyncEngine:
             # its reads are plain deferred transactions, which never wait for the writer.
             self._relay_executor = ThreadPoolExecutor(
                 max_workers=1, thread_name_prefix="engine-relay"
+            )
+            # Marks (and the relay's lease) on a thread of their own: a mark waiting for
+            # SQLite's writer holds back neither the next read nor the next batch.
+            self._relay_mark_executor = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="engine-relay-mark"
             )
             if self.capabilities.single_writer:
                 self._relay_reads = create_engine(db.url, read_only=True)
@@ -196,7 +202,7 @@ class SyncEngine:
                 return fn(connection, *args, **kwargs)
 
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._relay_executor, work)
+        return await loop.run_in_executor(self._relay_mark_executor, work)
 
     async def _relay_read(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         def work() -> Any:
@@ -267,8 +273,9 @@ class SyncEngine:
         for name in names:
             await self.run_db(leases.release, name, self.holder)
         self._executor.shutdown(wait=True)
-        if self._relay_executor is not None:
-            self._relay_executor.shutdown(wait=True)
+        for executor in (self._relay_executor, self._relay_mark_executor):
+            if executor is not None:
+                executor.shutdown(wait=True)
         if self._relay_reads is not self.db:
             self._relay_reads.dispose()
 

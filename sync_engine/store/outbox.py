@@ -165,11 +165,16 @@ def undelivered(
     return [(int(row.id), dict(row.event)) for row in rows]
 
 
+MARK_CHUNK = 1000
+"""Outbox ids marked delivered per statement (the relay marks several batches at once)."""
+
+
 def mark_delivered(connection: sa.Connection, ids: Sequence[int], now: datetime) -> None:
     """Record that the collector acknowledged these outbox rows."""
-    if ids:
+    for start in range(0, len(ids), MARK_CHUNK):
+        chunk = ids[start : start + MARK_CHUNK]
         connection.execute(
-            sa.update(t.outbox).where(t.outbox.c.id.in_(ids)).values(delivered_at=now)
+            sa.update(t.outbox).where(t.outbox.c.id.in_(chunk)).values(delivered_at=now)
         )
 
 
