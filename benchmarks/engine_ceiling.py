@@ -6,8 +6,12 @@ and makes every planned call through the engine's own connectors and
 transport, under the same bulkheads, in the same order: a step waits for the steps it
 depends on and for the earlier ECOs' step of the same kind on its target (item and
 plant); a production version is polled until ERP confirms it, backing off to half the
-time waited like the engine. What it leaves out is everything the engine records: the
-difference between the two rates is the cost of the database, the events and the jobs.
+time waited like the engine. Purchasing is planned from the same sourcing reads
+(:func:`sync_engine.sourcing.read_sourcing`), and an info record waiting for a supplier's
+qualification asks procurement again every ``qualification_interval`` and is sent again once
+qualified (a rejected one ends blocked, as in the engine). What it leaves out is everything
+the engine records: the difference between the two rates is the cost of the database, the
+events and the jobs.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from sync_engine.connectors import (
 )
 from sync_engine.errors import CallError
 from sync_engine.results import MAX_POLL_PAUSE
+from sync_engine.sourcing import read_sourcing
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -143,8 +148,6 @@ async def run_ceiling(config: EngineConfig, numbers: list[str]) -> Ceiling:
     for number in sorted({i for eco in ecos for i in eco.items}):
         items[number] = await plm.item(number)
     await plm.client.aclose()
-    graph = _Graph()
-    graph.add([step for eco in ecos for step in plan(eco, items)])
 
     clients = {
         system: new_client(
@@ -155,14 +158,18 @@ async def run_ceiling(config: EngineConfig, numbers: list[str]) -> Ceiling:
         for system in System
     }
     erp = ErpConnector(clients[System.ERP], config.erp_url)
+    procurement = ProcurementConnector(clients[System.PROCUREMENT], config.procurement_url)
     caller = Caller(
         erp,
         MesConnector(clients[System.MES], config.mes_url),
-        ProcurementConnector(clients[System.PROCUREMENT], config.procurement_url),
+        procurement,
         config.retry,
         random.Random(7),
     )
     semaphores = {s: asyncio.Semaphore(n) for s, n in config.bulkheads.items()}
+    sourcing = await read_sourcing(ecos, items, procurement, erp, semaphores[System.PROCUREMENT])
+    graph = _Graph()
+    graph.add([step for eco in ecos for step in plan(eco, items, sourcing.get(eco.number))])
     remaining = len(graph.steps)
     finished = asyncio.Event()
     tasks: set[asyncio.Task[None]] = set()
@@ -191,6 +198,25 @@ async def run_ceiling(config: EngineConfig, numbers: list[str]) -> Ceiling:
             waited = time.monotonic() - requested
             await asyncio.sleep(min(MAX_POLL_PAUSE, max(config.confirmation_interval, waited / 2)))
 
+    async def qualified(step: PlannedStep) -> bool:
+        """Ask procurement until it decides the qualification ``step`` waits for."""
+        nonlocal calls
+        while True:
+            await asyncio.sleep(config.qualification_interval)
+            async with semaphores[System.PROCUREMENT]:
+                calls += 1
+                try:
+                    found = await procurement.qualifications(
+                        supplier=step.supplier or "",
+                        component=step.item or "",
+                        revision=step.revision or "",
+                    )
+                except CallError:
+                    continue
+            status = found[-1].status if found else None
+            if status in ("qualified", "rejected"):
+                return status == "qualified"
+
     async def run(step_id: str) -> None:
         nonlocal succeeded, calls
         step = graph.steps[step_id]
@@ -200,9 +226,13 @@ async def run_ceiling(config: EngineConfig, numbers: list[str]) -> Ceiling:
             async with semaphores[step.kind.system]:
                 calls += 1
                 outcome: Outcome = await caller.call(_record(step, graph.pv.get(key), attempt))
+            attempt += 1
+            if outcome.to is StepState.AWAITING_QUALIFICATION:
+                if await qualified(step):
+                    continue  # qualified: sent again, and ERP activates the record
+                break  # rejected: blocked, as in the engine
             if outcome.to is not StepState.RETRYING:
                 break
-            attempt += 1
             pause = ((outcome.next_attempt_at or utcnow()) - utcnow()).total_seconds()
             await asyncio.sleep(max(0.0, pause))
         if outcome.to is StepState.AWAITING_CONFIRMATION and key in graph.pv:
