@@ -1,6 +1,6 @@
 """Collector ingest throughput and latency on PostgreSQL, projections on.
 
-    python benchmarks/collector_ingest.py [--ecos 1000] [--single-ecos 300] [--runs 3]
+    python -m benchmarks.collector_ingest [--ecos 1000] [--single-ecos 300] [--runs 3]
         [--nats-url nats://127.0.0.1:4222]
 
 Creates its own database (``tl_bench_collector`` on THREADLINE_TEST_DATABASE_URL's

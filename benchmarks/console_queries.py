@@ -1,6 +1,6 @@
 """How long each console page's queries take on five years of history (PostgreSQL).
 
-    python benchmarks/console_queries.py [--database-url URL] [--reseed] [--repeat 7]
+    python -m benchmarks.console_queries [--database-url URL] [--reseed] [--repeat 7]
 
 The first run creates the database ``threadline_console_bench`` on the local server and
 seeds it through the collector's own store (``collector.store.EventStore``) with the

@@ -1,6 +1,6 @@
 """How well the predicted ready time made at approval matches what happened (backtest).
 
-    python benchmarks/prediction_backtest.py [--days 365] [--ecos-per-day 6] [--seed 7]
+    python -m benchmarks.prediction_backtest [--days 365] [--ecos-per-day 6] [--seed 7]
                                              [--tested-days 90] [--database-url URL]
 
 Seeds a fresh database (a temporary SQLite file unless ``--database-url`` names one)

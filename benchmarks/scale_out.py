@@ -10,7 +10,7 @@ twice: each idempotency key in the simulators' ledger applied once and every suc
 step's change in it, and every outbox event in the event store exactly once. Prints the
 figures and each process's CPU over the burst.
 
-    python benchmarks/scale_out.py [--ecos 300] [--latency-ms 20]
+    python -m benchmarks.scale_out [--ecos 300] [--latency-ms 20]
 
 PostgreSQL comes from THREADLINE_TEST_DATABASE_URL (default: the local server); a
 throwaway database is created and dropped.

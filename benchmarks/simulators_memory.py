@@ -7,8 +7,8 @@ ERP, MES and procurement with idempotency keys (each write sent twice, like a re
 prints the process RSS every five simulated minutes: once the ECO, ledger and
 idempotency caps are reached, RSS stays flat.
 
-    python benchmarks/simulators_memory.py [--rate 600] [--minutes 60]
-    python benchmarks/simulators_memory.py --history-days 1825 --ecos-per-day 27
+    python -m benchmarks.simulators_memory [--rate 600] [--minutes 60]
+    python -m benchmarks.simulators_memory --history-days 1825 --ecos-per-day 27
 """
 
 from __future__ import annotations

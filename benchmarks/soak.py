@@ -8,7 +8,7 @@ whose second-half slope is still clearly positive (and not much smaller than the
 is called growing. The event store grows by design (it is append-only);
 ``threadline db prune --events-older-than DAYS`` bounds it.
 
-    python benchmarks/soak.py [--minutes 60] [--every 5] [--eco-rate 10] [--database-url URL]
+    python -m benchmarks.soak [--minutes 60] [--every 5] [--eco-rate 10] [--database-url URL]
 """
 
 from __future__ import annotations
