@@ -286,24 +286,18 @@ def run(
 
 
 def main() -> None:
-    from benchmarks.engine_burst import database
+    from benchmarks.engine_burst import fresh_database
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ecos", type=int, default=300)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     args = parser.parse_args()
-    admin, name, url = database()
-    try:
+    with fresh_database("postgresql", "scale_out") as url:
         figures = run(url, args.ecos, args.latency_ms)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
     print(f"{args.ecos} ECOs, systems at {args.latency_ms:g} ms, 2 collectors, 2 engines")
     print("\n".join(figures.lines()))
     raise SystemExit(0 if figures.exactly_once else 1)
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     main()
