@@ -197,6 +197,11 @@ class SyncEngine:
         read sees a gap-free prefix, and marking rows delivered writes no events.
         """
 
+        if self.capabilities.single_writer:
+            # SQLite has one writer: in the engine's own queue the relay's writes wait
+            # their turn instead of contending for the lock and timing out after an outage.
+            return await self.run_db(fn, *args, **kwargs)
+
         def work() -> Any:
             with self.db.begin() as connection:
                 return fn(connection, *args, **kwargs)
